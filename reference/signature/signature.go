@@ -1,0 +1,194 @@
+package signature
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Sentinel errors. Verify and New wrap them with %w and a detail; test with errors.Is.
+var (
+	ErrInvalidSignature = errors.New("no valid signature")
+	ErrTimestampTooOld  = errors.New("timestamp too old")
+	ErrTimestampTooNew  = errors.New("timestamp too far in the future")
+	ErrMissingHeader    = errors.New("missing header")
+	ErrMalformedHeader  = errors.New("malformed header")
+	ErrBadSecret        = errors.New("bad secret")
+)
+
+// DefaultTolerance is how far a signed timestamp may be from the verifier's clock.
+const DefaultTolerance = 5 * time.Minute
+
+// MaxHeaderLen bounds a signature or timestamp header; longer ones are malformed, not parsed.
+const MaxHeaderLen = 8 << 10
+
+// Message is one delivery attempt to sign.
+type Message struct {
+	ID        string    // delivery id; carried in a header where the scheme has one
+	Timestamp time.Time // attempt time; zero means the scheme's clock now
+	Body      []byte    // raw body, signed byte for byte
+}
+
+// Verified is what a successful verification learned about the delivery.
+type Verified struct {
+	ID        string    // from the scheme's id header, else the body's top-level "id"
+	Timestamp time.Time // zero for schemes that sign no timestamp
+}
+
+// Traits describe a scheme's headers, for code that crafts or inspects deliveries.
+type Traits struct {
+	IDHeader        string // "" when the id travels only in the body (stripe, slack)
+	TimestampHeader string // "" when the timestamp is not a header of its own or not signed
+	SignatureHeader string
+	Timestamped     bool          // the signature covers a timestamp checked against a tolerance
+	Tolerance       time.Duration // 0 when not Timestamped
+}
+
+// Scheme signs and verifies deliveries with the secrets it was made with. A Scheme is
+// immutable after New and safe for concurrent use.
+type Scheme interface {
+	Name() string
+	Traits() Traits
+	// Sign returns the headers to send with msg: id, timestamp and signature headers as the
+	// scheme defines them. With several secrets (rotation) it signs with each.
+	Sign(msg Message) (http.Header, error)
+	// Verify checks h and the raw body. Any valid signature with any secret passes; entries
+	// of unknown versions are skipped.
+	Verify(h http.Header, body []byte) (Verified, error)
+}
+
+// Option configures a Scheme.
+type Option func(*config)
+
+type config struct {
+	now       func() time.Time
+	tolerance time.Duration
+	secrets   []string
+}
+
+// WithClock injects the clock used for signing (zero Message.Timestamp) and for tolerance checks.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithTolerance sets how far a timestamp may be from now (default 5 minutes).
+func WithTolerance(d time.Duration) Option { return func(c *config) { c.tolerance = d } }
+
+// WithRotatedSecrets adds secrets (the previous ones during a rotation): Sign signs with every
+// secret, Verify accepts a signature made with any of them.
+func WithRotatedSecrets(secrets ...string) Option {
+	return func(c *config) { c.secrets = append(c.secrets, secrets...) }
+}
+
+type factory func(secrets []string, c config) (Scheme, error)
+
+var schemes = map[string]factory{
+	"standard": newStandard,
+	"stripe":   newStripe,
+	"github":   newGitHub,
+	"shopify":  newShopify,
+	"slack":    newSlack,
+}
+
+// Names lists the scheme names New accepts, sorted.
+func Names() []string {
+	n := make([]string, 0, len(schemes))
+	for k := range schemes {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// New returns the named scheme keyed with secret. A secret the scheme cannot use (empty, not
+// base64 where base64 is required, too short) is an ErrBadSecret error that says why.
+func New(name, secret string, opts ...Option) (Scheme, error) {
+	f, ok := schemes[name]
+	if !ok {
+		return nil, fmt.Errorf("signature: unknown scheme %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	c := config{now: time.Now, tolerance: DefaultTolerance}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.tolerance < 0 {
+		return nil, fmt.Errorf("signature: negative tolerance %s", c.tolerance)
+	}
+	secrets := append([]string{secret}, c.secrets...)
+	for i, s := range secrets {
+		if s == "" {
+			return nil, fmt.Errorf("signature: %s: secret %d is empty: %w", name, i+1, ErrBadSecret)
+		}
+	}
+	return f(secrets, c)
+}
+
+// header returns h's single value for name. Absent is ErrMissingHeader; a value that is too
+// long, not printable ASCII or repeated is ErrMalformedHeader.
+func header(h http.Header, name string) (string, error) {
+	vs := h.Values(name)
+	switch {
+	case len(vs) == 0 || (len(vs) == 1 && strings.TrimSpace(vs[0]) == ""):
+		return "", fmt.Errorf("%s: %w", name, ErrMissingHeader)
+	case len(vs) > 1:
+		return "", fmt.Errorf("%s: sent %d times: %w", name, len(vs), ErrMalformedHeader)
+	}
+	v := strings.TrimSpace(vs[0])
+	if len(v) > MaxHeaderLen {
+		return "", fmt.Errorf("%s: %d bytes, over %d: %w", name, len(v), MaxHeaderLen, ErrMalformedHeader)
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return "", fmt.Errorf("%s: byte 0x%02x at %d is not printable ASCII: %w", name, v[i], i, ErrMalformedHeader)
+		}
+	}
+	return v, nil
+}
+
+// checkTimestamp applies the tolerance window around now.
+func checkTimestamp(ts, now time.Time, tolerance time.Duration) error {
+	switch {
+	case now.Sub(ts) > tolerance:
+		return fmt.Errorf("%s before now, tolerance %s: %w", now.Sub(ts).Truncate(time.Second), tolerance, ErrTimestampTooOld)
+	case ts.Sub(now) > tolerance:
+		return fmt.Errorf("%s after now, tolerance %s: %w", ts.Sub(now).Truncate(time.Second), tolerance, ErrTimestampTooNew)
+	}
+	return nil
+}
+
+// parseUnix parses a decimal unix-seconds timestamp, strictly (no sign, no fraction).
+func parseUnix(name, v string) (time.Time, error) {
+	if v == "" || len(v) > 12 {
+		return time.Time{}, fmt.Errorf("%s: %q is not unix seconds: %w", name, v, ErrMalformedHeader)
+	}
+	var n int64
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return time.Time{}, fmt.Errorf("%s: %q is not unix seconds: %w", name, v, ErrMalformedHeader)
+		}
+		n = n*10 + int64(v[i]-'0')
+	}
+	return time.Unix(n, 0), nil
+}
+
+// BodyID returns the top-level JSON "id" string of body, or "" when there is none. Schemes
+// without an id header (stripe, slack) identify a delivery this way.
+func BodyID(body []byte) string {
+	if len(bytes.TrimSpace(body)) == 0 || bytes.TrimSpace(body)[0] != '{' {
+		return ""
+	}
+	var v struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(body, &v) != nil || len(v.ID) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(v.ID, &s) != nil {
+		return ""
+	}
+	return s
+}

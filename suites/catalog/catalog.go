@@ -1,0 +1,208 @@
+package catalog
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/hookproof/hookproof/reports"
+	"go.yaml.in/yaml/v3"
+)
+
+// Suite names a catalogue file.
+type Suite string
+
+const (
+	Receiver Suite = "receiver"
+	Sender   Suite = "sender"
+	Load     Suite = "load"
+)
+
+// Requirement is one graded case. The ID is literal and stable: reports and CI filters key on it.
+type Requirement struct {
+	ID          string        `yaml:"id" json:"id"`
+	Level       reports.Level `yaml:"level" json:"level"`
+	Family      string        `yaml:"family" json:"family"`
+	Requirement string        `yaml:"requirement" json:"requirement"` // one sentence, our own words
+	Source      string        `yaml:"source" json:"source"`           // spec section or provider doc
+	// Schemes lists the signature schemes the case applies to; empty means all. On any other
+	// scheme the case is reported as not applicable.
+	Schemes []string `yaml:"schemes,omitempty" json:"schemes,omitempty"`
+	// Needs names what the case must observe: "sink" (an effect sink), "opt-in" (a check the
+	// target asks for), "long" (slow; labelled so it can be left out).
+	Needs []string `yaml:"needs,omitempty" json:"needs,omitempty"`
+}
+
+// AppliesTo reports whether r applies to scheme.
+func (r Requirement) AppliesTo(scheme string) bool {
+	return len(r.Schemes) == 0 || slices.Contains(r.Schemes, scheme)
+}
+
+// Has reports whether r needs n.
+func (r Requirement) Has(n string) bool { return slices.Contains(r.Needs, n) }
+
+//go:embed *.yaml
+var files embed.FS
+
+var (
+	loadOnce sync.Once
+	loaded   map[Suite][]Requirement
+	loadErr  error
+)
+
+var idPattern = regexp.MustCompile(`^((RCV|SND)-[A-Z]+-[0-9]{3}|LOAD-[A-Z]+(-[A-Z]+)*)$`)
+
+func load() {
+	loaded = map[Suite][]Requirement{}
+	seen := map[string]bool{}
+	for _, s := range []Suite{Receiver, Sender, Load} {
+		data, err := files.ReadFile(string(s) + ".yaml")
+		if err != nil {
+			loadErr = fmt.Errorf("catalog: %w", err)
+			return
+		}
+		var reqs []Requirement
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&reqs); err != nil && err.Error() != "EOF" {
+			loadErr = fmt.Errorf("catalog: %s.yaml: %w", s, err)
+			return
+		}
+		for i, r := range reqs {
+			switch {
+			case !idPattern.MatchString(r.ID):
+				loadErr = fmt.Errorf("catalog: %s.yaml entry %d: id %q does not match %s", s, i+1, r.ID, idPattern)
+			case seen[r.ID]:
+				loadErr = fmt.Errorf("catalog: %s.yaml: id %s listed twice", s, r.ID)
+			case r.Level != reports.MUST && r.Level != reports.SHOULD && r.Level != reports.INFO:
+				loadErr = fmt.Errorf("catalog: %s: level %q is not MUST, SHOULD or INFO", r.ID, r.Level)
+			case strings.TrimSpace(r.Requirement) == "" || strings.TrimSpace(r.Source) == "" || r.Family == "":
+				loadErr = fmt.Errorf("catalog: %s: family, requirement and source are all required", r.ID)
+			}
+			if loadErr != nil {
+				return
+			}
+			seen[r.ID] = true
+		}
+		loaded[s] = reqs
+	}
+}
+
+// All returns the requirements of suite s in catalogue order. The catalogue is compiled in, so
+// an error means a broken build; tests check it.
+func All(s Suite) ([]Requirement, error) {
+	loadOnce.Do(load)
+	if loadErr != nil {
+		return nil, loadErr
+	}
+	return slices.Clone(loaded[s]), nil
+}
+
+// MustAll is All for callers that run after the catalogue test has passed.
+func MustAll(s Suite) []Requirement {
+	r, err := All(s)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Lookup finds a requirement by ID in any suite.
+func Lookup(id string) (Requirement, bool) {
+	loadOnce.Do(load)
+	for _, reqs := range loaded {
+		for _, r := range reqs {
+			if r.ID == id {
+				return r, true
+			}
+		}
+	}
+	return Requirement{}, false
+}
+
+// Selector picks cases by ID (exact, or a prefix ending in '*'), family and level. An empty
+// field matches everything.
+type Selector struct {
+	IDs      []string
+	Families []string
+	Levels   []reports.Level
+}
+
+// ParseSelector builds a Selector from comma-separated lists, as given on the command line.
+func ParseSelector(ids, families, levels string) (Selector, error) {
+	var s Selector
+	s.IDs = splitList(ids)
+	s.Families = splitList(families)
+	for _, l := range splitList(levels) {
+		lv := reports.Level(strings.ToUpper(l))
+		if lv != reports.MUST && lv != reports.SHOULD && lv != reports.INFO {
+			return s, fmt.Errorf("level %q is not MUST, SHOULD or INFO", l)
+		}
+		s.Levels = append(s.Levels, lv)
+	}
+	return s, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Match reports whether r is selected.
+func (s Selector) Match(r Requirement) bool {
+	if len(s.Levels) > 0 && !slices.Contains(s.Levels, r.Level) {
+		return false
+	}
+	if len(s.Families) > 0 && !slices.ContainsFunc(s.Families, func(f string) bool { return strings.EqualFold(f, r.Family) }) {
+		return false
+	}
+	if len(s.IDs) > 0 && !slices.ContainsFunc(s.IDs, func(p string) bool {
+		if pre, ok := strings.CutSuffix(p, "*"); ok {
+			return strings.HasPrefix(r.ID, pre)
+		}
+		return p == r.ID
+	}) {
+		return false
+	}
+	return true
+}
+
+// Validate checks that every ID in a selector names a requirement of suite su, so a typo is
+// a usage error rather than an empty run.
+func (s Selector) Validate(su Suite) error {
+	reqs, err := All(su)
+	if err != nil {
+		return err
+	}
+	for _, p := range s.IDs {
+		pre, wild := strings.CutSuffix(p, "*")
+		if !slices.ContainsFunc(reqs, func(r Requirement) bool {
+			return r.ID == p || (wild && strings.HasPrefix(r.ID, pre))
+		}) {
+			return fmt.Errorf("no %s requirement matches %q", su, p)
+		}
+	}
+	var fams []string
+	for _, r := range reqs {
+		if !slices.Contains(fams, r.Family) {
+			fams = append(fams, r.Family)
+		}
+	}
+	sort.Strings(fams)
+	for _, f := range s.Families {
+		if !slices.ContainsFunc(fams, func(x string) bool { return strings.EqualFold(x, f) }) {
+			return fmt.Errorf("no %s family %q (families: %s)", su, f, strings.Join(fams, ", "))
+		}
+	}
+	return nil
+}
