@@ -1,0 +1,118 @@
+package chaos
+
+import (
+	"net/http"
+	"slices"
+)
+
+func init() {
+	Register(FaultType{
+		Name:    "corrupt",
+		Summary: "flip one bit of the body or change one character of the signature header",
+		Params: map[string]string{
+			"target": "body (default) or signature",
+			"header": "signature header to change (default: the first present of " + signatureHeaderList + ")",
+		},
+		New: func(c *Config) (Fault, error) {
+			return corrupt{
+				target: c.Enum("target", "body", "body", "signature"),
+				header: http.CanonicalHeaderKey(c.String("header", "")),
+			}, nil
+		},
+	})
+}
+
+// signatureHeaders are the headers of the schemes hookproof knows, in canonical form.
+var signatureHeaders = []string{
+	"Webhook-Signature", "Stripe-Signature", "X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "X-Slack-Signature",
+}
+
+const signatureHeaderList = "webhook-signature, Stripe-Signature, X-Hub-Signature-256, X-Shopify-Hmac-Sha256, X-Slack-Signature"
+
+// corrupt damages a request in transit, so that a receiver verifying signatures over the
+// raw bytes must reject it.
+type corrupt struct {
+	target string
+	header string
+}
+
+func (c corrupt) Apply(x *Exchange, next Next) Result {
+	r := x.Rand()
+	if c.target == "body" {
+		if len(x.Body) == 0 {
+			x.Note("empty body, nothing to flip")
+			return next(x)
+		}
+		b := slices.Clone(x.Body) // the original may be shared with copies
+		i, bit := r.IntN(len(b)), r.IntN(8)
+		b[i] ^= 1 << bit
+		x.SetBody(b)
+		x.Note("flipped bit %d of body byte %d", bit, i)
+		return next(x)
+	}
+	name := c.header
+	if name == "" {
+		for _, h := range signatureHeaders {
+			if len(x.Header[h]) > 0 {
+				name = h
+				break
+			}
+		}
+	}
+	vs := x.Header[name]
+	if name == "" || len(vs) == 0 {
+		x.Note("no signature header, nothing to change")
+		return next(x)
+	}
+	v, pos, ok := changeChar(vs[0], r.IntN)
+	if !ok {
+		x.Note("header %s has no character to change", name)
+		return next(x)
+	}
+	x.Header[name] = append([]string{v}, vs[1:]...)
+	x.Note("changed character %d of header %s", pos, name)
+	return next(x)
+}
+
+// changeChar replaces one letter or digit of v by another of the same class (a hex digit by
+// a hex digit), so the header stays well-formed but no longer matches. It skips the last
+// three alphanumerics, which in base64 may carry only padding bits that lenient decoders
+// ignore.
+func changeChar(v string, intn func(int) int) (string, int, bool) {
+	var idx []int
+	for i := 0; i < len(v); i++ {
+		if isAlnum(v[i]) {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) > 3 {
+		idx = idx[:len(idx)-3]
+	}
+	if len(idx) == 0 {
+		return v, 0, false
+	}
+	i := idx[intn(len(idx))]
+	b := []byte(v)
+	b[i] = other(b[i], 1+intn(9))
+	return string(b), i, true
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// other returns a character of c's class, shifted by k (1..9) within it, never c itself.
+func other(c byte, k int) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return '0' + byte((int(c-'0')+k)%10)
+	case c >= 'a' && c <= 'f':
+		return 'a' + byte((int(c-'a')+k%5+1)%6)
+	case c >= 'A' && c <= 'F':
+		return 'A' + byte((int(c-'A')+k%5+1)%6)
+	case c >= 'a' && c <= 'z':
+		return 'g' + byte((int(c-'g')+k)%20)
+	default:
+		return 'G' + byte((int(c-'G')+k)%20)
+	}
+}

@@ -1,0 +1,123 @@
+package chaos
+
+import (
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/hookproof/hookproof/reports"
+)
+
+// Entry is what the proxy did with one request: the client's own, or a copy it sent.
+type Entry struct {
+	Seq     uint64    `json:"seq"`  // order of arrival at the proxy (copies: order of creation)
+	Seed    int64     `json:"seed"` // the proxy's seed, so each line is enough to replay
+	Time    time.Time `json:"time"` // arrival (copies: when the copy was scheduled)
+	Key     string    `json:"key"`
+	Attempt int       `json:"attempt"`
+	Copy    int       `json:"copy,omitempty"`   // 0 for the client's request
+	Origin  string    `json:"origin,omitempty"` // the instance that made the copy
+	Method  string    `json:"method"`
+	Path    string    `json:"path"`
+	// Faults are the instances that fired, outermost first; Notes say what each one did.
+	Faults         []string `json:"faults,omitempty"`
+	Notes          []string `json:"notes,omitempty"`
+	Forwarded      int      `json:"forwarded"` // times this exchange reached the upstream
+	UpstreamStatus int      `json:"upstream_status,omitempty"`
+	UpstreamError  string   `json:"upstream_error,omitempty"`
+	// Outcome is what the client got: answered, reset, reset-partway, hang (then reset),
+	// client-gone; "copy" or "cancelled" for copies, which have no client.
+	Outcome    string  `json:"outcome"`
+	Status     int     `json:"status,omitempty"` // status the client got, when answered
+	DurationMS float64 `json:"duration_ms"`      // arrival to last byte (or reset)
+	UpstreamMS float64 `json:"upstream_ms,omitempty"`
+}
+
+// ledger is a bounded ring of entries, oldest overwritten first.
+type ledger struct {
+	mu      sync.Mutex
+	ring    []Entry
+	next    int  // where the next entry goes
+	full    bool // ring has wrapped
+	dropped int64
+}
+
+func newLedger(limit int) *ledger { return &ledger{ring: make([]Entry, limit)} }
+
+func (l *ledger) add(e Entry) {
+	l.mu.Lock()
+	if len(l.ring) > 0 {
+		if l.full {
+			l.dropped++
+		}
+		l.ring[l.next] = e
+		l.next++
+		if l.next == len(l.ring) {
+			l.next, l.full = 0, true
+		}
+	} else {
+		l.dropped++
+	}
+	l.mu.Unlock()
+}
+
+// entries returns the kept entries in the order they were recorded.
+func (l *ledger) entries() []Entry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.full {
+		return append([]Entry(nil), l.ring[:l.next]...)
+	}
+	out := make([]Entry, 0, len(l.ring))
+	out = append(out, l.ring[l.next:]...)
+	return append(out, l.ring[:l.next]...)
+}
+
+func (l *ledger) reset() {
+	l.mu.Lock()
+	clear(l.ring)
+	l.next, l.full, l.dropped = 0, false, 0
+	l.mu.Unlock()
+}
+
+func (l *ledger) droppedCount() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.dropped
+}
+
+// Stats are the proxy's counters since it started or was last reset.
+type Stats struct {
+	Seed      int64 `json:"seed"`
+	Requests  int64 `json:"requests"`  // client requests received
+	Copies    int64 `json:"copies"`    // copies sent by faults (duplicate, replay)
+	Forwarded int64 `json:"forwarded"` // sends to the upstream, copies included
+	// Faults counts how often each instance fired, by name; removed instances keep their
+	// count until a reset.
+	Faults map[string]int64 `json:"faults"`
+	// Outcomes counts client requests by outcome (see Entry.Outcome).
+	Outcomes map[string]int64 `json:"outcomes"`
+	// LedgerDropped counts entries pushed out of the bounded ledger.
+	LedgerDropped int64 `json:"ledger_dropped"`
+}
+
+// Report turns the proxy's state into the results model's Chaos section, with at most
+// ledgerMax ledger lines (the most recent; 0 for none). spec is the spec as the user wrote it.
+func (p *Proxy) Report(spec string, ledgerMax int) *reports.Chaos {
+	st := p.Stats()
+	c := &reports.Chaos{Seed: st.Seed, Spec: spec, Requests: st.Requests, Counters: st.Faults}
+	if ledgerMax > 0 {
+		es := p.Ledger()
+		if len(es) > ledgerMax {
+			es = es[len(es)-ledgerMax:]
+		}
+		for _, e := range es {
+			b, err := json.Marshal(e)
+			if err != nil {
+				continue // an Entry always marshals; nothing to report if it did not
+			}
+			c.Ledger = append(c.Ledger, b)
+		}
+	}
+	return c
+}
