@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -22,42 +21,43 @@ const (
 	HeaderSlackTimestamp   = "X-Slack-Request-Timestamp"
 )
 
+var (
+	hStripeSignature  = newHeaderName(HeaderStripeSignature)
+	hGitHubSignature  = newHeaderName(HeaderGitHubSignature)
+	hGitHubDelivery   = newHeaderName(HeaderGitHubDelivery)
+	hShopifyHmac      = newHeaderName(HeaderShopifyHmac)
+	hShopifyWebhookID = newHeaderName(HeaderShopifyWebhookID)
+	hSlackSignature   = newHeaderName(HeaderSlackSignature)
+	hSlackTimestamp   = newHeaderName(HeaderSlackTimestamp)
+)
+
 // The provider schemes key HMAC-SHA256 with the raw secret string (no decoding). With several
 // secrets, Stripe signs with each (its header carries a list); the others send one signature,
 // made with the first secret, and accept any secret on verify.
 
-func rawKeys(secrets []string) [][]byte {
-	keys := make([][]byte, len(secrets))
+func rawKeys(secrets []string) []*macKey {
+	keys := make([]*macKey, len(secrets))
 	for i, s := range secrets {
-		keys[i] = []byte(s)
+		keys[i] = newMACKey([]byte(s))
 	}
 	return keys
 }
 
-func hmacSum(key []byte, parts ...[]byte) []byte {
-	m := hmac.New(sha256.New, key)
-	for _, p := range parts {
-		m.Write(p)
+// decodeHexMAC decodes a hex SHA-256 MAC (either case, as the providers' libraries accept) into
+// dst; ok is false for anything else.
+func decodeHexMAC(dst *[sha256.Size]byte, s string) bool {
+	if len(s) != hex.EncodedLen(sha256.Size) {
+		return false
 	}
-	return m.Sum(nil)
-}
-
-// matchAny compares got (already decoded) with the MAC of every key, in constant time per key.
-func matchAny(keys [][]byte, got []byte, parts ...[]byte) bool {
-	ok := false
-	for _, k := range keys {
-		if hmac.Equal(got, hmacSum(k, parts...)) {
-			ok = true
-		}
-	}
-	return ok
+	_, err := hex.Decode(dst[:], []byte(s))
+	return err == nil
 }
 
 // --- stripe -----------------------------------------------------------------
 
 type stripe struct {
 	c    config
-	keys [][]byte
+	keys []*macKey
 }
 
 func newStripe(secrets []string, c config) (Scheme, error) { return &stripe{c, rawKeys(secrets)}, nil }
@@ -68,46 +68,46 @@ func (s *stripe) Traits() Traits {
 }
 
 func (s *stripe) Sign(msg Message) (http.Header, error) {
-	ts := msg.Timestamp
-	if ts.IsZero() {
-		ts = s.c.now()
+	t, err := signingTime("stripe", msg.Timestamp, s.c.now)
+	if err != nil {
+		return nil, err
 	}
-	t := []byte(strconv.FormatInt(ts.Unix(), 10))
 	var b strings.Builder
 	b.WriteString("t=")
-	b.Write(t)
+	b.WriteString(t)
 	for _, k := range s.keys {
 		b.WriteString(",v1=")
-		b.WriteString(hex.EncodeToString(hmacSum(k, t, []byte("."), msg.Body)))
+		b.WriteString(hex.EncodeToString(k.macOf(msg.Body, t, ".")))
 	}
 	h := make(http.Header, 1)
 	h.Set(HeaderStripeSignature, b.String())
 	return h, nil
 }
 
+// Verify reads "t=…,v1=…[,v1=…]": every item must be key=value and t must appear exactly once;
+// v1 values that are not 64 hex digits, and items with other keys (v0, …), are skipped.
 func (s *stripe) Verify(h http.Header, body []byte) (Verified, error) {
-	v, err := header(h, HeaderStripeSignature)
+	v, err := header(h, hStripeSignature)
 	if err != nil {
 		return Verified{}, fmt.Errorf("signature: stripe: %w", err)
 	}
 	var tv string
-	var sigs []string
-	for _, item := range strings.Split(v, ",") {
+	seenT := false
+	for rest, more := v, true; more; {
+		var item string
+		item, rest, more = strings.Cut(rest, ",")
 		k, val, ok := strings.Cut(strings.TrimSpace(item), "=")
 		if !ok {
-			return Verified{}, fmt.Errorf("signature: stripe: %s: item %q is not key=value: %w", HeaderStripeSignature, item, ErrMalformedHeader)
+			return Verified{}, fmt.Errorf("signature: stripe: %s: item %s is not key=value: %w", HeaderStripeSignature, clip(item), ErrMalformedHeader)
 		}
-		switch k {
-		case "t":
-			if tv != "" {
+		if k == "t" {
+			if seenT {
 				return Verified{}, fmt.Errorf("signature: stripe: %s: t given twice: %w", HeaderStripeSignature, ErrMalformedHeader)
 			}
-			tv = val
-		case "v1":
-			sigs = append(sigs, val)
+			seenT, tv = true, val
 		}
 	}
-	if tv == "" {
+	if !seenT {
 		return Verified{}, fmt.Errorf("signature: stripe: %s: no t=: %w", HeaderStripeSignature, ErrMalformedHeader)
 	}
 	ts, err := parseUnix(HeaderStripeSignature+" t", tv)
@@ -117,12 +117,19 @@ func (s *stripe) Verify(h http.Header, body []byte) (Verified, error) {
 	if err := checkTimestamp(ts, s.c.now(), s.c.tolerance); err != nil {
 		return Verified{}, fmt.Errorf("signature: stripe: %w", err)
 	}
-	for _, sig := range sigs {
-		raw, err := hex.DecodeString(sig)
-		if err != nil || len(raw) != sha256.Size {
-			continue
+	ok := false
+	for _, k := range s.keys {
+		st := k.get()
+		want := st.sum(body, tv, ".")
+		for rest, more := v, true; more && !ok; {
+			var item string
+			item, rest, more = strings.Cut(rest, ",")
+			sig, found := strings.CutPrefix(strings.TrimSpace(item), "v1=")
+			var raw [sha256.Size]byte
+			ok = found && decodeHexMAC(&raw, sig) && hmac.Equal(raw[:], want)
 		}
-		if matchAny(s.keys, raw, []byte(tv), []byte("."), body) {
+		k.put(st)
+		if ok {
 			return Verified{ID: BodyID(body), Timestamp: ts}, nil
 		}
 	}
@@ -132,40 +139,62 @@ func (s *stripe) Verify(h http.Header, body []byte) (Verified, error) {
 // --- github and shopify: a MAC of the raw body, id in a header ----------------
 
 type bodyMAC struct {
-	name, sigHeader, idHeader, prefix string
-	encode                            func([]byte) string
-	decode                            func(string) ([]byte, error)
-	c                                 config
-	keys                              [][]byte
+	name             string
+	sigHeader, idHdr headerName
+	prefix           string
+	hex              bool // the MAC travels as hex (github), else as standard base64 (shopify)
+	c                config
+	keys             []*macKey
 }
 
 func newGitHub(secrets []string, c config) (Scheme, error) {
-	return &bodyMAC{name: "github", sigHeader: HeaderGitHubSignature, idHeader: HeaderGitHubDelivery,
-		prefix: "sha256=", encode: hex.EncodeToString, decode: hex.DecodeString, c: c, keys: rawKeys(secrets)}, nil
+	return &bodyMAC{name: "github", sigHeader: hGitHubSignature, idHdr: hGitHubDelivery,
+		prefix: "sha256=", hex: true, c: c, keys: rawKeys(secrets)}, nil
 }
 
 func newShopify(secrets []string, c config) (Scheme, error) {
-	return &bodyMAC{name: "shopify", sigHeader: HeaderShopifyHmac, idHeader: HeaderShopifyWebhookID,
-		encode: base64.StdEncoding.EncodeToString, decode: base64.StdEncoding.Strict().DecodeString, c: c, keys: rawKeys(secrets)}, nil
+	return &bodyMAC{name: "shopify", sigHeader: hShopifyHmac, idHdr: hShopifyWebhookID,
+		c: c, keys: rawKeys(secrets)}, nil
 }
 
 func (s *bodyMAC) Name() string { return s.name }
 func (s *bodyMAC) Traits() Traits {
-	return Traits{IDHeader: s.idHeader, SignatureHeader: s.sigHeader}
+	return Traits{IDHeader: s.idHdr.name, SignatureHeader: s.sigHeader.name}
+}
+
+func (s *bodyMAC) encode(mac []byte) string {
+	if s.hex {
+		return hex.EncodeToString(mac)
+	}
+	return base64.StdEncoding.EncodeToString(mac)
+}
+
+// decode reads a MAC in the scheme's encoding: hex in either case, or canonical base64.
+func (s *bodyMAC) decode(dst *[sha256.Size]byte, enc string) bool {
+	if s.hex {
+		return decodeHexMAC(dst, enc)
+	}
+	if len(enc) != base64.StdEncoding.EncodedLen(sha256.Size) {
+		return false
+	}
+	var raw [sha256.Size + 1]byte // a 44-character block decodes into up to 33 bytes
+	n, err := base64.StdEncoding.Strict().Decode(raw[:], []byte(enc))
+	copy(dst[:], raw[:n])
+	return err == nil && n == sha256.Size
 }
 
 func (s *bodyMAC) Sign(msg Message) (http.Header, error) {
-	if msg.ID == "" {
-		return nil, fmt.Errorf("signature: %s: empty message id", s.name)
+	if err := checkID(s.name, msg.ID); err != nil {
+		return nil, err
 	}
 	h := make(http.Header, 2)
-	h.Set(s.idHeader, msg.ID)
-	h.Set(s.sigHeader, s.prefix+s.encode(hmacSum(s.keys[0], msg.Body)))
+	h.Set(s.idHdr.name, msg.ID)
+	h.Set(s.sigHeader.name, s.prefix+s.encode(s.keys[0].macOf(msg.Body)))
 	return h, nil
 }
 
 func (s *bodyMAC) Verify(h http.Header, body []byte) (Verified, error) {
-	id, err := header(h, s.idHeader)
+	id, err := header(h, s.idHdr)
 	if err != nil {
 		return Verified{}, fmt.Errorf("signature: %s: %w", s.name, err)
 	}
@@ -175,13 +204,13 @@ func (s *bodyMAC) Verify(h http.Header, body []byte) (Verified, error) {
 	}
 	enc, ok := strings.CutPrefix(v, s.prefix)
 	if !ok {
-		return Verified{}, fmt.Errorf("signature: %s: %s does not start with %q: %w", s.name, s.sigHeader, s.prefix, ErrMalformedHeader)
+		return Verified{}, fmt.Errorf("signature: %s: %s does not start with %q: %w", s.name, s.sigHeader.name, s.prefix, ErrMalformedHeader)
 	}
-	raw, err := s.decode(enc)
-	if err != nil || len(raw) != sha256.Size {
-		return Verified{}, fmt.Errorf("signature: %s: %s is not a SHA-256 MAC: %w", s.name, s.sigHeader, ErrMalformedHeader)
+	var raw [sha256.Size]byte
+	if !s.decode(&raw, enc) {
+		return Verified{}, fmt.Errorf("signature: %s: %s is not a SHA-256 MAC: %w", s.name, s.sigHeader.name, ErrMalformedHeader)
 	}
-	if !matchAny(s.keys, raw, body) {
+	if !matchAny(s.keys, raw[:], body) {
 		return Verified{}, fmt.Errorf("signature: %s: %w", s.name, ErrInvalidSignature)
 	}
 	return Verified{ID: id}, nil
@@ -191,7 +220,7 @@ func (s *bodyMAC) Verify(h http.Header, body []byte) (Verified, error) {
 
 type slack struct {
 	c    config
-	keys [][]byte
+	keys []*macKey
 }
 
 func newSlack(secrets []string, c config) (Scheme, error) { return &slack{c, rawKeys(secrets)}, nil }
@@ -203,23 +232,22 @@ func (s *slack) Traits() Traits {
 }
 
 func (s *slack) Sign(msg Message) (http.Header, error) {
-	ts := msg.Timestamp
-	if ts.IsZero() {
-		ts = s.c.now()
+	t, err := signingTime("slack", msg.Timestamp, s.c.now)
+	if err != nil {
+		return nil, err
 	}
-	t := strconv.FormatInt(ts.Unix(), 10)
 	h := make(http.Header, 2)
 	h.Set(HeaderSlackTimestamp, t)
-	h.Set(HeaderSlackSignature, "v0="+hex.EncodeToString(hmacSum(s.keys[0], []byte("v0:"+t+":"), msg.Body)))
+	h.Set(HeaderSlackSignature, "v0="+hex.EncodeToString(s.keys[0].macOf(msg.Body, "v0:", t, ":")))
 	return h, nil
 }
 
 func (s *slack) Verify(h http.Header, body []byte) (Verified, error) {
-	tv, err := header(h, HeaderSlackTimestamp)
+	tv, err := header(h, hSlackTimestamp)
 	if err != nil {
 		return Verified{}, fmt.Errorf("signature: slack: %w", err)
 	}
-	v, err := header(h, HeaderSlackSignature)
+	v, err := header(h, hSlackSignature)
 	if err != nil {
 		return Verified{}, fmt.Errorf("signature: slack: %w", err)
 	}
@@ -234,11 +262,11 @@ func (s *slack) Verify(h http.Header, body []byte) (Verified, error) {
 	if !ok {
 		return Verified{}, fmt.Errorf("signature: slack: %s does not start with \"v0=\": %w", HeaderSlackSignature, ErrMalformedHeader)
 	}
-	raw, err := hex.DecodeString(enc)
-	if err != nil || len(raw) != sha256.Size {
+	var raw [sha256.Size]byte
+	if !decodeHexMAC(&raw, enc) {
 		return Verified{}, fmt.Errorf("signature: slack: %s is not a SHA-256 MAC: %w", HeaderSlackSignature, ErrMalformedHeader)
 	}
-	if !matchAny(s.keys, raw, []byte("v0:"+tv+":"), body) {
+	if !matchAny(s.keys, raw[:], body, "v0:", tv, ":") {
 		return Verified{}, fmt.Errorf("signature: slack: %w", ErrInvalidSignature)
 	}
 	return Verified{ID: BodyID(body), Timestamp: ts}, nil

@@ -1,12 +1,11 @@
 package signature
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -126,26 +125,74 @@ func New(name, secret string, opts ...Option) (Scheme, error) {
 	return f(secrets, c)
 }
 
-// header returns h's single value for name. Absent is ErrMissingHeader; a value that is too
-// long, not printable ASCII or repeated is ErrMalformedHeader.
-func header(h http.Header, name string) (string, error) {
-	vs := h.Values(name)
+// headerName is a header as a scheme spells it (for messages) and as net/http stores it
+// (canonical), resolved once so that Verify does not canonicalise on every call.
+type headerName struct{ name, key string }
+
+func newHeaderName(name string) headerName {
+	return headerName{name: name, key: http.CanonicalHeaderKey(name)}
+}
+
+// header returns h's single value for n, trimmed. Absent is ErrMissingHeader; a value that is
+// too long, not printable ASCII or repeated is ErrMalformedHeader.
+func header(h http.Header, n headerName) (string, error) {
+	vs := h[n.key]
 	switch {
 	case len(vs) == 0 || (len(vs) == 1 && strings.TrimSpace(vs[0]) == ""):
-		return "", fmt.Errorf("%s: %w", name, ErrMissingHeader)
+		return "", fmt.Errorf("%s: %w", n.name, ErrMissingHeader)
 	case len(vs) > 1:
-		return "", fmt.Errorf("%s: sent %d times: %w", name, len(vs), ErrMalformedHeader)
+		return "", fmt.Errorf("%s: sent %d times: %w", n.name, len(vs), ErrMalformedHeader)
 	}
 	v := strings.TrimSpace(vs[0])
+	if err := checkHeaderValue(v); err != nil {
+		return "", fmt.Errorf("%s: %w: %w", n.name, err, ErrMalformedHeader)
+	}
+	return v, nil
+}
+
+// checkHeaderValue accepts what a header value may carry here: at most MaxHeaderLen bytes of
+// printable ASCII.
+func checkHeaderValue(v string) error {
 	if len(v) > MaxHeaderLen {
-		return "", fmt.Errorf("%s: %d bytes, over %d: %w", name, len(v), MaxHeaderLen, ErrMalformedHeader)
+		return fmt.Errorf("%d bytes, over %d", len(v), MaxHeaderLen)
 	}
 	for i := 0; i < len(v); i++ {
 		if v[i] < 0x20 || v[i] > 0x7e {
-			return "", fmt.Errorf("%s: byte 0x%02x at %d is not printable ASCII: %w", name, v[i], i, ErrMalformedHeader)
+			return fmt.Errorf("byte 0x%02x at %d is not printable ASCII", v[i], i)
 		}
 	}
-	return v, nil
+	return nil
+}
+
+// checkID refuses, at signing time, an id that could not arrive intact in a header: Verify
+// would reject it or see a different (trimmed) value.
+func checkID(scheme, id string) error {
+	if id == "" {
+		return fmt.Errorf("signature: %s: empty message id", scheme)
+	}
+	if id != strings.TrimSpace(id) {
+		return fmt.Errorf("signature: %s: message id %s has surrounding spaces", scheme, clip(id))
+	}
+	if err := checkHeaderValue(id); err != nil {
+		return fmt.Errorf("signature: %s: message id: %w", scheme, err)
+	}
+	return nil
+}
+
+// maxUnix is the largest timestamp a header may carry (12 digits, the year 33658).
+const maxUnix = 999_999_999_999
+
+// signingTime resolves a message's timestamp (zero means now) and refuses one that no
+// verifier would parse: before 1970 or beyond 12 digits.
+func signingTime(scheme string, ts time.Time, now func() time.Time) (string, error) {
+	if ts.IsZero() {
+		ts = now()
+	}
+	u := ts.Unix()
+	if u < 0 || u > maxUnix {
+		return "", fmt.Errorf("signature: %s: timestamp %d is outside 0..%d unix seconds", scheme, u, int64(maxUnix))
+	}
+	return strconv.FormatInt(u, 10), nil
 }
 
 // checkTimestamp applies the tolerance window around now.
@@ -159,36 +206,28 @@ func checkTimestamp(ts, now time.Time, tolerance time.Duration) error {
 	return nil
 }
 
-// parseUnix parses a decimal unix-seconds timestamp, strictly (no sign, no fraction).
+// parseUnix parses decimal unix seconds strictly: digits only (no sign, no fraction), at most
+// 12 of them, no leading zero. Canonical form matters: the signed content carries the header's
+// text, so one instant must have exactly one accepted spelling.
 func parseUnix(name, v string) (time.Time, error) {
-	if v == "" || len(v) > 12 {
-		return time.Time{}, fmt.Errorf("%s: %q is not unix seconds: %w", name, v, ErrMalformedHeader)
+	if v == "" || len(v) > 12 || (v[0] == '0' && len(v) > 1) {
+		return time.Time{}, fmt.Errorf("%s: %s is not unix seconds: %w", name, clip(v), ErrMalformedHeader)
 	}
 	var n int64
 	for i := 0; i < len(v); i++ {
 		if v[i] < '0' || v[i] > '9' {
-			return time.Time{}, fmt.Errorf("%s: %q is not unix seconds: %w", name, v, ErrMalformedHeader)
+			return time.Time{}, fmt.Errorf("%s: %s is not unix seconds: %w", name, clip(v), ErrMalformedHeader)
 		}
 		n = n*10 + int64(v[i]-'0')
 	}
 	return time.Unix(n, 0), nil
 }
 
-// BodyID returns the top-level JSON "id" string of body, or "" when there is none. Schemes
-// without an id header (stripe, slack) identify a delivery this way.
-func BodyID(body []byte) string {
-	if len(bytes.TrimSpace(body)) == 0 || bytes.TrimSpace(body)[0] != '{' {
-		return ""
+// clip quotes an untrusted value for an error message, cut to a readable length.
+func clip(s string) string {
+	const max = 40
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "…"
 	}
-	var v struct {
-		ID json.RawMessage `json:"id"`
-	}
-	if json.Unmarshal(body, &v) != nil || len(v.ID) == 0 {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(v.ID, &s) != nil {
-		return ""
-	}
-	return s
+	return strconv.Quote(s)
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 )
 
@@ -32,10 +31,17 @@ const (
 	MaxSecretBytes = 64
 )
 
+// Standard Webhooks headers as net/http stores them.
+var (
+	hWebhookID        = newHeaderName(HeaderWebhookID)
+	hWebhookTimestamp = newHeaderName(HeaderWebhookTimestamp)
+	hWebhookSignature = newHeaderName(HeaderWebhookSignature)
+)
+
 // standard is Standard Webhooks: v1 (HMAC-SHA256) and v1a (ed25519) over "id.timestamp.body".
 type standard struct {
 	c       config
-	hmacs   [][]byte
+	hmacs   []*macKey
 	private []ed25519.PrivateKey
 	public  []ed25519.PublicKey
 }
@@ -80,7 +86,7 @@ func newStandard(secrets []string, c config) (Scheme, error) {
 				return nil, fmt.Errorf("signature: standard: secret %d decodes to %d bytes, want %d to %d: %w",
 					i+1, len(k), MinSecretBytes, MaxSecretBytes, ErrBadSecret)
 			}
-			s.hmacs = append(s.hmacs, k)
+			s.hmacs = append(s.hmacs, newMACKey(k))
 		}
 	}
 	return s, nil
@@ -89,6 +95,10 @@ func newStandard(secrets []string, c config) (Scheme, error) {
 // decodeB64 strips prefix (optional for whsec_, as the official libraries do) and decodes
 // standard base64 strictly.
 func decodeB64(sec, prefix string, i int) ([]byte, error) {
+	// The strict decoder still skips CR and LF; a secret carrying them was pasted wrongly.
+	if strings.ContainsAny(sec, "\r\n") {
+		return nil, fmt.Errorf("signature: standard: secret %d: %s… contains a line break: %w", i+1, redactedHint(sec), ErrBadSecret)
+	}
 	k, err := base64.StdEncoding.Strict().DecodeString(strings.TrimPrefix(sec, prefix))
 	if err != nil {
 		return nil, fmt.Errorf("signature: standard: secret %d: %s… is not %s followed by standard base64 (%v): %w",
@@ -112,61 +122,57 @@ func (s *standard) Traits() Traits {
 		SignatureHeader: HeaderWebhookSignature, Timestamped: true, Tolerance: s.c.tolerance}
 }
 
-// signedContent is "id.timestamp.body".
-func signedContent(id string, ts int64, body []byte) []byte {
-	b := make([]byte, 0, len(id)+len(body)+22)
+// signedContent is "id.timestamp.body", for ed25519, which needs the whole message at once.
+func signedContent(id, ts string, body []byte) []byte {
+	b := make([]byte, 0, len(id)+len(ts)+len(body)+2)
 	b = append(b, id...)
 	b = append(b, '.')
-	b = strconv.AppendInt(b, ts, 10)
+	b = append(b, ts...)
 	b = append(b, '.')
 	return append(b, body...)
 }
 
-func hmacB64(key, content []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(content)
-	sum := m.Sum(nil)
-	out := make([]byte, base64.StdEncoding.EncodedLen(len(sum)))
-	base64.StdEncoding.Encode(out, sum)
-	return out
-}
-
 func (s *standard) Sign(msg Message) (http.Header, error) {
-	if msg.ID == "" {
-		return nil, fmt.Errorf("signature: standard: empty message id")
+	if err := checkID("standard", msg.ID); err != nil {
+		return nil, err
 	}
 	if len(s.hmacs) == 0 && len(s.private) == 0 {
 		return nil, fmt.Errorf("signature: standard: only public keys given, cannot sign: %w", ErrBadSecret)
 	}
-	ts := msg.Timestamp
-	if ts.IsZero() {
-		ts = s.c.now()
+	ts, err := signingTime("standard", msg.Timestamp, s.c.now)
+	if err != nil {
+		return nil, err
 	}
-	content := signedContent(msg.ID, ts.Unix(), msg.Body)
 	sigs := make([]string, 0, len(s.hmacs)+len(s.private))
 	for _, k := range s.hmacs {
-		sigs = append(sigs, "v1,"+string(hmacB64(k, content)))
+		sigs = append(sigs, "v1,"+base64.StdEncoding.EncodeToString(k.macOf(msg.Body, msg.ID, ".", ts, ".")))
 	}
-	for _, k := range s.private {
-		sigs = append(sigs, "v1a,"+base64.StdEncoding.EncodeToString(ed25519.Sign(k, content)))
+	if len(s.private) > 0 {
+		content := signedContent(msg.ID, ts, msg.Body)
+		for _, k := range s.private {
+			sigs = append(sigs, "v1a,"+base64.StdEncoding.EncodeToString(ed25519.Sign(k, content)))
+		}
 	}
 	h := make(http.Header, 3)
 	h.Set(HeaderWebhookID, msg.ID)
-	h.Set(HeaderWebhookTimestamp, strconv.FormatInt(ts.Unix(), 10))
+	h.Set(HeaderWebhookTimestamp, ts)
 	h.Set(HeaderWebhookSignature, strings.Join(sigs, " "))
 	return h, nil
 }
 
+// Verify walks the space-separated "version,signature" entries. v1 entries are compared as
+// text with the expected base64 MAC; v1a entries must be canonical (strict) base64 of an
+// ed25519 signature. Entries of other versions, and entries without a comma, are skipped.
 func (s *standard) Verify(h http.Header, body []byte) (Verified, error) {
-	id, err := header(h, HeaderWebhookID)
+	id, err := header(h, hWebhookID)
 	if err != nil {
 		return Verified{}, fmt.Errorf("signature: standard: %w", err)
 	}
-	tsv, err := header(h, HeaderWebhookTimestamp)
+	tsv, err := header(h, hWebhookTimestamp)
 	if err != nil {
 		return Verified{}, fmt.Errorf("signature: standard: %w", err)
 	}
-	sigv, err := header(h, HeaderWebhookSignature)
+	sigv, err := header(h, hWebhookSignature)
 	if err != nil {
 		return Verified{}, fmt.Errorf("signature: standard: %w", err)
 	}
@@ -177,31 +183,44 @@ func (s *standard) Verify(h http.Header, body []byte) (Verified, error) {
 	if err := checkTimestamp(ts, s.c.now(), s.c.tolerance); err != nil {
 		return Verified{}, fmt.Errorf("signature: standard: %w", err)
 	}
-	content := signedContent(id, ts.Unix(), body)
-	var expected [][]byte
+	ok := false
 	for _, k := range s.hmacs {
-		expected = append(expected, hmacB64(k, content))
-	}
-	for _, entry := range strings.Split(sigv, " ") {
-		version, rest, ok := strings.Cut(entry, ",")
-		if !ok {
-			continue
-		}
-		sig, _, _ := strings.Cut(rest, ",")
-		switch version {
-		case "v1":
-			for _, e := range expected {
-				if hmac.Equal([]byte(sig), e) {
-					return Verified{ID: id, Timestamp: ts}, nil
-				}
+		st := k.get()
+		want := st.text[:base64.StdEncoding.EncodedLen(sha256.Size)]
+		base64.StdEncoding.Encode(want, st.sum(body, id, ".", tsv, "."))
+		for rest := sigv; rest != "" && !ok; {
+			var entry string
+			entry, rest, _ = strings.Cut(rest, " ")
+			if sig, found := strings.CutPrefix(entry, "v1,"); found {
+				sig, _, _ = strings.Cut(sig, ",")
+				ok = hmac.Equal([]byte(sig), want)
 			}
-		case "v1a":
-			raw, err := base64.StdEncoding.DecodeString(sig)
-			if err != nil || len(raw) != ed25519.SignatureSize {
+		}
+		k.put(st)
+		if ok {
+			return Verified{ID: id, Timestamp: ts}, nil
+		}
+	}
+	if len(s.public) > 0 {
+		var content []byte // built for the first v1a entry only
+		for rest := sigv; rest != ""; {
+			var entry string
+			entry, rest, _ = strings.Cut(rest, " ")
+			sig, found := strings.CutPrefix(entry, "v1a,")
+			if !found {
 				continue
 			}
+			sig, _, _ = strings.Cut(sig, ",")
+			var raw [ed25519.SignatureSize + 3]byte
+			n, err := base64.StdEncoding.Strict().Decode(raw[:], []byte(sig))
+			if err != nil || n != ed25519.SignatureSize {
+				continue
+			}
+			if content == nil {
+				content = signedContent(id, tsv, body)
+			}
 			for _, pub := range s.public {
-				if ed25519.Verify(pub, content, raw) {
+				if ed25519.Verify(pub, content, raw[:n]) {
 					return Verified{ID: id, Timestamp: ts}, nil
 				}
 			}

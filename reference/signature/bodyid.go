@@ -1,0 +1,116 @@
+package signature
+
+import (
+	"bytes"
+	"encoding/json"
+)
+
+// BodyID returns the top-level JSON "id" string of body, or "" when there is none: body is not
+// a valid JSON object, has no key spelled exactly "id" (unlike encoding/json's case-insensitive
+// field matching), or its value is not a string. With a repeated key the last one wins, as in
+// encoding/json. Schemes without an id header (stripe, slack) identify a delivery this way.
+func BodyID(body []byte) string {
+	if !json.Valid(body) {
+		return ""
+	}
+	// body is valid JSON from here on: the walk only has to find boundaries, never check them.
+	i := skipSpace(body, 0)
+	if body[i] != '{' {
+		return ""
+	}
+	var raw []byte
+	for i = skipSpace(body, i+1); body[i] != '}'; i = skipSpace(body, i+1) {
+		k := i
+		i = skipString(body, i)
+		key := body[k:i]
+		i = skipSpace(body, skipSpace(body, i)+1) // past ':'
+		v := i
+		i = skipValue(body, i)
+		if isIDKey(key) {
+			raw = body[v:i]
+		}
+		if i = skipSpace(body, i); body[i] == '}' {
+			break
+		}
+		// body[i] is ',': the loop steps past it.
+	}
+	if len(raw) == 0 || raw[0] != '"' {
+		return ""
+	}
+	if plain(raw[1 : len(raw)-1]) {
+		return string(raw[1 : len(raw)-1])
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// isIDKey reports whether a quoted JSON key decodes to exactly "id".
+func isIDKey(key []byte) bool {
+	if string(key) == `"id"` {
+		return true
+	}
+	if bytes.IndexByte(key, '\\') < 0 {
+		return false
+	}
+	var s string
+	return json.Unmarshal(key, &s) == nil && s == "id"
+}
+
+// plain reports whether the inside of a JSON string needs no decoding: printable ASCII, no escape.
+func plain(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string that opens at b[i].
+func skipString(b []byte, i int) int {
+	for i++; b[i] != '"'; i++ {
+		if b[i] == '\\' {
+			i++
+		}
+	}
+	return i + 1
+}
+
+// skipValue returns the index just past the value that starts at b[i].
+func skipValue(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for {
+			switch b[i] {
+			case '"':
+				i = skipString(b, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+	default: // number, true, false, null
+		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && b[i] != ' ' && b[i] != '\t' && b[i] != '\n' && b[i] != '\r' {
+			i++
+		}
+		return i
+	}
+}
