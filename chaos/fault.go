@@ -57,7 +57,7 @@ type Result struct {
 	Body   []byte
 	// Err is set when the upstream could not be reached or answered badly; the client
 	// then gets a 502 unless a fault decides otherwise.
-	Err          error
+	Err error
 	End End
 	// Cut is, with EndResetPartway, the fraction of the response's bytes on the wire
 	// (status line, headers, body) written before the reset; at least one byte is written
