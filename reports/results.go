@@ -72,10 +72,12 @@ type RunMeta struct {
 }
 
 // Shard identifies one part of a logical run split across machines (--shard i/n).
+// A Results made by Merge has Index 0 ("all Count shards") and the shards' seeds in Seeds.
 type Shard struct {
-	Index int    `json:"index"` // 1-based
-	Count int    `json:"count"`
-	RunID string `json:"run_id,omitempty"` // the same for every shard of one logical run
+	Index int     `json:"index"` // 1-based; 0 on a merged run
+	Count int     `json:"count"`
+	RunID string  `json:"run_id,omitempty"` // the same for every shard of one logical run
+	Seeds []int64 `json:"seeds,omitempty"`  // merged run only: each shard's seed, by index
 }
 
 // Case is the outcome of one requirement.
@@ -149,6 +151,9 @@ type Latency struct {
 	P99  float64 `json:"p99_ms"`
 	Max  float64 `json:"max_ms"`
 	Mean float64 `json:"mean_ms"`
+	// Merge says how a merged run's percentiles were obtained (empty on a single run):
+	// recomputed from the shards' summed histograms, or the conservative maximum of the shards.
+	Merge string `json:"merge,omitempty"`
 }
 
 // Bucket is one latency histogram bin: Count acks with latency <= LeMS (and above the previous bin).
@@ -282,6 +287,11 @@ func (r *Results) WriteFile(path string) error {
 		return fmt.Errorf("reports: write %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
+	// CreateTemp makes the file private; a results file is a shareable artifact.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("reports: write %s: %w", path, err)
+	}
 	if err := r.Write(tmp); err != nil {
 		tmp.Close()
 		return err

@@ -1,0 +1,544 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Charts are drawn server-side by gonum/plot as SVG and inlined in the page, so the report
+// needs no script and no network to show them. Titles live in the HTML (figcaption), not
+// in the SVG, so they stay selectable and crisp.
+
+// chart is one rendered figure of a load run.
+type chart struct {
+	ID      string // stable id, also the figure's data-chart attribute
+	Title   string
+	Caption string
+	SVG     string // inline <svg> element; empty when Err is set
+	Err     string // why the chart could not be drawn
+}
+
+var (
+	colInk    = rgb(0x1f, 0x23, 0x28)
+	colMuted  = rgb(0x65, 0x6d, 0x76)
+	colGrid   = rgb(0xe3, 0xe7, 0xeb)
+	colBlue   = rgb(0x09, 0x69, 0xda)
+	colAmber  = rgb(0xd4, 0x8a, 0x00)
+	colRed    = rgb(0xcf, 0x22, 0x2e)
+	colGreen  = rgb(0x1a, 0x7f, 0x37)
+	colSlate  = rgb(0x8c, 0x95, 0x9f)
+	colPurple = rgb(0x82, 0x50, 0xdf)
+)
+
+func rgb(r, g, b uint8) color.Color { return color.RGBA{R: r, G: g, B: b, A: 0xff} }
+
+// sans is the chart font: Liberation Sans ships inside gonum (for measuring text) and is
+// metric-compatible with Arial/Helvetica, which the page's CSS falls back to.
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
+// Canvas sizes in points, close to the CSS pixels each figure gets on a laptop screen, so
+// text drawn at 9 pt reads at about 12 px: wide charts span the page, the others half.
+const (
+	wideW = 11.5 * vg.Inch
+	wideH = 3.3 * vg.Inch
+	halfW = 5.6 * vg.Inch
+	halfH = 3.3 * vg.Inch
+)
+
+// newPlot returns a plot in the report's house style.
+func newPlot(xLabel, yLabel string) *plot.Plot {
+	p := plot.New()
+	p.BackgroundColor = color.White
+	style := func(s *text.Style, size vg.Length, c color.Color) {
+		s.Font = font.From(sans, size)
+		s.Color = c
+	}
+	for _, a := range []*plot.Axis{&p.X, &p.Y} {
+		style(&a.Label.TextStyle, 9, colMuted)
+		style(&a.Tick.Label, 8, colMuted)
+		a.LineStyle.Color = colSlate
+		a.Tick.LineStyle.Color = colSlate
+		a.Tick.Length = vg.Points(3)
+		a.Padding = vg.Points(2)
+	}
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	style(&p.Legend.TextStyle, 9, colInk)
+	p.Legend.Top = true
+	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(6)
+	p.Legend.ThumbnailWidth = vg.Points(14)
+	p.Legend.Padding = vg.Points(2)
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = colGrid
+	grid.Horizontal.Color = colGrid
+	grid.Vertical.Width = vg.Points(0.5)
+	grid.Horizontal.Width = vg.Points(0.5)
+	p.Add(grid)
+	return p
+}
+
+// finite maps NaN and ±Inf (from a corrupt results file) to 0, so no plotter panics.
+func finite(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return v
+}
+
+func line(xys plotter.XYs, c color.Color, width vg.Length, dashed bool) (*plotter.Line, error) {
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, err
+	}
+	l.Color = c
+	l.Width = width
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	}
+	return l, nil
+}
+
+// renderSVG draws with draw and returns the SVG element ready to inline in HTML. A panic
+// inside the plotting library (it panics on some degenerate input) becomes an error.
+func renderSVG(label string, w, h vg.Length, drawFn func(dc draw.Canvas) error) (svg string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("reports: draw %s chart: %v", label, r)
+		}
+	}()
+	c := vgsvg.New(w, h)
+	if err := drawFn(draw.New(c)); err != nil {
+		return "", fmt.Errorf("reports: draw %s chart: %w", label, err)
+	}
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return "", fmt.Errorf("reports: write %s chart: %w", label, err)
+	}
+	return inlineSVG(buf.String(), label), nil
+}
+
+var (
+	svgProlog  = regexp.MustCompile(`(?s)\A\s*<\?xml[^>]*\?>\s*(<!--.*?-->\s*)?`)
+	svgOpenTag = regexp.MustCompile(`(?s)\A<svg\b[^>]*>`)
+	svgViewBox = regexp.MustCompile(`viewBox="([0-9. ]+)"`)
+)
+
+// inlineSVG turns a standalone SVG document into an element for an HTML page: no XML
+// prolog, no namespace URLs (the HTML parser puts <svg> in the SVG namespace itself), a
+// viewBox so CSS can size it, and an accessible label.
+func inlineSVG(doc, label string) string {
+	doc = svgProlog.ReplaceAllString(doc, "")
+	open := svgOpenTag.FindString(doc)
+	vb := ""
+	if m := svgViewBox.FindStringSubmatch(open); m != nil {
+		vb = m[1]
+	}
+	tag := fmt.Sprintf(`<svg class="plot" viewBox="%s" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, vb, htmlAttr(label))
+	return tag + strings.TrimSpace(doc[len(open):])
+}
+
+// htmlAttr escapes s for a double-quoted attribute.
+func htmlAttr(s string) string {
+	return strings.NewReplacer(`&`, "&amp;", `"`, "&#34;", `<`, "&lt;", `>`, "&gt;", `'`, "&#39;").Replace(s)
+}
+
+// secondTicks marks a time axis in whole seconds at a readable step.
+type secondTicks struct{}
+
+func (secondTicks) Ticks(min, max float64) []plot.Tick {
+	span := max - min
+	step := 1.0
+	for _, st := range []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600} {
+		step = st
+		if span/st <= 12 {
+			break
+		}
+	}
+	var ts []plot.Tick
+	for v := math.Ceil(min/step) * step; v <= max; v += step {
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	}
+	return ts
+}
+
+// msTicks marks a latency axis in ms and s, on a log or linear scale.
+func msTicks(log bool) plot.Ticker {
+	if !log {
+		return plot.TickerFunc(func(min, max float64) []plot.Tick {
+			ts := plot.DefaultTicks{}.Ticks(min, max)
+			for i := range ts {
+				if ts[i].Label != "" {
+					ts[i].Label = shortMS(ts[i].Value)
+				}
+			}
+			return ts
+		})
+	}
+	return plot.TickerFunc(func(min, max float64) []plot.Tick {
+		var ts []plot.Tick
+		for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+			dec := math.Pow(10, e)
+			for _, m := range []float64{1, 2, 5} {
+				v := dec * m
+				if v < min*0.999 || v > max*1.001 {
+					continue
+				}
+				t := plot.Tick{Value: v}
+				if m == 1 || max/min < 50 {
+					t.Label = shortMS(v)
+				}
+				ts = append(ts, t)
+			}
+		}
+		return ts
+	})
+}
+
+// shortMS formats an axis value in milliseconds compactly: 5 ms, 250 ms, 1 s, 2.5 s.
+func shortMS(ms float64) string {
+	if ms >= 1000 {
+		return strconv.FormatFloat(ms/1000, 'f', -1, 64) + " s"
+	}
+	if ms < 1 {
+		return strconv.FormatFloat(ms, 'g', 2, 64) + " ms"
+	}
+	return strconv.FormatFloat(ms, 'f', -1, 64) + " ms"
+}
+
+// latencyChart plots the ack latency percentiles of every second, on a log scale when they
+// span more than a decade (a slow spike would otherwise flatten the p50 line).
+func latencyChart(series []Point) (string, error) {
+	lo, hi := math.Inf(1), 0.0
+	for _, pt := range series {
+		for _, v := range []float64{pt.P50, pt.P90, pt.P99} {
+			if v = finite(v); v > 0 {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+		}
+	}
+	log := hi > 0 && hi/lo > 20
+	floor := 0.0
+	if log {
+		floor = math.Pow(10, math.Floor(math.Log10(lo)))
+	}
+	p := newPlot("seconds since start", "ack latency")
+	p.X.Tick.Marker = secondTicks{}
+	if log {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Min = floor
+		p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi*1.5)))
+	} else {
+		p.Y.Min = 0
+		p.Y.Max = hi * 1.2
+	}
+	p.Y.Tick.Marker = msTicks(log)
+	for _, s := range []struct {
+		name string
+		get  func(Point) float64
+		col  color.Color
+		w    vg.Length
+	}{
+		{"p99", func(pt Point) float64 { return pt.P99 }, colRed, 1.6},
+		{"p90", func(pt Point) float64 { return pt.P90 }, colAmber, 1.4},
+		{"p50", func(pt Point) float64 { return pt.P50 }, colBlue, 1.6},
+	} {
+		xys := make(plotter.XYs, 0, len(series))
+		for _, pt := range series {
+			v := finite(s.get(pt))
+			if log {
+				v = max(v, floor)
+			}
+			xys = append(xys, plotter.XY{X: float64(pt.Second), Y: v})
+		}
+		l, err := line(xys, s.col, vg.Points(float64(s.w)), false)
+		if err != nil {
+			return "", err
+		}
+		p.Add(l)
+		p.Legend.Add(s.name, l)
+	}
+	return renderSVG("ack latency percentiles over time", wideW, wideH, func(dc draw.Canvas) error {
+		p.Draw(dc)
+		return nil
+	})
+}
+
+// throughputChart plots deliveries sent and acknowledged per second, with errors per
+// second in a lower panel sharing the time axis (errors are too few to read on the same scale).
+func throughputChart(series []Point) (string, error) {
+	top := newPlot("", "per second")
+	top.Y.Min = 0
+	top.Y.Tick.Marker = countTicks{}
+	top.X.Tick.Marker = secondTicks{}
+	bottom := newPlot("seconds since start", "errors/s")
+	bottom.Y.Min = 0
+	bottom.X.Tick.Marker = secondTicks{}
+	sent := make(plotter.XYs, 0, len(series))
+	acked := make(plotter.XYs, 0, len(series))
+	errs := make(plotter.Values, 0, len(series))
+	maxErr := 0.0
+	for _, pt := range series {
+		x := float64(pt.Second)
+		sent = append(sent, plotter.XY{X: x, Y: float64(pt.Sent)})
+		acked = append(acked, plotter.XY{X: x, Y: float64(pt.Acked)})
+		errs = append(errs, float64(pt.Errors))
+		maxErr = max(maxErr, float64(pt.Errors))
+	}
+	ls, err := line(sent, colSlate, vg.Points(1.4), true)
+	if err != nil {
+		return "", err
+	}
+	la, err := line(acked, colGreen, vg.Points(1.6), false)
+	if err != nil {
+		return "", err
+	}
+	top.Add(ls, la)
+	maxRate := 0.0
+	for _, xy := range sent {
+		maxRate = max(maxRate, xy.Y)
+	}
+	// Headroom above the steady send rate keeps the legend off the lines.
+	top.Y.Max = max(1, maxRate*1.3)
+	top.Legend.Add("sent", ls)
+	top.Legend.Add("acked", la)
+	if len(series) > 0 {
+		bars, err := plotter.NewBarChart(errs, barWidth(len(series)))
+		if err != nil {
+			return "", err
+		}
+		bars.Color = colRed
+		bars.LineStyle.Width = 0
+		bars.XMin = float64(series[0].Second)
+		bottom.Add(bars)
+	}
+	bottom.Y.Max = max(1, maxErr)
+	bottom.Y.Tick.Marker = countTicks{}
+	// Both panels share one time range.
+	bottom.X.Min, bottom.X.Max = top.X.Min, top.X.Max
+	return renderSVG("throughput and errors over time", wideW, wideH+0.9*vg.Inch, func(dc draw.Canvas) error {
+		h := dc.Max.Y - dc.Min.Y
+		upper := draw.Crop(dc, 0, 0, h*0.34, 0)
+		lower := draw.Crop(dc, 0, 0, 0, -h*0.68)
+		// Align the two panels' data areas on the same left edge.
+		pad := max(yAxisWidth(top, upper), yAxisWidth(bottom, lower))
+		top.Draw(draw.Crop(upper, pad-yAxisWidth(top, upper), 0, 0, 0))
+		bottom.Draw(draw.Crop(lower, pad-yAxisWidth(bottom, lower), 0, 0, 0))
+		return nil
+	})
+}
+
+// yAxisWidth is how far the data area of p starts from the left of c.
+func yAxisWidth(p *plot.Plot, c draw.Canvas) vg.Length {
+	return p.DataCanvas(c).Min.X - c.Min.X
+}
+
+func barWidth(n int) vg.Length {
+	w := (wideW - 0.8*vg.Inch) / vg.Length(max(n, 1)) * 0.7
+	return min(max(w, vg.Points(1)), vg.Points(40))
+}
+
+// countTicks marks a count axis at about five round steps (1, 2 or 5 × 10ⁿ, never
+// fractional), labelled without decimals.
+type countTicks struct{}
+
+func (countTicks) Ticks(min, max float64) []plot.Tick {
+	span := max - min
+	if span <= 0 {
+		return []plot.Tick{{Value: min, Label: strconv.FormatFloat(min, 'f', -1, 64)}}
+	}
+	raw := span / 5
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{1, 2, 5, 10} {
+		step = m * mag
+		if step >= raw {
+			break
+		}
+	}
+	step = math.Max(step, 1)
+	var ts []plot.Tick
+	for v := math.Ceil(min/step) * step; v <= max+step*1e-9; v += step {
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+	}
+	return ts
+}
+
+// statusLabel keeps a status code key short and plain: it came from a file.
+func statusLabel(k string) string {
+	if k == "0" {
+		return "transport error"
+	}
+	k = strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return -1
+	}, k)
+	return truncRunes(k, 12)
+}
+
+func statusColor(k string) color.Color {
+	switch {
+	case strings.HasPrefix(k, "2"):
+		return colGreen
+	case strings.HasPrefix(k, "3"):
+		return colBlue
+	case strings.HasPrefix(k, "4"):
+		return colAmber
+	case strings.HasPrefix(k, "5"):
+		return colRed
+	default:
+		return colPurple
+	}
+}
+
+// statusChart is a bar per status code, coloured by class, with its count on top.
+func statusChart(codes map[string]int) (string, error) {
+	keys := make([]string, 0, len(codes))
+	for k := range codes {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, errA := strconv.Atoi(keys[i])
+		b, errB := strconv.Atoi(keys[j])
+		if errA == nil && errB == nil {
+			return a < b
+		}
+		return keys[i] < keys[j]
+	})
+	p := newPlot("", "answers")
+	p.Y.Min = 0
+	p.Y.Tick.Marker = countTicks{}
+	names := make([]string, len(keys))
+	var labels plotter.XYLabels
+	top := 0.0
+	for i, k := range keys {
+		names[i] = statusLabel(k)
+		n := float64(max(codes[k], 0))
+		top = max(top, n)
+		bc, err := plotter.NewBarChart(plotter.Values{n}, vg.Points(34))
+		if err != nil {
+			return "", err
+		}
+		bc.Color = statusColor(k)
+		bc.LineStyle.Width = 0
+		bc.XMin = float64(i)
+		p.Add(bc)
+		labels.XYs = append(labels.XYs, plotter.XY{X: float64(i), Y: n})
+		labels.Labels = append(labels.Labels, strconv.Itoa(int(n)))
+	}
+	p.Y.Max = top * 1.15
+	if len(keys) > 0 {
+		lb, err := plotter.NewLabels(labels)
+		if err != nil {
+			return "", err
+		}
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].Font = font.From(sans, 8)
+			lb.TextStyle[i].Color = colInk
+			lb.TextStyle[i].XAlign = draw.XCenter
+		}
+		lb.Offset = vg.Point{Y: vg.Points(3)}
+		p.Add(lb)
+	}
+	p.NominalX(names...)
+	p.X.Tick.Label.Font = font.From(sans, 9)
+	p.X.Tick.Label.Color = colInk
+	return renderSVG("status codes", halfW, halfH, func(dc draw.Canvas) error {
+		p.Draw(dc)
+		return nil
+	})
+}
+
+// histogramChart draws the ack latency histogram, one bar per bucket.
+func histogramChart(buckets []Bucket) (string, error) {
+	bs := slices.Clone(buckets)
+	slices.SortFunc(bs, func(a, b Bucket) int {
+		switch {
+		case a.LeMS < b.LeMS:
+			return -1
+		case a.LeMS > b.LeMS:
+			return 1
+		}
+		return 0
+	})
+	p := newPlot("ack latency (upper bound of bucket)", "acks")
+	p.Y.Min = 0
+	p.Y.Tick.Marker = countTicks{}
+	vals := make(plotter.Values, len(bs))
+	names := make([]string, len(bs))
+	top := 0.0
+	for i, b := range bs {
+		vals[i] = float64(max(b.Count, 0))
+		top = max(top, vals[i])
+		if math.IsInf(b.LeMS, 1) || b.LeMS > 1e12 {
+			names[i] = "> max"
+		} else {
+			names[i] = "≤" + shortMS(finite(b.LeMS))
+		}
+	}
+	p.Y.Max = top * 1.08
+	if len(bs) > 0 {
+		bc, err := plotter.NewBarChart(vals, vg.Points(min(26, float64(280/max(len(bs), 1)))))
+		if err != nil {
+			return "", err
+		}
+		bc.Color = colBlue
+		bc.LineStyle.Width = 0
+		p.Add(bc)
+	}
+	p.NominalX(names...)
+	if len(bs) > 8 {
+		p.X.Tick.Label.Rotation = math.Pi / 5
+		p.X.Tick.Label.XAlign = draw.XRight
+		p.X.Tick.Label.YAlign = draw.YCenter
+	}
+	return renderSVG("latency histogram", halfW, halfH, func(dc draw.Canvas) error {
+		p.Draw(dc)
+		return nil
+	})
+}
+
+// loadCharts renders every chart of a load run. A chart that cannot be drawn is kept with
+// its error, so the page says so instead of silently dropping it.
+func loadCharts(l *Load) []chart {
+	var out []chart
+	add := func(id, title, caption string, svg string, err error) {
+		c := chart{ID: id, Title: title, Caption: caption, SVG: svg}
+		if err != nil {
+			c.SVG, c.Err = "", err.Error()
+		}
+		out = append(out, c)
+	}
+	if len(l.Series) > 0 {
+		svg, err := latencyChart(l.Series)
+		add("latency", "Ack latency over time", "p50, p90 and p99 of the acknowledgements of each second", svg, err)
+		svg, err = throughputChart(l.Series)
+		add("throughput", "Throughput and errors over time", "deliveries sent and acknowledged per second; errors are 5xx answers and transport failures", svg, err)
+	}
+	if len(l.StatusCodes) > 0 {
+		svg, err := statusChart(l.StatusCodes)
+		add("status", "Status codes", "every attempt, retries included; 401 is the right answer to an invalid signature", svg, err)
+	}
+	if len(l.Histogram) > 0 {
+		svg, err := histogramChart(l.Histogram)
+		add("histogram", "Latency histogram", "acknowledged deliveries per latency bucket", svg, err)
+	}
+	return out
+}

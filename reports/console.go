@@ -1,0 +1,315 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+)
+
+// TextOption configures the console printers.
+type TextOption func(*textConfig)
+
+type textConfig struct {
+	color   bool
+	secrets []string
+}
+
+// WithColor turns ANSI colours on (only when asked: the caller knows whether w is a terminal).
+func WithColor(on bool) TextOption { return func(c *textConfig) { c.color = on } }
+
+// WithTextSecrets redacts these secrets from everything printed (see RedactString).
+func WithTextSecrets(secrets ...string) TextOption {
+	return func(c *textConfig) { c.secrets = append(c.secrets, secrets...) }
+}
+
+func newTextConfig(opts []TextOption) *textConfig {
+	c := &textConfig{}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiGreen  = "\x1b[32m"
+	ansiRed    = "\x1b[31m"
+	ansiYellow = "\x1b[33m"
+	ansiGrey   = "\x1b[90m"
+	ansiBold   = "\x1b[1m"
+)
+
+func (c *textConfig) paint(code, s string) string {
+	if !c.color {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// clean makes target-supplied text safe for a terminal: secrets redacted, control
+// characters (escape sequences included) shown as U+FFFD, newlines kept only if multi.
+func (c *textConfig) clean(s string, multi bool) string {
+	s = scrubKnownSecrets(RedactString(s, c.secrets...))
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' && multi:
+			return r
+		case r == '\n' || r == '\t' || r == '\r':
+			return ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+// Mark is the one-character sign of an outcome in text output.
+func Mark(o Outcome) string {
+	switch o {
+	case Passed:
+		return "✓"
+	case Failed:
+		return "✗"
+	case NotApplicable:
+		return "·"
+	case NotObservable:
+		return "?"
+	default:
+		return "-"
+	}
+}
+
+func outcomeColor(c Case) string {
+	switch c.Outcome {
+	case Passed:
+		return ansiGreen
+	case Failed:
+		if c.Level == MUST {
+			return ansiRed
+		}
+		return ansiYellow
+	default:
+		return ansiGrey
+	}
+}
+
+// truncRunes cuts s to n runes, marking the cut with an ellipsis.
+func truncRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimRight(string(r[:n-1]), " ") + "…"
+}
+
+// padRunes pads s with spaces to n runes.
+func padRunes(s string, n int) string {
+	if k := utf8.RuneCountInString(s); k < n {
+		return s + strings.Repeat(" ", n-k)
+	}
+	return s
+}
+
+const (
+	caseIDWidth  = 18
+	caseReqWidth = 60
+)
+
+// PrintCase prints one line for a case, in the spirit of h2spec: mark, ID, level, the
+// requirement cut short, the outcome (and, for a case that did not run, why).
+func PrintCase(w io.Writer, c Case, opts ...TextOption) {
+	cfg := newTextConfig(opts)
+	req := padRunes(truncRunes(cfg.clean(c.Requirement, false), caseReqWidth), caseReqWidth)
+	outcome := string(c.Outcome)
+	if c.Outcome != Passed && c.Outcome != Failed && c.Reason != "" {
+		outcome += " (" + truncRunes(cfg.clean(c.Reason, false), 48) + ")"
+	}
+	col := outcomeColor(c)
+	fmt.Fprintf(w, "  %s %s %s %s %s\n",
+		cfg.paint(col, Mark(c.Outcome)),
+		padRunes(cfg.clean(c.ID, false), caseIDWidth),
+		padRunes(string(c.Level), 6),
+		req,
+		cfg.paint(col, outcome))
+}
+
+// indent prefixes every line after the first with pad.
+func indent(s, pad string) string {
+	return strings.ReplaceAll(s, "\n", "\n"+pad)
+}
+
+// PrintRecap prints the failures of r (requirement, then expected and actual), the
+// verdict, and closes with a line of exactly the form "N passed, N failed, N skipped",
+// which CI tooling reads. Skipped counts not-applicable and not-observable cases too; they
+// are also given apart on the line before. A load run's thresholds count as checks.
+func PrintRecap(w io.Writer, r *Results, opts ...TextOption) {
+	cfg := newTextConfig(opts)
+	var failed []Case
+	for _, c := range r.Cases {
+		if c.Outcome == Failed {
+			failed = append(failed, c)
+		}
+	}
+	var failedTh []Threshold
+	void := false
+	if r.Load != nil {
+		for _, th := range r.Load.Thresholds {
+			if !th.Passed {
+				failedTh = append(failedTh, th)
+			}
+		}
+		void = r.Load.Ledger.Void
+	}
+	if len(failed)+len(failedTh) > 0 || void {
+		fmt.Fprintf(w, "\n%s\n", cfg.paint(ansiBold, "Failures:"))
+	}
+	for _, c := range failed {
+		col := outcomeColor(c)
+		fmt.Fprintf(w, "\n  %s %s [%s] %s\n", cfg.paint(col, Mark(Failed)), cfg.clean(c.ID, false), c.Level,
+			indent(cfg.clean(c.Requirement, true), "      "))
+		if c.Source != "" {
+			fmt.Fprintf(w, "      source:   %s\n", cfg.clean(c.Source, false))
+		}
+		fmt.Fprintf(w, "      expected: %s\n", indent(cfg.clean(orDash(c.Expected), true), "                "))
+		fmt.Fprintf(w, "      actual:   %s\n", indent(cfg.clean(orDash(c.Actual), true), "                "))
+		if c.Reason != "" {
+			fmt.Fprintf(w, "      reason:   %s\n", indent(cfg.clean(c.Reason, true), "                "))
+		}
+	}
+	for _, th := range failedTh {
+		fmt.Fprintf(w, "\n  %s threshold %s\n      observed: %s\n", cfg.paint(ansiRed, Mark(Failed)),
+			cfg.clean(th.Expr, false), cfg.clean(thresholdDisplay(th), false))
+	}
+	if void {
+		fmt.Fprintf(w, "\n  %s ledger void: %s\n", cfg.paint(ansiRed, Mark(Failed)), cfg.clean(orDash(r.Load.Ledger.VoidReason), false))
+	}
+	fmt.Fprintln(w)
+	v := r.Verdict()
+	fmt.Fprintf(w, "verdict: %s\n", cfg.paint(verdictColor(v), string(v)))
+	closingLines(w, Count(r))
+}
+
+// closingLines prints the "(n not applicable, m not observable)" line when either is
+// non-zero, then the closing "N passed, N failed, N skipped" line.
+func closingLines(w io.Writer, n Counts) {
+	var extra []string
+	if n.NotApplicable > 0 {
+		extra = append(extra, fmt.Sprintf("%d not applicable", n.NotApplicable))
+	}
+	if n.NotObservable > 0 {
+		extra = append(extra, fmt.Sprintf("%d not observable", n.NotObservable))
+	}
+	if len(extra) > 0 {
+		fmt.Fprintf(w, "(%s)\n", strings.Join(extra, ", "))
+	}
+	fmt.Fprintf(w, "%d passed, %d failed, %d skipped\n", n.Passed, n.Failed, n.Skipped)
+}
+
+func verdictColor(v Verdict) string {
+	switch v {
+	case Conformant:
+		return ansiGreen
+	case ConformantShouldGaps:
+		return ansiYellow
+	default:
+		return ansiRed
+	}
+}
+
+func orDash(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "—"
+	}
+	return s
+}
+
+func thresholdDisplay(th Threshold) string {
+	if th.Display != "" {
+		return th.Display
+	}
+	return formatFloat(th.Observed)
+}
+
+func formatFloat(v float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.3f", v), "0"), ".")
+}
+
+// PrintLoadSummary prints a load run's ledger, latency and each threshold with its
+// observed value and a ✓/✗ mark. It prints nothing for a run without load.
+func PrintLoadSummary(w io.Writer, r *Results, opts ...TextOption) {
+	if r.Load == nil {
+		return
+	}
+	cfg := newTextConfig(opts)
+	l := r.Load
+	g := l.Ledger
+	row := func(name, value string) {
+		fmt.Fprintf(w, "  %s: %s\n", padDots(name, 24), value)
+	}
+	mark := func(ok bool, v string) string {
+		if ok {
+			return v
+		}
+		return cfg.paint(ansiRed, v+" ✗")
+	}
+	fmt.Fprintln(w, cfg.paint(ansiBold, "ledger"))
+	row("published", fmt.Sprint(g.Published))
+	row("acked", fmt.Sprint(g.Acked))
+	row("failed after retries", fmt.Sprint(g.FailedAfterRetries))
+	row("cut off", fmt.Sprint(g.CutOff))
+	row("attempts", fmt.Sprintf("%d (%d retries)", g.Attempts, g.Retries))
+	if g.Observed && g.Effects >= 0 {
+		row("effects", fmt.Sprint(g.Effects))
+		row("lost", mark(g.Lost == 0, fmt.Sprint(g.Lost)))
+		row("doubled", mark(g.Doubled == 0, fmt.Sprint(g.Doubled)))
+	} else {
+		row("effects", "not observed (no effect sink)")
+	}
+	row("invalid sent", fmt.Sprint(g.InvalidSent))
+	row("invalid accepted", mark(g.InvalidAccepted == 0, fmt.Sprint(g.InvalidAccepted)))
+	if g.Void {
+		row("ledger", cfg.paint(ansiRed, "void ✗: "+cfg.clean(orDash(g.VoidReason), false)))
+	}
+	fmt.Fprintln(w, cfg.paint(ansiBold, "ack latency"))
+	row("p50 / p90 / p99", fmt.Sprintf("%s / %s / %s", fmtMS(l.Latency.P50), fmtMS(l.Latency.P90), fmtMS(l.Latency.P99)))
+	row("mean / max", fmt.Sprintf("%s / %s", fmtMS(l.Latency.Mean), fmtMS(l.Latency.Max)))
+	if l.Latency.Merge != "" {
+		row("merged", cfg.clean(l.Latency.Merge, false))
+	}
+	if len(l.Thresholds) == 0 {
+		return
+	}
+	fmt.Fprintln(w, cfg.paint(ansiBold, "thresholds"))
+	for _, th := range l.Thresholds {
+		m, col := Mark(Passed), ansiGreen
+		if !th.Passed {
+			m, col = Mark(Failed), ansiRed
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", cfg.paint(col, m), padDots(cfg.clean(th.Expr, false), 22), cfg.clean(thresholdDisplay(th), false))
+	}
+}
+
+// padDots pads name with dots to n runes, k6 style.
+func padDots(name string, n int) string {
+	if k := utf8.RuneCountInString(name); k < n {
+		return name + strings.Repeat(".", n-k)
+	}
+	return name
+}
+
+// fmtMS formats milliseconds with a unit people read at a glance.
+func fmtMS(ms float64) string {
+	switch {
+	case ms >= 10000:
+		return fmt.Sprintf("%.1f s", ms/1000)
+	case ms >= 1000:
+		return fmt.Sprintf("%.2f s", ms/1000)
+	case ms >= 100:
+		return fmt.Sprintf("%.0f ms", ms)
+	case ms >= 10:
+		return fmt.Sprintf("%.1f ms", ms)
+	default:
+		return fmt.Sprintf("%.2f ms", ms)
+	}
+}
