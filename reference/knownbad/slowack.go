@@ -1,0 +1,14 @@
+package knownbad
+
+// slow-ack does its work before answering and the work takes longer than a sender waits
+// (WithAckDelay, 5.5 s by default), so every delivery looks failed and is retried.
+func init() {
+	register(flaw{
+		name:   "slow-ack",
+		breaks: "acknowledges a delivery within 5 seconds (and should within 1 second)",
+		apply: func(b *behaviour, env flawEnv) error {
+			b.ackDelay = env.ackDelay
+			return nil
+		},
+	})
+}
