@@ -27,7 +27,7 @@ const NoEngineHelp = "install a Docker engine and start it, e.g. on Debian: " +
 // pulled, which is impossible here, so hookproof reaps its own containers instead; and on the
 // host network every container is reached on 127.0.0.1.
 var engineEnv = map[string]string{
-	"TESTCONTAINERS_RYUK_DISABLED":  "true",
+	"TESTCONTAINERS_RYUK_DISABLED": "true",
 	"TESTCONTAINERS_HOST_OVERRIDE": "127.0.0.1",
 }
 
