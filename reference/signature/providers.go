@@ -177,7 +177,7 @@ func (s *bodyMAC) decode(dst *[sha256.Size]byte, enc string) bool {
 	if len(enc) != base64.StdEncoding.EncodedLen(sha256.Size) {
 		return false
 	}
-	var raw [sha256.Size + 1]byte // a 44-character block decodes into up to 33 bytes
+	var raw [sha256.Size + 1]byte // 44 characters decode into up to 33 bytes: keep the length check above
 	n, err := base64.StdEncoding.Strict().Decode(raw[:], []byte(enc))
 	copy(dst[:], raw[:n])
 	return err == nil && n == sha256.Size

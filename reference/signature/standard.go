@@ -211,7 +211,10 @@ func (s *standard) Verify(h http.Header, body []byte) (Verified, error) {
 				continue
 			}
 			sig, _, _ = strings.Cut(sig, ",")
-			var raw [ed25519.SignatureSize + 3]byte
+			if len(sig) != base64.StdEncoding.EncodedLen(ed25519.SignatureSize) {
+				continue // also keeps the decode within raw
+			}
+			var raw [ed25519.SignatureSize + 2]byte // 88 characters decode into up to 66 bytes
 			n, err := base64.StdEncoding.Strict().Decode(raw[:], []byte(sig))
 			if err != nil || n != ed25519.SignatureSize {
 				continue

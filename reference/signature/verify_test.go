@@ -440,6 +440,9 @@ func TestStandardEd25519Entries(t *testing.T) {
 		{"other-key", func(string) string { return other }, ErrInvalidSignature},
 		{"as-v1", func(string) string { return "v1," + b64 }, ErrInvalidSignature},
 		{"truncated", func(string) string { return g[:len(g)-4] }, ErrInvalidSignature},
+		// 92 characters decode to 69 bytes: once found by FuzzVerifyStandard as a panic.
+		{"over-long", func(string) string { return "v1a," + strings.Repeat("0", 92) }, ErrInvalidSignature},
+		{"over-long-padded", func(string) string { return g + "AAAA" }, ErrInvalidSignature},
 	})
 	// An HMAC-only verifier skips v1a entries rather than failing on them.
 	_, err = mustNew(t, "standard", testSecretStd).Verify(signed, body)
