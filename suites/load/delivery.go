@@ -1,0 +1,220 @@
+package load
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/signature"
+)
+
+// Invalid is a way of getting a signature wrong. Every invalid delivery has exactly one.
+type Invalid string
+
+const (
+	InvalidWrongSecret      Invalid = "wrong-secret"      // signed with another secret of the same shape
+	InvalidFlippedSignature Invalid = "flipped-signature" // one character of the signature changed
+	InvalidTamperedBody     Invalid = "tampered-body"     // the body changed after signing
+	InvalidStaleTimestamp   Invalid = "stale-timestamp"   // signed an hour ago (timestamped schemes only)
+	InvalidMissingSignature Invalid = "missing-signature" // the signature header left out
+)
+
+// invalidKinds lists the kinds in the order deliveries cycle through them.
+var invalidKinds = []Invalid{InvalidWrongSecret, InvalidFlippedSignature, InvalidTamperedBody, InvalidStaleTimestamp, InvalidMissingSignature}
+
+// staleBy is how old a stale timestamp is: far outside any tolerance a receiver should allow.
+const staleBy = time.Hour
+
+// EventType is the type of every event a load run publishes.
+const EventType = "order.updated"
+
+// objectsPerRun is how many distinct object_ids the events of a run update; each object's seq
+// grows with event time, as in DESIGN.md's envelope.
+const objectsPerRun = 64
+
+// event is what is needed to rebuild one delivery's body byte for byte, on every attempt.
+type event struct {
+	id     string
+	at     time.Time // event time, RFC 3339 in the body
+	object int
+	seq    int64
+	amount int64
+}
+
+// envelope renders the body of DESIGN.md: {"id","type","timestamp","data":{object_id,seq,…}}.
+// Ids and object ids are made of [A-Za-z0-9_] only, so no escaping is needed.
+func (e *event) envelope(dst []byte, runTag string, amountDelta int64) []byte {
+	dst = append(dst, `{"id":"`...)
+	dst = append(dst, e.id...)
+	dst = append(dst, `","type":"`+EventType+`","timestamp":"`...)
+	dst = e.at.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","data":{"object_id":"ord_`...)
+	dst = append(dst, runTag...)
+	dst = append(dst, '_')
+	dst = strconv.AppendInt(dst, int64(e.object), 10)
+	dst = append(dst, `","seq":`...)
+	dst = strconv.AppendInt(dst, e.seq, 10)
+	dst = append(dst, `,"amount":`...)
+	dst = strconv.AppendInt(dst, e.amount+amountDelta, 10)
+	return append(dst, `}}`...)
+}
+
+// signer makes the headers and body of each attempt: valid, or invalid in a chosen way.
+type signer struct {
+	scheme signature.Scheme
+	wrong  signature.Scheme // keyed with a secret that is not the receiver's
+	traits signature.Traits
+	runTag string
+	// kinds are the invalid kinds that apply to the scheme (no stale timestamp without one).
+	kinds []Invalid
+}
+
+func newSigner(scheme, secret string, wrongSecret string, runTag string) (*signer, error) {
+	s, err := signature.New(scheme, secret)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	w, err := signature.New(scheme, wrongSecret)
+	if err != nil {
+		return nil, fmt.Errorf("load: wrong-secret signer for %s: %w", scheme, err)
+	}
+	sg := &signer{scheme: s, wrong: w, traits: s.Traits(), runTag: runTag}
+	for _, k := range invalidKinds {
+		if k == InvalidStaleTimestamp && !sg.traits.Timestamped {
+			continue
+		}
+		sg.kinds = append(sg.kinds, k)
+	}
+	return sg, nil
+}
+
+// sign returns the headers and body of one attempt of e at time now. kind "" is valid.
+func (sg *signer) sign(e *event, kind Invalid, now time.Time) (http.Header, []byte, error) {
+	body := e.envelope(make([]byte, 0, 192), sg.runTag, 0)
+	msg := signature.Message{ID: e.id, Timestamp: now, Body: body}
+	scheme := sg.scheme
+	switch kind {
+	case InvalidWrongSecret:
+		scheme = sg.wrong
+	case InvalidStaleTimestamp:
+		msg.Timestamp = now.Add(-staleBy)
+	}
+	h, err := scheme.Sign(msg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load: signing %s: %w", e.id, err)
+	}
+	switch kind {
+	case InvalidTamperedBody:
+		body = e.envelope(make([]byte, 0, 192), sg.runTag, 1)
+	case InvalidFlippedSignature:
+		v := h.Get(sg.traits.SignatureHeader)
+		f, err := flipOne(v)
+		if err != nil {
+			return nil, nil, fmt.Errorf("load: %s header of %s: %w", sg.traits.SignatureHeader, e.id, err)
+		}
+		h.Set(sg.traits.SignatureHeader, f)
+	case InvalidMissingSignature:
+		h.Del(sg.traits.SignatureHeader)
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "hookproof-load")
+	return h, body, nil
+}
+
+// flipOne changes the character in the middle of a signature header value into another of
+// the same class, so that a hex MAC stays hex and base64 stays base64 (changed in a character
+// that carries data bits: the middle, never the padding): what is left is well-formed and wrong.
+func flipOne(v string) (string, error) {
+	if len(v) < 8 {
+		return "", errors.New("too short to flip a character in")
+	}
+	b := []byte(v)
+	for off := 0; off < len(b)/2; off++ {
+		for _, i := range []int{len(b)/2 + off, len(b)/2 - off} {
+			if c, ok := flipChar(b[i]); ok {
+				b[i] = c
+				return string(b), nil
+			}
+		}
+	}
+	return "", errors.New("no character to flip")
+}
+
+func flipChar(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '8':
+		return c + 1, true
+	case c == '9':
+		return '0', true
+	case c >= 'a' && c <= 'e', c >= 'A' && c <= 'E':
+		return c + 1, true
+	case c == 'f':
+		return 'a', true
+	case c == 'F':
+		return 'A', true
+	case c > 'f' && c < 'z', c > 'F' && c < 'Z':
+		return c + 1, true
+	case c == 'z':
+		return 'g', true
+	case c == 'Z':
+		return 'G', true
+	case c == '+':
+		return '/', true
+	case c == '/':
+		return '+', true
+	}
+	return 0, false
+}
+
+// token is what the recording transport needs to know about an attempt. It travels in the
+// request URL's fragment, which a client never sends: the target sees only the delivery.
+type token struct {
+	kind    byte   // tokFirst, tokRetry, tokDup or tokInvalid
+	n       uint64 // delivery number
+	attempt int    // 1 for the first attempt of a delivery
+	sched   int64  // scheduled send time, ns since the run's start (retries, or an unpaced attack)
+}
+
+const (
+	tokFirst   = 'v' // first attempt of a new valid event
+	tokRetry   = 'r' // a retry of a valid event
+	tokDup     = 'd' // a re-send of an earlier valid event (--duplicate)
+	tokInvalid = 'i' // a delivery with an invalid signature
+)
+
+func (t token) append(dst []byte) []byte {
+	dst = append(dst, t.kind)
+	dst = strconv.AppendUint(dst, t.n, 10)
+	dst = append(dst, '.')
+	dst = strconv.AppendInt(dst, int64(t.attempt), 10)
+	dst = append(dst, '.')
+	return strconv.AppendInt(dst, t.sched, 10)
+}
+
+func parseToken(s string) (token, bool) {
+	if len(s) < 6 {
+		return token{}, false
+	}
+	t := token{kind: s[0]}
+	switch t.kind {
+	case tokFirst, tokRetry, tokDup, tokInvalid:
+	default:
+		return token{}, false
+	}
+	a, rest, ok1 := strings.Cut(s[1:], ".")
+	b, c, ok2 := strings.Cut(rest, ".")
+	n, err1 := strconv.ParseUint(a, 10, 64)
+	at, err2 := strconv.Atoi(b)
+	sc, err3 := strconv.ParseInt(c, 10, 64)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil || err3 != nil {
+		return token{}, false
+	}
+	t.n, t.attempt, t.sched = n, at, sc
+	return t, true
+}
+
+// valid reports whether the attempt carries a valid signature.
+func (t token) valid() bool { return t.kind != tokInvalid }

@@ -1,0 +1,445 @@
+package load
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/hookproof/hookproof/chaos"
+	"github.com/hookproof/hookproof/reference/sink"
+	"github.com/hookproof/hookproof/reports"
+)
+
+// ErrHarness means the run could not start (a listener could not be opened); with
+// ErrUnreachable it is the CLI's exit 3.
+var ErrHarness = errors.New("load run could not start")
+
+// chaosLedgerExcerpt is how many of the proxy's ledger lines go into the results file.
+const chaosLedgerExcerpt = 200
+
+// Run sends the load described by cfg and returns its graded results: ledger, latency,
+// series and thresholds (Results.ThresholdsPassed says whether the run passed). Errors wrap
+// ErrConfig (cfg cannot run), ErrUnreachable (the target did not answer the probe) or
+// ErrHarness; a run interrupted by ctx returns its partial results and ctx's error.
+//
+// Run is bounded: the attack lasts cfg.Duration, the drain at most cfg.Drain, each attempt at
+// most cfg.Timeout and the wait for effects at most cfg.SinkWait.
+func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, error) {
+	cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	haveSink := o.collector != nil || cfg.Sink != ""
+	rules, unobserved, err := Thresholds(cfg.Thresholds, haveSink)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	var scenario *chaos.Scenario
+	if cfg.Chaos != "" {
+		if scenario, err = chaos.ParseSpecOrFile(cfg.Chaos); err != nil {
+			return nil, fmt.Errorf("%w: --chaos: %w", ErrConfig, err)
+		}
+	}
+	if cfg.RunID == "" {
+		cfg.RunID = DeriveRunID(cfg.Seed, []string{cfg.URL, cfg.Scheme, cfg.Rate.String(), cfg.Duration.String()})
+	}
+	shard := cfg.Shard
+	if shard.Count <= 1 {
+		shard = Shard{Index: 1, Count: 1}
+	}
+
+	r := &run{
+		cfg:      cfg,
+		interval: cfg.Rate.Split(shard.Count).Interval(),
+		seed:     mix64(uint64(cfg.Seed) ^ mix64(uint64(shard.Index))),
+		codes:    map[string]int{},
+		errs:     map[string]int{},
+	}
+	r.phase.Store("attack")
+
+	base := o.baseTransport
+	if base == nil {
+		base = newTransport()
+	}
+	if err := probe(ctx, base, cfg.URL, min(cfg.Timeout, 5*time.Second)); err != nil {
+		return nil, err
+	}
+
+	var collector *sink.Collector
+	sinkAddr := ""
+	switch {
+	case o.collector != nil:
+		collector = o.collector
+	case cfg.Sink != "":
+		srv, err := sink.Listen(ctx, cfg.Sink)
+		if err != nil {
+			return nil, fmt.Errorf("%w: effect sink: %w", ErrHarness, err)
+		}
+		defer srv.Close()
+		collector = srv.Collector
+		if u, err := url.Parse(srv.URL()); err == nil {
+			sinkAddr = u.Host
+		}
+	}
+
+	r.attackURL = cfg.URL
+	var proxy *chaos.Proxy
+	if scenario != nil {
+		p, stopProxy, addr, err := startChaos(ctx, cfg, scenario)
+		if err != nil {
+			return nil, err
+		}
+		defer stopProxy()
+		proxy = p
+		r.attackURL = addr
+	}
+
+	started := time.Now()
+	r.start = started
+	r.queue = newRetryQueue(time.Now)
+	tag := runTag(cfg.RunID, started)
+	r.idPrefix = "msg_" + tag + "_" + strconv.Itoa(shard.Index) + "_"
+	if r.sg, err = newSigner(cfg.Scheme, cfg.Secret, wrongSecretFor(cfg.Scheme, cfg.Seed, cfg.Secret), tag); err != nil {
+		return nil, err
+	}
+	var cancelSends context.CancelFunc
+	r.sendCtx, cancelSends = context.WithCancel(context.Background())
+	r.cutOff = cancelSends
+	defer cancelSends()
+
+	client := &http.Client{
+		Transport: &recorder{base: base, r: r},
+		// A webhook sender does not follow redirects: a 3xx is a failed delivery.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	mainAtk := vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(uint64(cfg.Workers)),
+		vegeta.MaxWorkers(uint64(cfg.MaxWorkers)), vegeta.MaxBody(64<<10))
+	retryAtk := vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(uint64(min(cfg.Workers, cfg.RetryWorkers))),
+		vegeta.MaxWorkers(uint64(cfg.RetryWorkers)), vegeta.MaxBody(64<<10))
+
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			r.stopping.Store(true)
+			r.queue.close()
+			cancelSends()
+			mainAtk.Stop()
+			retryAtk.Stop()
+		})
+	}
+
+	var prog *progress
+	if o.progress != nil {
+		prog = startProgress(o.progress, o.tty, o.every, r.snapshot)
+	}
+
+	var results, vegetaOK atomic.Int64
+	consume := func(ch <-chan *vegeta.Result) {
+		for res := range ch {
+			if res.Method == "" {
+				continue // a targeter saying "no more targets", not a request
+			}
+			results.Add(1)
+			if res.Code >= 200 && res.Code < 300 {
+				vegetaOK.Add(1)
+			}
+		}
+	}
+	pacer := vegeta.ConstantPacer{}
+	if rate := cfg.Rate.Split(shard.Count); !rate.IsZero() {
+		pacer = vegeta.ConstantPacer{Freq: rate.Freq, Per: rate.Per}
+	}
+	mainDone, retryDone := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(mainDone)
+		consume(mainAtk.Attack(r.mainTargeter, pacer, cfg.Duration, ""))
+		r.mainDone.Store(true)
+		r.mu.Lock()
+		r.finishIfDoneLocked()
+		r.mu.Unlock()
+	}()
+	go func() {
+		defer close(retryDone)
+		consume(retryAtk.Attack(r.retryTargeter, vegeta.ConstantPacer{}, 0, ""))
+	}()
+	interrupted := context.AfterFunc(ctx, stop)
+	defer interrupted()
+
+	select {
+	case <-mainDone:
+	case <-ctx.Done():
+		<-mainDone
+	}
+	r.phase.Store("drain")
+	drainTimer := time.AfterFunc(cfg.Drain, stop)
+	<-retryDone
+	drainTimer.Stop()
+	stop()
+
+	r.phase.Store("sink")
+	if collector != nil && ctx.Err() == nil {
+		r.waitEffects(ctx, collector)
+	}
+	prog.close()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var effects counts
+	if collector != nil {
+		effects = collector.Distinct
+	}
+	t := reconcile(&r.dels, r.id, effects)
+	r.chk.results = int(results.Load())
+	r.chk.vegetaOK = int(vegetaOK.Load())
+
+	res := r.results(t, rules, unobserved, shard, sinkAddr)
+	res.Run.Started, res.Run.Finished = started, time.Now()
+	if proxy != nil {
+		st := proxy.Stats()
+		res.Chaos = &reports.Chaos{Seed: st.Seed, Spec: cfg.Chaos, Requests: st.Requests, Counters: st.Faults,
+			Ledger: proxy.LedgerLines(chaosLedgerExcerpt)}
+	}
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("load: run interrupted: %w", err)
+	}
+	return res, nil
+}
+
+// newTransport is the default transport: keep-alive pools sized for thousands of concurrent
+// deliveries to one host, as Vegeta's own.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost:   vegeta.DefaultConnections,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// probe checks that the target answers HTTP at all before any load is sent: any status will
+// do (a webhook endpoint may well refuse HEAD), a connection error will not.
+func probe(ctx context.Context, rt http.RoundTripper, target string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, target, nil)
+	if err != nil {
+		return fmt.Errorf("%w: probe: %w", ErrConfig, err)
+	}
+	resp, err := rt.RoundTrip(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s did not answer a HEAD probe within %s: %w", ErrUnreachable, redactURL(target), timeout, err)
+	}
+	resp.Body.Close()
+	return nil
+}
+
+// startChaos serves an in-process chaos proxy in front of the target on a loopback port and
+// returns the URL attempts go to (the target's path and query on the proxy).
+func startChaos(ctx context.Context, cfg Config, sc *chaos.Scenario) (*chaos.Proxy, func(), string, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	upstream := u.Scheme + "://" + u.Host
+	p, err := chaos.NewProxy(upstream, chaos.WithSeed(cfg.Seed), chaos.WithFaults(sc.Faults...))
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("%w: --chaos: %w", ErrConfig, err)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		p.Close()
+		return nil, nil, "", fmt.Errorf("%w: chaos proxy listener: %w", ErrHarness, err)
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	stop := func() {
+		p.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}
+	at := url.URL{Scheme: "http", Host: ln.Addr().String(), Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
+	return p, stop, at.String(), nil
+}
+
+// waitEffects gives the receiver time to report what it processed: until every acked event
+// has an effect, then until the sink has been quiet for SinkQuiet (late duplicates), all
+// within SinkWait.
+func (r *run) waitEffects(ctx context.Context, c *sink.Collector) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.SinkWait)
+	defer cancel()
+	r.mu.Lock()
+	var missing []uint64
+	for n := uint64(0); n < r.dels.n; n++ {
+		if d := r.dels.get(n); d.invalid == 0 && d.state == stateAcked {
+			missing = append(missing, n)
+		}
+	}
+	r.mu.Unlock()
+	for {
+		left := missing[:0]
+		for _, n := range missing {
+			if c.Distinct(r.id(n)) == 0 {
+				left = append(left, n)
+			}
+		}
+		missing = left
+		if len(missing) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	_ = c.WaitQuiet(ctx, r.cfg.SinkQuiet) // a sink that never goes quiet ends at SinkWait
+}
+
+// snapshot is the progress line's view of the run.
+func (r *run) snapshot() Progress {
+	p := Progress{
+		Elapsed: time.Since(r.start), Phase: r.phase.Load().(string),
+		Sent: r.liveSent.Load(), Acked: r.liveAcked.Load(), Errors: r.liveErrs.Load(),
+	}
+	r.mu.Lock()
+	if r.overall.n > 0 {
+		p.P99MS, p.HaveP99 = r.overall.quantileMS(0.99), true
+	}
+	r.mu.Unlock()
+	return p
+}
+
+// results assembles the results file of a finished run. Called with r.mu held.
+func (r *run) results(t tally, rules []Threshold, unobserved []string, shard Shard, sinkAddr string) *reports.Results {
+	cfg := r.cfg
+	l := &reports.Load{
+		Rate: cfg.Rate.Split(shard.Count).PerSecond(), DurationS: cfg.Duration.Seconds(),
+		Invalid: cfg.Invalid, Duplicate: cfg.Duplicate,
+		Ledger:      t.ledger(r.chk, r.attempts, r.retries),
+		Latency:     r.overall.latency(),
+		StatusCodes: r.codes,
+		Histogram:   r.overall.buckets(),
+	}
+	if len(r.errs) > 0 {
+		l.Errors = r.errs
+	}
+	for i, s := range r.seconds {
+		l.Series = append(l.Series, reports.Point{
+			Second: i, Sent: s.sent, Acked: s.acked, Errors: s.errors,
+			P50: round3(s.h.quantileMS(0.5)), P90: round3(s.h.quantileMS(0.9)), P99: round3(s.h.quantileMS(0.99)),
+			Codes: s.codes,
+		})
+	}
+	observe := r.observer(t, l.Ledger)
+	for _, th := range rules {
+		rt := th.Evaluate(observe)
+		if th.Metric == "invalid_accepted" {
+			rt.Display = t.acceptedDetail()
+		}
+		l.Thresholds = append(l.Thresholds, rt)
+	}
+	_ = unobserved // listed by Unobserved for the summary; never graded as passed
+	versions := map[string]string{"go": runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, m := range bi.Deps {
+			if m.Path == "github.com/tsenart/vegeta/v12" {
+				versions["vegeta"] = m.Version
+			}
+		}
+	}
+	for k, v := range cfg.Versions {
+		versions[k] = v
+	}
+	args := reports.RedactArgs(cfg.Args)
+	for i, a := range args {
+		args[i] = reports.RedactString(a, cfg.Secret)
+	}
+	return &reports.Results{
+		Schema: reports.Schema, Kind: reports.KindLoad,
+		Run: reports.RunMeta{
+			Target: redactURL(cfg.URL), Scheme: cfg.Scheme, Seed: cfg.Seed, ChaosSpec: cfg.Chaos, Sink: sinkAddr,
+			Versions: versions, Args: args,
+			Shard: &reports.Shard{Index: shard.Index, Count: shard.Count, RunID: cfg.RunID},
+		},
+		Load: l,
+	}
+}
+
+// observer reads each threshold's metric off the finished run.
+func (r *run) observer(t tally, l reports.Ledger) func(Threshold) Observation {
+	count := func(v int) Observation { return Observation{Value: float64(v), OK: true} }
+	return func(th Threshold) Observation {
+		if th.Quantile > 0 || th.Metric == "ack_max" || th.Metric == "ack_mean" {
+			if r.overall.n == 0 {
+				return Observation{Why: "no acks: nothing to measure"}
+			}
+			switch th.Metric {
+			case "ack_max":
+				return Observation{Value: r.overall.maxMS(), OK: true}
+			case "ack_mean":
+				return Observation{Value: r.overall.meanMS(), OK: true}
+			}
+			return Observation{Value: r.overall.quantileMS(th.Quantile), OK: true}
+		}
+		switch th.Metric {
+		case "lost":
+			return count(t.lost)
+		case "doubled":
+			return count(t.doubled)
+		case "effects":
+			return count(t.effects)
+		case "invalid_accepted":
+			return count(t.invalidAccepted)
+		case "failed_after_retries":
+			return count(t.failed)
+		case "cut_off":
+			return count(t.cutOff)
+		case "published":
+			return count(t.published)
+		case "acked":
+			return count(t.acked)
+		case "attempts":
+			return count(l.Attempts)
+		case "retries":
+			return count(l.Retries)
+		case "invalid_sent":
+			return count(t.invalidSent)
+		case "errors":
+			return count(r.vErrors)
+		case "timeouts":
+			return count(r.vTimeout)
+		case "error_rate":
+			if r.vTotal == 0 {
+				return Observation{Why: "no attempts of valid deliveries"}
+			}
+			return Observation{Value: float64(r.vErrors) / float64(r.vTotal), OK: true}
+		case "acked_ratio":
+			if t.published == 0 {
+				return Observation{Why: "no events published"}
+			}
+			return Observation{Value: float64(t.acked) / float64(t.published), OK: true}
+		}
+		return Observation{Why: "metric not measured"}
+	}
+}
