@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
-
-	"github.com/hookproof/hookproof/reports"
 )
 
 // Entry is what the proxy did with one request: the client's own, or a copy it sent.
@@ -101,23 +99,22 @@ type Stats struct {
 	LedgerDropped int64 `json:"ledger_dropped"`
 }
 
-// Report turns the proxy's state into the results model's Chaos section, with at most
-// ledgerMax ledger lines (the most recent; 0 for none). spec is the spec as the user wrote it.
-func (p *Proxy) Report(spec string, ledgerMax int) *reports.Chaos {
-	st := p.Stats()
-	c := &reports.Chaos{Seed: st.Seed, Spec: spec, Requests: st.Requests, Counters: st.Faults}
-	if ledgerMax > 0 {
-		es := p.Ledger()
-		if len(es) > ledgerMax {
-			es = es[len(es)-ledgerMax:]
-		}
-		for _, e := range es {
-			b, err := json.Marshal(e)
-			if err != nil {
-				continue // an Entry always marshals; nothing to report if it did not
-			}
-			c.Ledger = append(c.Ledger, b)
+// LedgerLines returns the most recent n ledger entries (all when n < 0) as JSON objects,
+// oldest first: the shape of reports.Chaos.Ledger, which callers fill as
+//
+//	st := p.Stats()
+//	reports.Chaos{Seed: st.Seed, Spec: spec, Requests: st.Requests, Counters: st.Faults,
+//		Ledger: p.LedgerLines(500)}
+func (p *Proxy) LedgerLines(n int) []json.RawMessage {
+	es := p.Ledger()
+	if n >= 0 && len(es) > n {
+		es = es[len(es)-n:]
+	}
+	out := make([]json.RawMessage, 0, len(es))
+	for _, e := range es {
+		if b, err := json.Marshal(e); err == nil { // an Entry always marshals
+			out = append(out, b)
 		}
 	}
-	return c
+	return out
 }

@@ -294,6 +294,9 @@ func eachKey(n *yaml.Node, prefix string, f func(key string, k, v *yaml.Node) er
 		if k.Kind != yaml.ScalarNode {
 			return &ScenarioError{Line: k.Line, Field: strings.TrimSuffix(prefix, "."), Err: errors.New("keys must be plain words")}
 		}
+		if k.Value == "" {
+			return &ScenarioError{Line: k.Line, Field: prefix + `""`, Err: errors.New("empty key")}
+		}
 		if seen[k.Value] {
 			return &ScenarioError{Line: k.Line, Field: prefix + k.Value, Err: errors.New("given twice")}
 		}
