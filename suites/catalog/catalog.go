@@ -36,7 +36,16 @@ type Requirement struct {
 	// Needs names what the case must observe: "sink" (an effect sink), "opt-in" (a check the
 	// target asks for), "long" (slow; labelled so it can be left out).
 	Needs []string `yaml:"needs,omitempty" json:"needs,omitempty"`
+	// OptIn names the optional check a target asks for (--opt-in NAME) when Needs has "opt-in";
+	// without it the case is skipped, never failed.
+	OptIn string `yaml:"opt_in,omitempty" json:"opt_in,omitempty"`
 }
+
+// knownNeeds are the values Needs may hold.
+var knownNeeds = []string{"sink", "opt-in", "long"}
+
+// ValidID reports whether id has the shape of a requirement ID (RCV-SIG-001, LOAD-EXACTLY-ONCE).
+func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 // AppliesTo reports whether r applies to scheme.
 func (r Requirement) AppliesTo(scheme string) bool {
@@ -83,6 +92,10 @@ func load() {
 				loadErr = fmt.Errorf("catalog: %s: level %q is not MUST, SHOULD or INFO", r.ID, r.Level)
 			case strings.TrimSpace(r.Requirement) == "" || strings.TrimSpace(r.Source) == "" || r.Family == "":
 				loadErr = fmt.Errorf("catalog: %s: family, requirement and source are all required", r.ID)
+			case slices.ContainsFunc(r.Needs, func(n string) bool { return !slices.Contains(knownNeeds, n) }):
+				loadErr = fmt.Errorf("catalog: %s: needs %v: each must be one of %v", r.ID, r.Needs, knownNeeds)
+			case r.Has("opt-in") != (r.OptIn != ""):
+				loadErr = fmt.Errorf("catalog: %s: opt_in is given exactly when needs has opt-in", r.ID)
 			}
 			if loadErr != nil {
 				return

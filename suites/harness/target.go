@@ -1,0 +1,74 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/hookproof/hookproof/suites/target"
+)
+
+// ErrUnreachable is wrapped by Probe when nothing answers at the target's address.
+var ErrUnreachable = errors.New("target unreachable")
+
+// HandlerTarget is a target.Target serving an http.Handler on a free loopback port: how tests
+// and the built-in reference and known-bad receivers become targets.
+type HandlerTarget struct {
+	srv *http.Server
+	ln  net.Listener
+	u   string
+}
+
+// ServeHandler starts serving h on 127.0.0.1 at a free port; path is appended to the URL.
+func ServeHandler(h http.Handler, path string) (*HandlerTarget, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("serve handler: %w", err)
+	}
+	t := &HandlerTarget{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, ln: ln,
+		u: "http://" + ln.Addr().String() + path}
+	go func() { _ = t.srv.Serve(ln) }()
+	return t, nil
+}
+
+func (t *HandlerTarget) URL() string                          { return t.u }
+func (t *HandlerTarget) Logs(context.Context) (string, error) { return "", nil }
+
+// Close stops the server, waiting for requests in flight until ctx ends.
+func (t *HandlerTarget) Close(ctx context.Context) error {
+	if err := t.srv.Shutdown(ctx); err != nil {
+		_ = t.srv.Close()
+		return fmt.Errorf("stop handler target: %w", err)
+	}
+	return nil
+}
+
+// Probe checks that something accepts TCP connections at the target's host and port, without
+// sending it a request (a webhook endpoint may act on any request). It wraps ErrUnreachable.
+func Probe(ctx context.Context, t target.Target) error {
+	u, err := url.Parse(t.URL())
+	if err != nil {
+		return fmt.Errorf("target url %q: %w", t.URL(), err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrUnreachable, t.URL(), err)
+	}
+	_ = conn.Close()
+	return nil
+}

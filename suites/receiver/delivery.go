@@ -1,0 +1,245 @@
+package receiver
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/suites/harness"
+)
+
+// delivery is one event as hookproof sends it: the id is the scheme's id header where it has
+// one and always the body's "id" (stripe and slack identify deliveries by it).
+type delivery struct {
+	ID       string
+	ObjectID string
+	Seq      int64
+	Body     []byte
+}
+
+// envelope is DESIGN.md's event envelope, fields in the documented order.
+type envelope struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Timestamp string    `json:"timestamp"`
+	Data      eventData `json:"data"`
+}
+
+type eventData struct {
+	ObjectID string `json:"object_id"`
+	Seq      int64  `json:"seq"`
+	Status   string `json:"status"`
+}
+
+// hexID draws n random bytes from the run's seeded source, as hex.
+func (e *env) hexID(n int) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(e.rng.Uint32())
+	}
+	return hex.EncodeToString(b)
+}
+
+func (e *env) newID() string     { return "msg_" + e.hexID(12) }
+func (e *env) newObject() string { return "ord_" + e.hexID(8) }
+
+// event makes a delivery for object obj at seq (a fresh object when obj is "").
+func (e *env) event(obj string, seq int64) delivery {
+	if obj == "" {
+		obj = e.newObject()
+	}
+	d := delivery{ID: e.newID(), ObjectID: obj, Seq: seq}
+	// A struct of strings and integers always marshals.
+	d.Body, _ = json.Marshal(envelope{ID: d.ID, Type: "order.updated",
+		Timestamp: time.Now().UTC().Format(time.RFC3339Nano),
+		Data:      eventData{ObjectID: obj, Seq: seq, Status: "updated"}})
+	return d
+}
+
+// sign returns the scheme's headers for d at ts (zero: now), signed with the run's secret.
+func (e *env) sign(d delivery, ts time.Time) http.Header {
+	return e.signWith(e.scheme, d.ID, d.Body, ts)
+}
+
+func (e *env) signWith(s signature.Scheme, id string, body []byte, ts time.Time) http.Header {
+	if ts.IsZero() {
+		ts = time.Now()
+	}
+	h, err := s.Sign(signature.Message{ID: id, Timestamp: ts, Body: body})
+	if err != nil {
+		// The scheme was built from this secret and the id is never empty: Sign cannot fail
+		// unless the secret cannot sign (an ed25519 public key), which the case reports.
+		h = http.Header{}
+	}
+	h.Set("Content-Type", "application/json")
+	h.Set("User-Agent", "hookproof-conform")
+	return h
+}
+
+// request makes the POST of body with headers h to the target.
+func (e *env) request(note string, h http.Header, body []byte) harness.Request {
+	return harness.Request{Note: note, URL: e.url, Header: h, Body: body}
+}
+
+// route says whether a request may go through the chaos proxy.
+type route int
+
+const (
+	// viaChaos: through the proxy when --chaos is set, with sender-like retries.
+	viaChaos route = iota
+	// direct: always straight to the target, one attempt (timing and replay cases).
+	direct
+)
+
+// maxChaosAttempts bounds the retries a case makes under chaos, as a sender would.
+const maxChaosAttempts = 5
+
+// expectation is what the case wants, which decides what a retry under chaos is for.
+type expectation int
+
+const (
+	wantAccept expectation = iota // retry anything but a 2xx
+	wantReject                    // retry only what the network or an overloaded server says
+)
+
+// deliver sends the request mk builds. Without chaos, or on the direct route, it sends once.
+// Through chaos it behaves like a sender: it retries (calling mk again, so an accepted
+// delivery gets a fresh timestamp and signature) while the answer is a transport error, and
+// also a 5xx or 429 when a rejection is expected, or any non-2xx when acceptance is.
+func (e *env) deliver(ctx context.Context, c *harness.Check, r route, want expectation, mk func(attempt int) harness.Request) harness.Response {
+	if e.chaosBase == "" || r == direct {
+		return e.client.Do(ctx, c, mk(1))
+	}
+	var resp harness.Response
+	for attempt := 1; attempt <= maxChaosAttempts; attempt++ {
+		req := mk(attempt)
+		req.URL = e.chaosBase + e.path
+		if attempt > 1 {
+			req.Note = fmt.Sprintf("%s (attempt %d, through chaos)", req.Note, attempt)
+		} else {
+			req.Note += " (through chaos)"
+		}
+		resp = e.client.Do(ctx, c, req)
+		retry := resp.Err != nil
+		switch want {
+		case wantAccept:
+			retry = retry || !resp.OK()
+		case wantReject:
+			retry = retry || resp.Status >= 500 || resp.Status == http.StatusTooManyRequests
+		}
+		if !retry || ctx.Err() != nil {
+			return resp
+		}
+		select {
+		case <-ctx.Done():
+			return resp
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
+	return resp
+}
+
+// accept delivers d signed at now-offset (offset 0: now), re-signing on each attempt.
+func (e *env) accept(ctx context.Context, c *harness.Check, note string, d delivery, offset time.Duration) harness.Response {
+	return e.deliver(ctx, c, viaChaos, wantAccept, func(int) harness.Request {
+		return e.request(note, e.sign(d, time.Now().Add(-offset)), d.Body)
+	})
+}
+
+// reject sends the fixed request (h, body) that must be rejected.
+func (e *env) reject(ctx context.Context, c *harness.Check, note string, h http.Header, body []byte) harness.Response {
+	return e.deliver(ctx, c, viaChaos, wantReject, func(int) harness.Request {
+		return e.request(note, h.Clone(), body)
+	})
+}
+
+// otherSecret makes a second secret with the same shape as the run's, from the seeded source.
+func (e *env) otherSecret() string {
+	raw := e.hexID(32)
+	if e.schemeName == "standard" {
+		b, _ := hex.DecodeString(raw)
+		return signature.PrefixSecret + base64.StdEncoding.EncodeToString(b)
+	}
+	return "hookproof-other-" + raw
+}
+
+// sigParts splits the signature header of h into what precedes the signature proper (version
+// tag, stripe's t=) and the signature itself, for the first signature of the header.
+func (e *env) sigParts(h http.Header) (prefix, sig string) {
+	v := h.Get(e.traits.SignatureHeader)
+	switch e.schemeName {
+	case "standard":
+		first, _, _ := strings.Cut(v, " ")
+		tag, s, _ := strings.Cut(first, ",")
+		return tag + ",", s
+	case "stripe":
+		i := strings.Index(v, "v1=")
+		if i < 0 {
+			return v, ""
+		}
+		end := strings.IndexByte(v[i:], ',')
+		if end < 0 {
+			return v[:i+3], v[i+3:]
+		}
+		return v[:i+3], v[i+3 : i+end]
+	case "github":
+		return "sha256=", strings.TrimPrefix(v, "sha256=")
+	case "slack":
+		return "v0=", strings.TrimPrefix(v, "v0=")
+	default:
+		return "", v
+	}
+}
+
+// withSignature returns a copy of h whose signature header is v.
+func (e *env) withSignature(h http.Header, v string) http.Header {
+	h = h.Clone()
+	h.Set(e.traits.SignatureHeader, v)
+	return h
+}
+
+// signLiteral signs body with the run's secret over a timestamp given as a literal string (not
+// necessarily an integer), for the schemes that sign one. ok is false when it cannot: another
+// scheme, or a Standard Webhooks secret that is not a whsec_ HMAC key.
+func (e *env) signLiteral(id, ts string, body []byte) (h http.Header, ok bool) {
+	h = http.Header{"Content-Type": {"application/json"}, "User-Agent": {"hookproof-conform"}}
+	switch e.schemeName {
+	case "standard":
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(e.secret, signature.PrefixSecret))
+		if err != nil || strings.HasPrefix(e.secret, signature.PrefixSecretKey) || strings.HasPrefix(e.secret, signature.PrefixPublicKey) {
+			return nil, false
+		}
+		h.Set(signature.HeaderWebhookID, id)
+		h.Set(signature.HeaderWebhookTimestamp, ts)
+		h.Set(signature.HeaderWebhookSignature, "v1,"+base64.StdEncoding.EncodeToString(mac(key, id+"."+ts+".", body)))
+	case "stripe":
+		h.Set(signature.HeaderStripeSignature, "t="+ts+",v1="+hex.EncodeToString(mac([]byte(e.secret), ts+".", body)))
+	case "slack":
+		h.Set(signature.HeaderSlackTimestamp, ts)
+		h.Set(signature.HeaderSlackSignature, "v0="+hex.EncodeToString(mac([]byte(e.secret), "v0:"+ts+":", body)))
+	default:
+		return nil, false
+	}
+	return h, true
+}
+
+func mac(key []byte, prefix string, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(prefix))
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// unixNow is the current time as unix seconds text.
+func unixNow() string { return strconv.FormatInt(time.Now().Unix(), 10) }

@@ -1,0 +1,317 @@
+package receiver
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/suites/harness"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+// forged is one request a rejection case sends: a valid delivery broken in one way.
+type forged struct {
+	note   string
+	header http.Header
+	body   []byte
+}
+
+// forgery breaks a valid delivery d (signed as h at ts) in the ways one requirement names.
+type forgery func(e *env, c *harness.Check, d delivery, h http.Header, ts time.Time) []forged
+
+// Signatures: Standard Webhooks "Verifying webhook authenticity" and "Signature scheme", and
+// the provider docs for the other schemes. Every case here is about the status code; whether a
+// rejected delivery still had an effect is RCV-SIG-014, which needs the sink.
+func (e *env) signatures() {
+	Describe("Signatures", Label("signatures"), func() {
+		harness.Case("RCV-SIG-001", func(ctx SpecContext, c *harness.Check) {
+			d := e.event("", 1)
+			resp := e.accept(ctx, c, "correctly signed delivery", d, 0)
+			c.Assert(resp.OK(), "a 2xx acknowledgement", resp.Describe())
+		})
+
+		harness.Table("a broken signature is rejected with 4xx", func(ctx SpecContext, c *harness.Check, f forgery) {
+			d := e.event("", 1)
+			ts := time.Now()
+			h := e.sign(d, ts)
+			e.expectRejected(ctx, c, f(e, c, d, h, ts))
+		},
+			harness.Row[forgery]("RCV-SIG-002", forgeWrongSignature),
+			harness.Row[forgery]("RCV-SIG-003", forgeOtherSecret),
+			harness.Row[forgery]("RCV-SIG-004", forgeMissingHeaders),
+			harness.Row[forgery]("RCV-SIG-005", forgeTruncated),
+			harness.Row[forgery]("RCV-SIG-006", forgeMalformed),
+			harness.Row[forgery]("RCV-SIG-007", forgeEmpty),
+			harness.Row[forgery]("RCV-SIG-008", forgeNonIntegerTimestamp),
+			harness.Row[forgery]("RCV-SIG-011", forgeChangedBody),
+			harness.Row[forgery]("RCV-SIG-012", forgeOversized),
+			harness.Row[forgery]("RCV-SIG-013", forgeNonASCII),
+		)
+
+		harness.Case("RCV-SIG-009", func(ctx SpecContext, c *harness.Check) {
+			lists := e.signatureLists()
+			var bad []string
+			for _, l := range lists {
+				d := e.event("", 1)
+				resp := e.deliver(ctx, c, viaChaos, wantAccept, func(int) harness.Request {
+					h := e.sign(d, time.Time{})
+					return e.request(l.note, e.withSignature(h, l.build(h, d)), d.Body)
+				})
+				if !resp.OK() {
+					bad = append(bad, l.note+": "+resp.Describe())
+				}
+			}
+			c.Assert(len(bad) == 0, fmt.Sprintf("2xx for each of the %d signature lists", len(lists)), strings.Join(bad, "\n"))
+		})
+
+		harness.Case("RCV-SIG-010", func(ctx SpecContext, c *harness.Check) {
+			id, obj := e.newID(), e.newObject()
+			body := oddBody(id, obj, 1)
+			d := delivery{ID: id, ObjectID: obj, Seq: 1, Body: body}
+			resp := e.accept(ctx, c, "body with non-ASCII UTF-8, odd whitespace, unusual key order and escapes", d, 0)
+			c.Assert(resp.OK(), "a 2xx acknowledgement (the signature covers these exact bytes)",
+				resp.Describe()+"\n(a receiver that parses and re-serializes the body before verifying fails here)")
+		})
+
+		harness.Case("RCV-SIG-014", func(ctx SpecContext, c *harness.Check) {
+			var ids []string
+			for _, f := range []forgery{forgeWrongSignature, forgeOtherSecret, forgeChangedBody, forgeStale, forgeMissingSignature} {
+				d := e.event("", 1)
+				ts := time.Now()
+				for _, fr := range f(e, c, d, e.sign(d, ts), ts) {
+					e.reject(ctx, c, fr.note, fr.header, fr.body)
+				}
+				ids = append(ids, d.ID)
+			}
+			// A valid marker sent after the forgeries: once its effect is in, the receiver has
+			// had time to act on what came before it.
+			marker := e.event("", 1)
+			resp := e.accept(ctx, c, "valid marker delivery", marker, 0)
+			c.Assert(resp.OK(), "the valid marker delivery acknowledged", resp.Describe())
+			e.waitEffect(ctx, c, marker.ID)
+			Consistently(ctx, func() map[string]int { return e.effectsOf(ids) }).
+				WithTimeout(settle).WithPolling(pollEvery).
+				Should(BeEmpty(), "effects of rejected deliveries (webhook id → distinct effects)")
+		})
+
+		harness.Case("RCV-SIG-015", func(ctx SpecContext, c *harness.Check) {
+			d := e.event("", 1)
+			ts := time.Now()
+			valid := e.sign(d, ts)
+			_, want := e.sigParts(valid)
+			resp := e.reject(ctx, c, "delivery signed with another secret", e.signWith(e.otherSch, d.ID, d.Body, ts), d.Body)
+			var leaked []string
+			seen := string(resp.Body)
+			for k, vs := range resp.Header {
+				seen += "\n" + k + ": " + strings.Join(vs, ",")
+			}
+			for what, s := range map[string]string{
+				"the expected signature": want,
+				"the secret":             e.secret,
+				"the secret's key":       strings.TrimPrefix(e.secret, signature.PrefixSecret),
+			} {
+				if len(s) >= 8 && strings.Contains(seen, s) {
+					leaked = append(leaked, what)
+				}
+			}
+			c.Assert(len(leaked) == 0, "a rejection that reveals nothing a forger could use",
+				"the answer contains "+strings.Join(leaked, " and "))
+		})
+	})
+}
+
+// expectRejected sends each forged request and requires a 4xx for every one.
+func (e *env) expectRejected(ctx SpecContext, c *harness.Check, fs []forged) {
+	var bad, all []string
+	for _, f := range fs {
+		resp := e.reject(ctx, c, f.note, f.header, f.body)
+		line := f.note + ": " + resp.Describe()
+		all = append(all, line)
+		if !resp.Is4xx() {
+			bad = append(bad, line)
+		}
+	}
+	if len(fs) == 1 {
+		c.Assert(len(bad) == 0, "a 4xx rejection (never 2xx, never 5xx)", strings.Join(bad, "\n"))
+		return
+	}
+	c.Assert(len(bad) == 0, fmt.Sprintf("a 4xx rejection (never 2xx, never 5xx) for each of %d requests", len(fs)),
+		strings.Join(bad, "\n"))
+}
+
+func forgeWrongSignature(e *env, _ *harness.Check, d delivery, h http.Header, ts time.Time) []forged {
+	other := bytes.Replace(d.Body, []byte(`"status":"updated"`), []byte(`"status":"refunded"`), 1)
+	return []forged{{"signature of other content (same id and timestamp)", e.signWith(e.scheme, d.ID, other, ts), d.Body}}
+}
+
+func forgeOtherSecret(e *env, _ *harness.Check, d delivery, _ http.Header, ts time.Time) []forged {
+	return []forged{{"signed with another secret", e.signWith(e.otherSch, d.ID, d.Body, ts), d.Body}}
+}
+
+func forgeMissingHeaders(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	var out []forged
+	for _, name := range []string{e.traits.IDHeader, e.traits.TimestampHeader, e.traits.SignatureHeader} {
+		if name == "" {
+			continue
+		}
+		m := h.Clone()
+		m.Del(name)
+		out = append(out, forged{"without " + name, m, d.Body})
+	}
+	return out
+}
+
+func forgeMissingSignature(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	m := h.Clone()
+	m.Del(e.traits.SignatureHeader)
+	return []forged{{"without " + e.traits.SignatureHeader, m, d.Body}}
+}
+
+func forgeStale(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	if !e.traits.Timestamped {
+		return nil
+	}
+	return []forged{{"timestamp a minute past the tolerance", e.sign(d, time.Now().Add(-e.tolerance-time.Minute)), d.Body}}
+}
+
+func forgeTruncated(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	pre, sig := e.sigParts(h)
+	return []forged{{"signature cut to half its length", e.withSignature(h, pre+sig[:len(sig)/2]), d.Body}}
+}
+
+func forgeMalformed(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	pre, sig := e.sigParts(h)
+	var unprefixed string
+	switch e.schemeName {
+	case "stripe":
+		// the v1= key dropped: "t=…,<hex>"
+		unprefixed = strings.TrimSuffix(pre, "v1=") + sig
+	case "shopify":
+		unprefixed = "sha256=" + sig
+	default:
+		unprefixed = sig
+	}
+	return []forged{
+		{"signature that is not " + e.encoding(), e.withSignature(h, pre+strings.Repeat("~", len(sig))), d.Body},
+		{"signature without its version prefix", e.withSignature(h, unprefixed), d.Body},
+	}
+}
+
+func forgeEmpty(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	pre, _ := e.sigParts(h)
+	return []forged{{fmt.Sprintf("empty signature entry %q", pre), e.withSignature(h, pre), d.Body}}
+}
+
+func forgeNonIntegerTimestamp(e *env, c *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	ts := unixNow() + ".5"
+	if signed, ok := e.signLiteral(d.ID, ts, d.Body); ok {
+		return []forged{{"timestamp " + ts + ", correctly signed over that text", signed, d.Body}}
+	}
+	// Without an HMAC key (an ed25519 secret) the literal cannot be signed: swap the header,
+	// which also breaks the signature, and say so.
+	c.Note("the non-integer timestamp could not be signed with this secret; the signature is also invalid")
+	m := h.Clone()
+	m.Set(e.traits.TimestampHeader, ts)
+	return []forged{{"timestamp " + ts, m, d.Body}}
+}
+
+func forgeChangedBody(_ *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	changed := bytes.Replace(d.Body, []byte(`"status":"updated"`), []byte(`"status":"refunded"`), 1)
+	return []forged{{"body changed after signing (status updated → refunded)", h.Clone(), changed}}
+}
+
+func forgeOversized(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	pre, _ := e.sigParts(h)
+	return []forged{{"16 KiB signature header", e.withSignature(h, pre+strings.Repeat("A", 16<<10)), d.Body}}
+}
+
+func forgeNonASCII(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	pre, sig := e.sigParts(h)
+	return []forged{{"signature header with non-ASCII bytes", e.withSignature(h, pre+"sïgnätürë✓"+sig), d.Body}}
+}
+
+// encoding names how the scheme encodes a signature.
+func (e *env) encoding() string {
+	switch e.schemeName {
+	case "standard", "shopify":
+		return "base64"
+	default:
+		return "hex"
+	}
+}
+
+// sigList is one signature header holding several entries, one of them valid.
+type sigList struct {
+	note  string
+	build func(valid http.Header, d delivery) string
+}
+
+// signatureLists are the lists RCV-SIG-009 sends: the valid entry first, last, and after an
+// entry of a version the receiver does not know.
+func (e *env) signatureLists() []sigList {
+	bogus := func(d delivery, valid http.Header) string {
+		ts := time.Now()
+		if e.traits.Timestamped {
+			ts = validTimestamp(e, valid)
+		}
+		_, s := e.sigParts(e.signWith(e.otherSch, d.ID, d.Body, ts))
+		return s
+	}
+	switch e.schemeName {
+	case "standard":
+		return []sigList{
+			{"valid v1 entry first, a wrong v1 entry after it", func(h http.Header, d delivery) string {
+				return h.Get(e.traits.SignatureHeader) + " v1," + bogus(d, h)
+			}},
+			{"a wrong v1 entry first, the valid one last", func(h http.Header, d delivery) string {
+				return "v1," + bogus(d, h) + " " + h.Get(e.traits.SignatureHeader)
+			}},
+			{"an unknown version (v9) and an undecodable v1a entry before the valid one", func(h http.Header, d delivery) string {
+				return "v9," + bogus(d, h) + " v1a," + base64.StdEncoding.EncodeToString(make([]byte, 64)) + " " + h.Get(e.traits.SignatureHeader)
+			}},
+		}
+	case "stripe":
+		return []sigList{
+			{"valid v1 first, a wrong v1 after it", func(h http.Header, d delivery) string {
+				return h.Get(e.traits.SignatureHeader) + ",v1=" + bogus(d, h)
+			}},
+			{"a wrong v1 first, the valid v1 last", func(h http.Header, d delivery) string {
+				pre, sig := e.sigParts(h)
+				return pre + bogus(d, h) + ",v1=" + sig
+			}},
+			{"an unknown scheme (v0) before the valid v1", func(h http.Header, d delivery) string {
+				pre, sig := e.sigParts(h)
+				return strings.TrimSuffix(pre, "v1=") + "v0=" + bogus(d, h) + ",v1=" + sig
+			}},
+		}
+	}
+	return nil
+}
+
+// validTimestamp reads the signed timestamp back from valid headers.
+func validTimestamp(e *env, h http.Header) time.Time {
+	v := h.Get(e.traits.TimestampHeader)
+	if e.schemeName == "stripe" {
+		v = strings.TrimPrefix(strings.SplitN(h.Get(e.traits.SignatureHeader), ",", 2)[0], "t=")
+	}
+	var n int64
+	if _, err := fmt.Sscan(v, &n); err != nil {
+		return time.Now()
+	}
+	return time.Unix(n, 0)
+}
+
+// oddBody is a valid envelope no JSON encoder would produce: CRLF and tabs, spaces before
+// colons, keys out of the usual order, non-ASCII UTF-8, escapes (\u00e9, \/) and a number in
+// exponent form. Only a receiver that verifies the bytes it received accepts it.
+func oddBody(id, obj string, seq int64) []byte {
+	return []byte("{\r\n\t\"type\" :  \"order.updated\",\n" +
+		"  \"data\":{ \"seq\": " + fmt.Sprint(seq) + " , \"object_id\":\"" + obj + "\",\t\"status\" : \"updated\",\n" +
+		"     \"note\":\"Grüße aus Köln — 東京 ✓\", \"escaped\":\"caf\\u00e9 \\/ <b>&amp;\", \"z\": 1.0e0 },\n" +
+		" \"id\" : \"" + id + "\" ,\"timestamp\":\"2026-01-02T03:04:05.000+00:00\"   }\n")
+}

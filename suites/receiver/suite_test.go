@@ -1,0 +1,144 @@
+package receiver_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/sink"
+	"github.com/hookproof/hookproof/reports"
+	"github.com/hookproof/hookproof/suites/catalog"
+	"github.com/hookproof/hookproof/suites/receiver"
+	"github.com/hookproof/hookproof/suites/target"
+)
+
+// The suite's settings as test flags, so `go test` and `ginkgo` run it like the CLI does:
+//
+//	go test ./suites/receiver -run TestReceiverSuite -args -url http://127.0.0.1:8080/hook \
+//	    -secret whsec_… -sink 127.0.0.1:9999 -v
+//	ginkgo ./suites/receiver -- -url … -secret … -family signatures
+//
+// Without -url the suite runs against a built-in receiver (-builtin, default the reference
+// receiver) with an effect sink on loopback: the suite's self-test.
+var (
+	flagURL     = flag.String("url", "", "endpoint under test (default: the -builtin receiver, in process)")
+	flagBuiltin = flag.String("builtin", receiver.BuiltinReference, "built-in receiver to test when -url is not given: reference, knownbad:FLAW")
+	flagSecret  = flag.String("secret", "", "shared secret (default $HOOKPROOF_SECRET; a fixed test secret for built-in receivers)")
+	flagScheme  = flag.String("scheme", "standard", "signature scheme")
+	flagSink    = flag.String("sink", "", "effect sink listen address for -url targets (built-in receivers always get one)")
+	flagChaos   = flag.String("chaos", "", "inline chaos spec for deliveries")
+	flagSeed    = flag.Int64("seed", 0, "seed (0: from the clock, printed)")
+	flagStrict  = flag.Bool("strict", false, "SHOULD failures fail the run")
+	flagID      = flag.String("id", "", "comma-separated case IDs (a trailing * matches a prefix)")
+	flagFamily  = flag.String("family", "", "comma-separated families")
+	flagLevel   = flag.String("level", "", "comma-separated levels (MUST, SHOULD, INFO)")
+	flagOptIn   = flag.String("opt-in", "", "optional checks the target opts in to (cloudevents; built-in receivers: cloudevents)")
+	flagOut     = flag.String("out", "", "write results JSON here")
+	flagDryRun  = flag.Bool("dry-run", false, "walk the specs without sending anything")
+)
+
+// testSecret is the secret built-in receivers use unless -secret says otherwise.
+func testSecret(scheme string) string {
+	if scheme == "standard" {
+		return "whsec_aG9va3Byb29mLWNvbmZvcm1hbmNlLXRlc3Qtc2VjcmV0" // 33 bytes
+	}
+	return "hookproof-conformance-test-secret"
+}
+
+// TestReceiverSuite runs the receiver conformance suite once, as the flags say, and fails when
+// the verdict is non-conformant. Ginkgo allows one run per process; the proof-of-teeth tests
+// run it again in subprocesses of this test binary.
+func TestReceiverSuite(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	sel, err := catalog.ParseSelector(*flagID, *flagFamily, *flagLevel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := *flagSeed
+	if seed == 0 {
+		seed = time.Now().UnixNano() % (1 << 53)
+	}
+	secret := *flagSecret
+	if secret == "" {
+		secret = os.Getenv("HOOKPROOF_SECRET")
+	}
+	var optIns []string
+	for _, o := range strings.Split(*flagOptIn, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			optIns = append(optIns, o)
+		}
+	}
+
+	var sinkSrv *sink.Server
+	var tgt target.Target
+	if *flagURL != "" {
+		if secret == "" {
+			t.Fatal("-url needs -secret or $HOOKPROOF_SECRET")
+		}
+		if tgt, err = target.FromURL(*flagURL); err != nil {
+			t.Fatal(err)
+		}
+		if *flagSink != "" {
+			if sinkSrv, err = sink.Listen(ctx, *flagSink); err != nil {
+				t.Fatal(err)
+			}
+		}
+	} else {
+		if secret == "" {
+			secret = testSecret(*flagScheme)
+		}
+		if *flagOptIn == "" {
+			optIns = []string{receiver.OptInCloudEvents}
+		}
+		if sinkSrv, err = sink.Listen(ctx, "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		if tgt, err = receiver.StartBuiltin(ctx, *flagBuiltin, *flagScheme, secret, sinkSrv.URL(), t.TempDir()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The target closes first: a receiver with an outbox drains it into the sink.
+	if sinkSrv != nil {
+		defer sinkSrv.Close()
+	}
+	defer func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		if err := tgt.Close(cctx); err != nil {
+			t.Errorf("closing the target: %v", err)
+		}
+	}()
+
+	var live bytes.Buffer
+	opts := receiver.Options{
+		Target: tgt, Secret: secret, Scheme: *flagScheme, Chaos: *flagChaos, Seed: seed,
+		Strict: *flagStrict, Selector: sel, OptIns: optIns, DryRun: *flagDryRun, Out: &live,
+		TextOptions: []reports.TextOption{reports.WithTextSecrets(secret)},
+		Meta:        reports.RunMeta{Args: reports.RedactArgs(os.Args[1:])},
+	}
+	if sinkSrv != nil {
+		opts.Sink, opts.SinkURL = sinkSrv.Collector, sinkSrv.URL()
+	}
+	t.Logf("seed %d, scheme %s, target %s", seed, *flagScheme, tgt.URL())
+	res, err := receiver.Run(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *flagOut != "" {
+		if err := res.WriteFile(*flagOut); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var recap bytes.Buffer
+	reports.PrintRecap(&recap, res, reports.WithTextSecrets(secret))
+	t.Logf("run took %s\n%s%s", res.Run.Finished.Sub(res.Run.Started).Round(time.Millisecond), live.String(), recap.String())
+	if v := res.Verdict(); v == reports.NonConformant {
+		t.Errorf("verdict: %s", v)
+	}
+}
