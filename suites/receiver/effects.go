@@ -11,7 +11,7 @@ import (
 // How long the suite waits on the effect sink. A receiver may process after it acknowledges
 // (an inbox and workers), so effects are awaited, then watched for a while for extras.
 const (
-	effectWait = 10 * time.Second       // for an expected effect to arrive
+	effectWait = 10 * time.Second        // for an expected effect to arrive
 	settle     = 1500 * time.Millisecond // watching for an effect that must not arrive
 	pollEvery  = 25 * time.Millisecond
 )
