@@ -20,6 +20,7 @@ type verifier struct {
 	mu     sync.Mutex
 	ok     int
 	bad    int
+	last   error
 }
 
 func (v *verifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -29,6 +30,7 @@ func (v *verifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer v.mu.Unlock()
 	if err != nil {
 		v.bad++
+		v.last = err
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
@@ -87,7 +89,7 @@ func TestCorruptIsRejected(t *testing.T) {
 					wantOK, wantBad = n, 0
 				}
 				if v.ok != wantOK || v.bad != wantBad {
-					t.Errorf("verified %d, rejected %d; want %d and %d", v.ok, v.bad, wantOK, wantBad)
+					t.Errorf("verified %d, rejected %d; want %d and %d (last error: %v)", v.ok, v.bad, wantOK, wantBad, v.last)
 				}
 			})
 		}
