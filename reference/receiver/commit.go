@@ -1,0 +1,103 @@
+package receiver
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/hookproof/hookproof/reference/store"
+)
+
+// errClosing answers deliveries that arrive while the receiver shuts down.
+var errClosing = errors.New("receiver: shutting down")
+
+// ack is one delivery waiting for its inbox commit.
+type ack struct {
+	d    store.Delivery
+	done chan ackResult // buffered: the committer never blocks on a handler
+}
+
+type ackResult struct {
+	inserted bool
+	err      error
+}
+
+// commit hands d to the committer and waits until the batch holding it is durable.
+func (r *Receiver) commit(req *http.Request, d store.Delivery) (inserted bool, err error) {
+	r.mu.RLock()
+	if r.closing {
+		r.mu.RUnlock()
+		return false, errClosing
+	}
+	r.inflight.Add(1)
+	r.mu.RUnlock()
+	defer r.inflight.Done()
+
+	a := &ack{d: d, done: make(chan ackResult, 1)}
+	select {
+	case r.submit <- a:
+	case <-req.Context().Done():
+		return false, req.Context().Err()
+	case <-r.ctx.Done():
+		return false, errClosing
+	}
+	select {
+	case res := <-a.done:
+		return res.inserted, res.err
+	case <-req.Context().Done():
+		return false, req.Context().Err()
+	case <-r.ctx.Done():
+		return false, errClosing
+	}
+}
+
+// commitLoop is the group committer. It takes every delivery waiting (up to maxBatch), inserts
+// them in one transaction, then releases each waiter. It commits again as soon as the previous
+// commit finished, so under load one fsync covers many deliveries and at low rates a delivery
+// waits for no one.
+func (r *Receiver) commitLoop() {
+	defer close(r.committerDone)
+	batch := make([]*ack, 0, r.cfg.maxBatch)
+	ds := make([]store.Delivery, 0, r.cfg.maxBatch)
+	for {
+		var first *ack
+		var open bool
+		select {
+		case first, open = <-r.submit:
+		case <-r.ctx.Done():
+			return
+		}
+		if !open {
+			return
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < r.cfg.maxBatch {
+			select {
+			case a, ok := <-r.submit:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, a)
+			default:
+				break fill
+			}
+		}
+		ds = ds[:0]
+		for _, a := range batch {
+			ds = append(ds, a.d)
+		}
+		inserted, err := r.store.Insert(r.ctx, ds)
+		fresh := false
+		for i, a := range batch {
+			res := ackResult{err: err}
+			if err == nil {
+				res.inserted = inserted[i]
+				fresh = fresh || inserted[i]
+			}
+			a.done <- res
+		}
+		if fresh {
+			notify(r.wakeDispatch)
+		}
+	}
+}

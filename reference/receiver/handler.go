@@ -1,0 +1,182 @@
+package receiver
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/reference/store"
+)
+
+// MaxIDLen bounds a delivery id; longer ids are refused with 400.
+const MaxIDLen = 255
+
+// ServeHTTP routes: POST on any path is a delivery, GET /healthz is the health check, OPTIONS
+// is the webhook handshake; anything else is 405.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	switch {
+	case req.Method == http.MethodPost:
+		r.deliver(w, req)
+	case req.Method == http.MethodOptions:
+		r.handshake(w, req)
+	case (req.Method == http.MethodGet || req.Method == http.MethodHead) && req.URL.Path == "/healthz":
+		r.health(w, req)
+	default:
+		allow := "OPTIONS, POST"
+		if req.URL.Path == "/healthz" {
+			allow = "GET, HEAD, OPTIONS, POST"
+		}
+		w.Header().Set("Allow", allow)
+		http.Error(w, "method not allowed: deliveries are POSTed", http.StatusMethodNotAllowed)
+	}
+}
+
+// deliver is the acknowledgement path: verify, commit to the inbox, answer. No business logic
+// runs here, so the answer is fast and means exactly "stored durably".
+func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			r.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBody))
+			return
+		}
+		r.reject(w, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+
+	// A missing signature header is an unsigned request: 401, like a wrong signature.
+	if sh := r.scheme.Traits().SignatureHeader; len(req.Header.Values(sh)) == 0 {
+		r.reject(w, http.StatusUnauthorized, "missing "+sh+" header")
+		return
+	}
+	v, err := r.scheme.Verify(req.Header, body)
+	if err != nil {
+		r.reject(w, verifyStatus(err), err.Error())
+		return
+	}
+	if err := checkID(v.ID); err != nil {
+		r.reject(w, http.StatusBadRequest, err.Error())
+		return
+	}
+
+	inserted, err := r.commit(req, store.Delivery{ID: v.ID, Body: body, ReceivedAt: time.Now()})
+	switch {
+	case errors.Is(err, errClosing):
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "shutting down, retry later", http.StatusServiceUnavailable)
+		return
+	case req.Context().Err() != nil:
+		return // the sender hung up; it will retry, and a duplicate is harmless
+	case err != nil:
+		r.log.Error("inbox commit failed", "webhook_id", v.ID, "err", err)
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "could not store the delivery, retry later", http.StatusServiceUnavailable)
+		return
+	}
+	status := "accepted"
+	if !inserted {
+		status = "duplicate" // same id as a delivery already stored: acknowledged, not processed again
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}{v.ID, status})
+}
+
+// verifyStatus maps a verification failure to a status: a signature that does not verify is
+// 401; everything else wrong with the request (malformed or missing id/timestamp headers, a
+// timestamp outside the tolerance) is 400.
+func verifyStatus(err error) int {
+	if errors.Is(err, signature.ErrInvalidSignature) {
+		return http.StatusUnauthorized
+	}
+	return http.StatusBadRequest
+}
+
+// checkID accepts 1 to MaxIDLen bytes of printable ASCII without spaces: the id is a database
+// key and appears in logs, so nothing else gets that far.
+func checkID(id string) error {
+	if id == "" {
+		return errors.New("no delivery id (the scheme's id header, or the body's top-level \"id\")")
+	}
+	if len(id) > MaxIDLen {
+		return fmt.Errorf("delivery id is %d bytes, over %d", len(id), MaxIDLen)
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] <= 0x20 || id[i] > 0x7e {
+			return fmt.Errorf("delivery id: byte 0x%02x at %d is not printable ASCII", id[i], i)
+		}
+	}
+	return nil
+}
+
+func (r *Receiver) reject(w http.ResponseWriter, status int, reason string) {
+	r.log.Debug("delivery rejected", "status", status, "reason", reason)
+	http.Error(w, reason, status)
+}
+
+// health answers 200 with the store's counts, or 503 when the store cannot answer or the
+// receiver is shutting down.
+func (r *Receiver) health(w http.ResponseWriter, req *http.Request) {
+	r.mu.RLock()
+	closing := r.closing
+	r.mu.RUnlock()
+	if closing {
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	st, err := r.store.Stats(req.Context())
+	if err != nil {
+		r.log.Error("health check: store", "err", err)
+		http.Error(w, "store unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(struct {
+		Status string `json:"status"`
+		Scheme string `json:"scheme"`
+		store.Stats
+	}{"ok", r.scheme.Name(), st})
+}
+
+// handshake answers the CloudEvents webhook abuse-protection request (OPTIONS with
+// WebHook-Request-Origin): this endpoint agrees to receive from any origin at the rate asked.
+// A plain OPTIONS gets the allowed methods only.
+func (r *Receiver) handshake(w http.ResponseWriter, req *http.Request) {
+	w.Header().Set("Allow", "OPTIONS, POST")
+	origin := req.Header.Get("WebHook-Request-Origin")
+	if origin == "" {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if !printable(origin) || len(origin) > 1024 {
+		r.reject(w, http.StatusBadRequest, "WebHook-Request-Origin is not printable ASCII")
+		return
+	}
+	if rate := req.Header.Get("WebHook-Request-Rate"); rate != "" {
+		if n, err := strconv.ParseUint(rate, 10, 32); err != nil || n == 0 {
+			r.reject(w, http.StatusBadRequest, "WebHook-Request-Rate is not a positive integer")
+			return
+		}
+		w.Header().Set("WebHook-Allowed-Rate", rate)
+	}
+	w.Header().Set("WebHook-Allowed-Origin", origin)
+	w.WriteHeader(http.StatusOK)
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,240 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/reference/sink"
+	"github.com/hookproof/hookproof/reference/store"
+)
+
+// MaxBody is the largest delivery body accepted; a larger one is answered 413.
+const MaxBody = 1 << 20
+
+// Defaults of the options.
+const (
+	DefaultWorkers  = 4
+	DefaultMaxBatch = 256
+	DefaultRescan   = 2 * time.Second
+)
+
+// Option configures a Receiver.
+type Option func(*config)
+
+type config struct {
+	workers  int
+	maxBatch int
+	rescan   time.Duration
+	sink     *sink.Client
+	log      *slog.Logger
+}
+
+// WithWorkers sets how many workers process the inbox (default 4). Zero stores and
+// acknowledges deliveries without processing them: the state a crash right after the ack
+// leaves behind, for crash drills.
+func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
+
+// WithSink reports every effect to an effect sink, at least once, through the outbox.
+// Without it effects are only rows of the local effects table.
+func WithSink(c *sink.Client) Option { return func(cf *config) { cf.sink = c } }
+
+// WithLogger sets the logger (default: discard). Secrets and bodies are never logged.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
+
+// WithMaxBatch caps how many deliveries one inbox commit may carry (default 256).
+func WithMaxBatch(n int) Option { return func(c *config) { c.maxBatch = n } }
+
+// WithRescan sets how often the whole inbox is rescanned for unprocessed rows (default 2 s):
+// rows another replica acknowledged on a shared store and never processed, for instance.
+func WithRescan(d time.Duration) Option { return func(c *config) { c.rescan = d } }
+
+// Receiver is an http.Handler that receives webhook deliveries (see the package doc). Build it
+// with Open or New; it serves any number of concurrent requests. Close drains it: call Close
+// after the http.Server that uses it has shut down (or at least stopped taking requests).
+type Receiver struct {
+	scheme signature.Scheme
+	store  store.Store
+	cfg    config
+	log    *slog.Logger
+
+	// Shutdown: handlers hold inflight while they talk to the committer; Close flips closing
+	// under mu, then waits for them.
+	mu       sync.RWMutex
+	closing  bool
+	inflight sync.WaitGroup
+
+	submit chan *ack // handlers → committer
+
+	wakeDispatch chan struct{} // the committer stored new rows
+	wakeReport   chan struct{} // a worker committed new effects
+
+	queuedMu sync.Mutex
+	queued   map[int64]struct{} // inbox rows handed to a worker and not committed yet
+
+	ctx    context.Context // background work; cancelled only when Close gives up waiting
+	cancel context.CancelFunc
+	drain  chan struct{} // closed by Close: finish what is acknowledged, then stop
+
+	committerDone, processDone, reportDone chan struct{}
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the store named by dsn (a SQLite file path, or a postgres:// URL) and returns a
+// Receiver that verifies deliveries with scheme. The Receiver owns the store; Close closes it.
+func Open(ctx context.Context, scheme signature.Scheme, dsn string, opts ...Option) (*Receiver, error) {
+	st, err := store.Open(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	r, err := New(scheme, st, opts...)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// New returns a Receiver on an open store, which it owns from now on. Processing starts at
+// once, beginning with every row acknowledged and left unprocessed by an earlier run.
+func New(scheme signature.Scheme, st store.Store, opts ...Option) (*Receiver, error) {
+	cfg := config{workers: DefaultWorkers, maxBatch: DefaultMaxBatch, rescan: DefaultRescan}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	switch {
+	case scheme == nil:
+		return nil, errors.New("receiver: no signature scheme")
+	case st == nil:
+		return nil, errors.New("receiver: no store")
+	case cfg.workers < 0:
+		return nil, fmt.Errorf("receiver: %d workers", cfg.workers)
+	case cfg.maxBatch < 1:
+		return nil, fmt.Errorf("receiver: max batch %d, want at least 1", cfg.maxBatch)
+	case cfg.rescan <= 0:
+		return nil, fmt.Errorf("receiver: rescan interval %s, want a positive duration", cfg.rescan)
+	}
+	if cfg.log == nil {
+		cfg.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Receiver{
+		scheme: scheme, store: st, cfg: cfg, log: cfg.log,
+		submit:        make(chan *ack, 2*cfg.maxBatch),
+		wakeDispatch:  make(chan struct{}, 1),
+		wakeReport:    make(chan struct{}, 1),
+		queued:        map[int64]struct{}{},
+		ctx:           ctx,
+		cancel:        cancel,
+		drain:         make(chan struct{}),
+		committerDone: make(chan struct{}),
+		processDone:   make(chan struct{}),
+		reportDone:    make(chan struct{}),
+	}
+	go r.commitLoop()
+	if cfg.workers > 0 {
+		go r.processLoop()
+	} else {
+		close(r.processDone)
+	}
+	if cfg.sink != nil {
+		go r.reportLoop()
+	} else {
+		close(r.reportDone)
+	}
+	return r, nil
+}
+
+// Stats counts the store's rows (inbox, pending, effects, outbox).
+func (r *Receiver) Stats(ctx context.Context) (store.Stats, error) { return r.store.Stats(ctx) }
+
+// Effects returns the local effects of webhookID ("" for all), in commit order.
+func (r *Receiver) Effects(ctx context.Context, webhookID string) ([]store.Effect, error) {
+	return r.store.Effects(ctx, webhookID)
+}
+
+// Close stops taking deliveries (they get 503), then drains: it waits for in-flight acks, for
+// every acknowledged row to be processed, and for the outbox to reach the sink. When ctx ends
+// first, it stops the background work where it is (the next run resumes it) and returns ctx's
+// error. The store is closed either way. Close may be called more than once.
+func (r *Receiver) Close(ctx context.Context) error {
+	r.closeOnce.Do(func() { r.closeErr = r.close(ctx) })
+	return r.closeErr
+}
+
+func (r *Receiver) close(ctx context.Context) error {
+	r.mu.Lock()
+	r.closing = true
+	r.mu.Unlock()
+
+	handlersDone := make(chan struct{})
+	go func() { r.inflight.Wait(); close(handlersDone) }()
+
+	// Each stage starts only after the one before it ended: no new acks, then the committer's
+	// last batch, then processing of everything acknowledged, then the outbox.
+	var err error
+	wait := func(what string, done <-chan struct{}) bool {
+		select {
+		case <-done:
+			return true
+		case <-ctx.Done():
+			err = fmt.Errorf("receiver: close: waiting for %s: %w", what, ctx.Err())
+			return false
+		}
+	}
+	if wait("in-flight deliveries", handlersDone) {
+		close(r.submit)
+		if wait("inbox commits", r.committerDone) {
+			close(r.drain)
+			if wait("processing", r.processDone) {
+				wait("outbox reports", r.reportDone)
+			}
+		}
+	}
+	// Whatever is left (on timeout) stops here; the inbox and outbox keep it for the next run.
+	r.cancel()
+	<-r.committerDone
+	<-r.processDone
+	<-r.reportDone
+	if cerr := r.store.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("receiver: close: %w", cerr)
+	}
+	return err
+}
+
+// notify wakes a loop without blocking; one pending wake-up is enough.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// sleep waits d or until ctx ends; it reports whether the full d elapsed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// backoff is the wait before retry n (0-based) of a failed store or sink call: 50 ms doubling
+// to 5 s. No jitter: one receiver retries one thing at a time.
+func backoff(n int) time.Duration {
+	d := 50 * time.Millisecond
+	for range min(n, 7) {
+		d *= 2
+	}
+	return min(d, 5*time.Second)
+}
