@@ -32,8 +32,8 @@ type Config struct {
 	Secret string `json:"-"`
 	Scheme string `json:"scheme"` // signature scheme, default "standard"
 
-	Rate      Rate          `json:"rate"`     // new deliveries per period; zero is "as fast as the workers go"
-	Duration  time.Duration `json:"duration"` // of the attack; retries go on in the drain phase
+	Rate      Rate          `json:"rate"`      // new deliveries per period; zero is "as fast as the workers go"
+	Duration  time.Duration `json:"duration"`  // of the attack; retries go on in the drain phase
 	Invalid   float64       `json:"invalid"`   // fraction of deliveries with an invalid signature
 	Duplicate float64       `json:"duplicate"` // fraction re-sending an earlier valid id
 	Seed      int64         `json:"seed"`      // every random choice derives from it
@@ -196,3 +196,16 @@ func WithCollector(c *sink.Collector) Option { return func(o *options) { o.colle
 // WithBaseTransport replaces the transport under the recording one (default: a keep-alive
 // http.Transport sized for thousands of concurrent deliveries).
 func WithBaseTransport(rt http.RoundTripper) Option { return func(o *options) { o.baseTransport = rt } }
+
+// Observable says what a run of c with opts can observe (see Thresholds).
+func (c Config) Observable(opts ...Option) Observable {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return c.observable(o)
+}
+
+func (c Config) observable(o options) Observable {
+	return Observable{Sink: o.collector != nil || c.Sink != "", Invalid: c.Invalid > 0}
+}

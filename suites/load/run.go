@@ -44,8 +44,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	for _, opt := range opts {
 		opt(&o)
 	}
-	haveSink := o.collector != nil || cfg.Sink != ""
-	rules, unobserved, err := Thresholds(cfg.Thresholds, haveSink)
+	rules, _, err := Thresholds(cfg.Thresholds, cfg.observable(o))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -207,7 +206,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	r.chk.results = int(results.Load())
 	r.chk.vegetaOK = int(vegetaOK.Load())
 
-	res := r.results(t, rules, unobserved, shard, sinkAddr)
+	res := r.results(t, rules, shard, sinkAddr)
 	res.Run.Started, res.Run.Finished = started, time.Now()
 	if proxy != nil {
 		st := proxy.Stats()
@@ -331,7 +330,7 @@ func (r *run) snapshot() Progress {
 }
 
 // results assembles the results file of a finished run. Called with r.mu held.
-func (r *run) results(t tally, rules []Threshold, unobserved []string, shard Shard, sinkAddr string) *reports.Results {
+func (r *run) results(t tally, rules []Threshold, shard Shard, sinkAddr string) *reports.Results {
 	cfg := r.cfg
 	l := &reports.Load{
 		Rate: cfg.Rate.Split(shard.Count).PerSecond(), DurationS: cfg.Duration.Seconds(),
@@ -359,7 +358,6 @@ func (r *run) results(t tally, rules []Threshold, unobserved []string, shard Sha
 		}
 		l.Thresholds = append(l.Thresholds, rt)
 	}
-	_ = unobserved // listed by Unobserved for the summary; never graded as passed
 	versions := map[string]string{"go": runtime.Version()}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, m := range bi.Deps {

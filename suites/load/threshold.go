@@ -208,11 +208,18 @@ func MetricHelp() []string {
 	return append(out, fmt.Sprintf("%-21s %s", "ack_pN", "any ack latency percentile, e.g. ack_p95, ack_p99.9"))
 }
 
+// Observable says what a run can observe: thresholds on anything else are left out.
+type Observable struct {
+	Sink    bool // an effect sink: lost, doubled, effects
+	Invalid bool // invalid deliveries are sent: invalid_accepted
+}
+
 // Thresholds builds the rule set of a run: the defaults, where a user threshold on the same
-// metric replaces the default one, plus every other user threshold. Without a sink, default
-// rules that need one are left out (they are reported as not observed, never as passed) and a
-// user rule that needs one is an error.
-func Thresholds(user []string, haveSink bool) (rules []Threshold, unobserved []string, err error) {
+// metric replaces the default one, plus every other user threshold. A default rule on what
+// the run cannot observe (lost without a sink, invalid_accepted without invalid deliveries)
+// is left out and listed in unobserved: reported as not observed, never as passed. A user
+// rule on it is an error.
+func Thresholds(user []string, can Observable) (rules []Threshold, unobserved []string, err error) {
 	var mine []Threshold
 	overridden := map[string]bool{}
 	for _, e := range user {
@@ -220,8 +227,8 @@ func Thresholds(user []string, haveSink bool) (rules []Threshold, unobserved []s
 		if err != nil {
 			return nil, nil, err
 		}
-		if t.sink && !haveSink {
-			return nil, nil, fmt.Errorf("threshold %q: %s is only observable with an effect sink (--sink ADDR): %w", e, t.Metric, ErrThreshold)
+		if why := t.unobservable(can); why != "" {
+			return nil, nil, fmt.Errorf("threshold %q: %s: %w", e, why, ErrThreshold)
 		}
 		mine = append(mine, t)
 		overridden[t.Metric] = true
@@ -233,13 +240,24 @@ func Thresholds(user []string, haveSink bool) (rules []Threshold, unobserved []s
 		}
 		switch {
 		case overridden[t.Metric]:
-		case t.sink && !haveSink:
-			unobserved = append(unobserved, t.Expr)
+		case t.unobservable(can) != "":
+			unobserved = append(unobserved, t.Expr+": "+t.unobservable(can))
 		default:
 			rules = append(rules, t)
 		}
 	}
 	return append(rules, mine...), unobserved, nil
+}
+
+// unobservable says why a run like can cannot observe t's metric, or "".
+func (t Threshold) unobservable(can Observable) string {
+	switch {
+	case t.sink && !can.Sink:
+		return "not observable without an effect sink (--sink ADDR)"
+	case t.Metric == "invalid_accepted" && !can.Invalid:
+		return "not observable without invalid deliveries (--invalid P)"
+	}
+	return ""
 }
 
 // Observation is a metric's value in a finished run. OK is false when the run gives the metric

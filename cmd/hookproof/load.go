@@ -1,0 +1,323 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+
+	"github.com/hookproof/hookproof/chaos"
+	"github.com/hookproof/hookproof/reports"
+	"github.com/hookproof/hookproof/suites/load"
+)
+
+func init() {
+	register(command{
+		name:    "load",
+		summary: "signed deliveries at a rate, through chaos: exactly-once, signature rejection, ack latency",
+		run:     runLoad,
+	})
+}
+
+const loadUsage = `--url URL --secret S --rate 200/s --duration 30s [--chaos SPEC] [--invalid P]
+       [--duplicate P] [--sink ADDR] [--threshold EXPR]... [--out FILE] [--html FILE] [--shard i/n]`
+
+// loadFlags are the flags of hookproof load.
+type loadFlags struct {
+	target     *targetFlags
+	secret     string
+	scheme     string
+	rate       string
+	duration   time.Duration
+	chaos      string
+	seed       int64
+	invalid    float64
+	duplicate  float64
+	sink       string
+	thresholds multiFlag
+	out        string
+	html       string
+	shard      string
+	runID      string
+	timeout    time.Duration
+	attempts   int
+	drain      time.Duration
+	sinkWait   time.Duration
+	maxWorkers int
+	progress   string
+}
+
+func runLoad(ctx context.Context, e *env, args []string) int {
+	fs := newFlagSet(e, "load", loadUsage)
+	f := &loadFlags{target: addTargetFlags(fs)}
+	fs.StringVar(&f.secret, "secret", "", "signing secret of the endpoint (default $HOOKPROOF_SECRET)")
+	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: standard, stripe, github, shopify or slack")
+	fs.StringVar(&f.rate, "rate", "50/s", "new deliveries per period, as Vegeta writes it: 200/s, 50/1s, 1000/1m")
+	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long the attack sends new deliveries (at most 1h)")
+	fs.StringVar(&f.chaos, "chaos", "", "put an in-process chaos proxy in front of the endpoint: inline spec (drop=0.05,lost-ack=0.05,duplicate=0.1,delay=0-2s,reorder=0.1) or scenario file")
+	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice, chaos included (default: random, printed)")
+	fs.Float64Var(&f.invalid, "invalid", 0.05, "fraction of deliveries with an invalid signature (wrong secret, flipped byte, tampered body, stale timestamp, missing header)")
+	fs.Float64Var(&f.duplicate, "duplicate", 0.05, "fraction of deliveries re-sending an earlier valid id with a fresh signature")
+	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300): checks exactly-once (lost, doubled)")
+	fs.Var(&f.thresholds, "threshold", "pass/fail rule, k6 style, e.g. ack_p99<2s or error_rate<1% (repeatable; replaces the default on the same metric)")
+	fs.StringVar(&f.out, "out", "", "write the results file (JSON) to `FILE`")
+	fs.StringVar(&f.html, "html", "", "write the HTML report to `FILE`")
+	fs.StringVar(&f.shard, "shard", "", "run part `i/n` of a run split across machines: rate/n, disjoint ids (merge with hookproof report)")
+	fs.StringVar(&f.runID, "run-id", "", "name shared by the shards of one run (default: derived from the seed and arguments)")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long one attempt may take, answer and body")
+	fs.IntVar(&f.attempts, "max-attempts", 8, "attempts per valid event, the first included")
+	fs.DurationVar(&f.drain, "drain", 30*time.Second, "after the attack, how long retries may go on")
+	fs.DurationVar(&f.sinkWait, "sink-wait", 10*time.Second, "after the drain, how long to wait for effects to arrive at the sink")
+	fs.IntVar(&f.maxWorkers, "max-workers", 4096, "bound on concurrent first attempts")
+	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (rewritten line on a terminal, plain lines otherwise), plain or off")
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: hookproof load %s\n\nflags:\n", loadUsage)
+		fs.PrintDefaults()
+		fmt.Fprintln(e.stderr, "\nthreshold metrics (durations: 5s, 250ms, or a bare number of ms; ratios: 0.01 or 1%):")
+		for _, l := range load.MetricHelp() {
+			fmt.Fprintln(e.stderr, "  "+l)
+		}
+		fmt.Fprintf(e.stderr, "default thresholds: %s\n", strings.Join(load.DefaultThresholds, ", "))
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return exitCode(e, "load", err)
+	}
+	return exitCode(e, "load", f.run(ctx, e, fs, args))
+}
+
+// config turns the flags into a load.Config; every error is a usage error (exit 2).
+func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config, error) {
+	if fs.NArg() > 0 {
+		return load.Config{}, usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if f.secret == "" {
+		f.secret = e.getenv("HOOKPROOF_SECRET")
+	}
+	if f.secret == "" {
+		return load.Config{}, usagef("give the endpoint's signing secret: --secret S or $HOOKPROOF_SECRET")
+	}
+	rate, err := load.ParseRate(f.rate)
+	if err != nil {
+		return load.Config{}, usagef("--rate: %v", err)
+	}
+	if rate.IsZero() {
+		return load.Config{}, usagef("--rate %s is unbounded: give a rate such as 200/s", f.rate)
+	}
+	var shard load.Shard
+	if f.shard != "" {
+		if shard, err = load.ParseShard(f.shard); err != nil {
+			return load.Config{}, usagef("--shard: %v", err)
+		}
+	}
+	seedSet := false
+	fs.Visit(func(fl *flag.Flag) { seedSet = seedSet || fl.Name == "seed" })
+	if shard.Count > 1 && !seedSet && f.runID == "" {
+		return load.Config{}, usagef("--shard %s: give every shard the same --seed (or --run-id) so that they form one run", f.shard)
+	}
+	if !seedSet {
+		f.seed = randomSeed()
+		// A scenario's own seed replays its chaos; --seed wins over it.
+		if f.chaos != "" {
+			if sc, err := chaos.ParseSpecOrFile(f.chaos); err == nil && sc.Seed != nil {
+				f.seed = *sc.Seed
+			}
+		}
+	}
+	cfg := load.Config{
+		Secret: f.secret, Scheme: f.scheme, Rate: rate, Duration: f.duration,
+		Invalid: f.invalid, Duplicate: f.duplicate, Seed: f.seed,
+		Timeout: f.timeout, MaxAttempts: f.attempts, Drain: f.drain, SinkWait: f.sinkWait,
+		Sink: f.sink, Chaos: f.chaos, Thresholds: f.thresholds,
+		Shard: shard, RunID: f.runID, MaxWorkers: f.maxWorkers,
+		Args:     append([]string{"load"}, args...),
+		Versions: map[string]string{"hookproof": Version},
+	}
+	if f.drain == 0 {
+		cfg.Drain = -1 // no drain at all, rather than the default
+	}
+	if cfg.RunID == "" {
+		cfg.RunID = load.DeriveRunID(f.seed, reports.RedactArgs(withoutShardFlags(args)))
+	}
+	switch f.progress {
+	case "auto", "plain", "off":
+	default:
+		return load.Config{}, usagef("--progress %q: want auto, plain or off", f.progress)
+	}
+	// The URL is checked by the target flags, the rest by the engine before anything is sent;
+	// thresholds are checked here so that a typo fails before a container starts.
+	if _, _, err := load.Thresholds(cfg.Thresholds, cfg.Observable()); err != nil {
+		return load.Config{}, usagef("%v", err)
+	}
+	return cfg, nil
+}
+
+func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
+	cfg, err := f.config(e, fs, args)
+	if err != nil {
+		return err
+	}
+	tgt, err := f.target.open(ctx, e, fs, f.secret)
+	if err != nil {
+		return err
+	}
+	defer closeTarget(context.WithoutCancel(ctx), e, tgt)
+	cfg.URL = tgt.URL()
+
+	_, unobserved, _ := load.Thresholds(cfg.Thresholds, cfg.Observable())
+	fmt.Fprintf(e.stderr, "hookproof load: %s for %s at %s, seed %d, run %s", cfg.Scheme, cfg.Duration, cfg.Rate, cfg.Seed, cfg.RunID)
+	if cfg.Shard.Count > 1 {
+		fmt.Fprintf(e.stderr, ", shard %s", cfg.Shard)
+	}
+	if cfg.Chaos != "" {
+		fmt.Fprintf(e.stderr, ", chaos %s", cfg.Chaos)
+	}
+	fmt.Fprintln(e.stderr)
+
+	var opts []load.Option
+	tty := isTerminal(e.stderr)
+	switch {
+	case f.progress == "off":
+	case f.progress == "auto" && tty:
+		opts = append(opts, load.WithProgress(e.stderr, true, 0))
+	default:
+		opts = append(opts, load.WithProgress(e.stderr, false, 0))
+	}
+	res, runErr := load.Run(ctx, cfg, opts...)
+	switch {
+	case errors.Is(runErr, load.ErrConfig), errors.Is(runErr, load.ErrThreshold):
+		return usageError{runErr}
+	case errors.Is(runErr, load.ErrUnreachable), errors.Is(runErr, load.ErrHarness):
+		return harnessError{runErr}
+	case res == nil:
+		return runErr
+	}
+	if f.target.image != "" {
+		res.Run.Target = f.target.describe()
+		res.TargetLogs = targetLogs(ctx, tgt)
+	}
+
+	topts := []reports.TextOption{reports.WithTextSecrets(f.secret), reports.WithColor(isTerminal(e.stdout))}
+	reports.PrintLoadSummary(e.stdout, res, topts...)
+	for _, u := range unobserved {
+		fmt.Fprintf(e.stdout, "  ? %s\n", u)
+	}
+	printTraffic(e, res, f.secret)
+	if err := writeLoadOutputs(res, f.out, f.html, f.secret); err != nil {
+		return err
+	}
+	reports.PrintRecap(e.stdout, res, topts...)
+	if err := reports.AppendGitHubSummary(e.getenv, res); err != nil {
+		fmt.Fprintf(e.stderr, "hookproof load: %v\n", err)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if !res.ThresholdsPassed() {
+		return errors.New(loadFailure(res))
+	}
+	return nil
+}
+
+// printTraffic adds what the summary leaves out: the status codes and transport errors seen.
+func printTraffic(e *env, res *reports.Results, secret string) {
+	l := res.Load
+	line := func(name string, m map[string]int) {
+		if len(m) == 0 {
+			return
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || (m[keys[i]] == m[keys[j]] && keys[i] < keys[j]) })
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = fmt.Sprintf("%s: %d", reports.RedactString(k, secret), m[k])
+		}
+		fmt.Fprintf(e.stdout, "%s\n  %s\n", name, strings.Join(parts, ", "))
+	}
+	line("status codes (0: no answer)", l.StatusCodes)
+	line("errors", l.Errors)
+}
+
+// loadFailure names what failed, for the last line on stderr.
+func loadFailure(res *reports.Results) string {
+	var failed []string
+	for _, th := range res.Load.Thresholds {
+		if !th.Passed {
+			failed = append(failed, th.Expr)
+		}
+	}
+	if res.Load.Ledger.Void {
+		failed = append(failed, "ledger void")
+	}
+	return "failed: " + strings.Join(failed, ", ")
+}
+
+func writeLoadOutputs(res *reports.Results, out, html, secret string) error {
+	if out != "" {
+		if err := res.WriteFile(out); err != nil {
+			return harnessError{err}
+		}
+	}
+	if html != "" {
+		fh, err := os.Create(html)
+		if err != nil {
+			return harnessError{fmt.Errorf("--html: %w", err)}
+		}
+		err = reports.RenderHTML(fh, []*reports.Results{res}, reports.WithSecrets(secret), reports.WithVersion(Version))
+		if cerr := fh.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			return harnessError{fmt.Errorf("--html %s: %w", html, err)}
+		}
+	}
+	return nil
+}
+
+// withoutShardFlags drops what differs between the shards of one run (--shard, where the
+// results go), so that every shard derives the same run id.
+func withoutShardFlags(args []string) []string {
+	var out []string
+	skip := false
+	for _, a := range args {
+		if skip {
+			skip = false
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") {
+			switch name {
+			case "shard", "out", "html", "progress":
+				skip = !hasValue
+				continue
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// randomSeed picks a seed when none is given; it is printed and stored so the run replays.
+func randomSeed() int64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return time.Now().UnixNano() & (1<<53 - 1)
+	}
+	return int64(binary.LittleEndian.Uint64(b[:]) & (1<<53 - 1)) // exact in JSON
+}
+
+// isTerminal reports whether w is a terminal (colour and the rewritten progress line).
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
