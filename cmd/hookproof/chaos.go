@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hookproof/hookproof/chaos"
+)
+
+// chaos runs the HTTP-aware chaos proxy in front of one upstream until interrupted.
+func init() {
+	register(command{
+		name:    "chaos",
+		summary: "run the HTTP-aware chaos proxy (drop, duplicate, delay, reorder, ...) in front of an endpoint",
+		run:     runChaos,
+	})
+}
+
+func runChaos(ctx context.Context, e *env, args []string) int {
+	return exitCode(e, "chaos", chaosProxy(ctx, e, args))
+}
+
+// chaosFlagOrder is the order the per-fault flags compose in, outermost first: hold and
+// slow the request, lose or answer it without forwarding, damage it, multiply it, then
+// lose or break the answer.
+var chaosFlagOrder = []struct{ name, help string }{
+	{"reorder", "probability that a request is held and released in a shuffled order"},
+	{"delay", "delay before forwarding: 2s, 100ms-2s (uniform) or 1s~200ms (normal, mean~jitter)"},
+	{"drop", "probability that a request never reaches the upstream (the client sees a reset)"},
+	{"timeout", "probability that a request is accepted and never answered"},
+	{"error", "probability of a synthetic 503 with Retry-After instead of forwarding"},
+	{"corrupt", "probability that one bit of the body is flipped in transit"},
+	{"duplicate", "probability that a request is forwarded twice"},
+	{"replay", "probability that a request is sent again 6 minutes later"},
+	{"lost-ack", "probability that the upstream's answer is replaced by a reset"},
+	{"reset", "probability that the connection is reset half-way through the answer"},
+}
+
+func chaosProxy(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "chaos", "--upstream URL [--listen ADDR] [--seed N] [--drop P] [--delay D] ... [--scenario FILE] [--admin ADDR]")
+	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on (a bare :PORT listens on 127.0.0.1)")
+	upstream := fs.String("upstream", "", "URL to forward to (required)")
+	seedFlag := fs.String("seed", "", "seed of every decision (default: the scenario's, else random; printed at start)")
+	scenario := fs.String("scenario", "", "YAML scenario file; its faults come first")
+	spec := fs.String("chaos", "", "inline fault spec, e.g. drop=0.05,duplicate=0.1,delay=0-2s (after the scenario's)")
+	admin := fs.String("admin", "", "address of the admin API (faults, ledger, stats); off when empty")
+	ledgerLimit := fs.Int("ledger", 10000, "ledger entries kept in memory")
+	ledgerOut := fs.String("ledger-out", "", "write the ledger as JSON lines to this file on exit")
+	verbose := fs.Bool("v", false, "log every faulted request to stderr")
+	perFault := make([]*string, len(chaosFlagOrder))
+	for i, f := range chaosFlagOrder {
+		perFault[i] = fs.String(f.name, "", f.help)
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *upstream == "" {
+		return usagef("--upstream URL is required")
+	}
+
+	var specs []chaos.FaultSpec
+	var seed *int64
+	if *scenario != "" {
+		sc, err := chaos.LoadScenario(*scenario)
+		if err != nil {
+			return usageError{err}
+		}
+		specs, seed = sc.Faults, sc.Seed
+	}
+	if *spec != "" {
+		more, err := chaos.ParseSpec(*spec)
+		if err != nil {
+			return usagef("--chaos: %w", err)
+		}
+		specs = append(specs, more...)
+	}
+	for i, f := range chaosFlagOrder {
+		if *perFault[i] == "" {
+			continue
+		}
+		more, err := chaos.ParseSpec(f.name + "=" + *perFault[i])
+		if err != nil || len(more) != 1 {
+			var se *chaos.SpecError
+			if errors.As(err, &se) {
+				err = se.Err
+			}
+			return usagef("--%s %s: %v", f.name, *perFault[i], err)
+		}
+		specs = append(specs, more[0])
+	}
+	if *seedFlag != "" {
+		n, err := strconv.ParseInt(*seedFlag, 10, 64)
+		if err != nil {
+			return usagef("--seed %q: want an integer", *seedFlag)
+		}
+		seed = &n
+	}
+	if *ledgerLimit < 0 {
+		return usagef("--ledger %d: want a count", *ledgerLimit)
+	}
+	listenAddr, err := loopbackDefault(*listen)
+	if err != nil {
+		return usagef("--listen: %w", err)
+	}
+	adminAddr := ""
+	if *admin != "" {
+		if adminAddr, err = loopbackDefault(*admin); err != nil {
+			return usagef("--admin: %w", err)
+		}
+	}
+
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	opts := []chaos.Option{
+		chaos.WithFaults(specs...),
+		chaos.WithLedgerLimit(*ledgerLimit),
+		chaos.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))),
+	}
+	if seed != nil {
+		opts = append(opts, chaos.WithSeed(*seed))
+	}
+	p, err := chaos.NewProxy(*upstream, opts...)
+	if err != nil {
+		return usageError{err}
+	}
+	defer p.Close()
+
+	ln, err := net.Listen("tcp", listenAddr)
+	if err != nil {
+		return harnessError{fmt.Errorf("listen %s: %w", listenAddr, err)}
+	}
+	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	servers := []*http.Server{srv}
+	fmt.Fprintf(e.stdout, "seed=%d\n", p.Seed())
+	fmt.Fprintf(e.stdout, "hookproof chaos: listening on http://%s -> %s\n", ln.Addr(), p.Upstream())
+	if len(specs) == 0 {
+		fmt.Fprintln(e.stdout, "hookproof chaos: no faults (add some with flags, --chaos, --scenario or the admin API)")
+	} else {
+		fmt.Fprintf(e.stdout, "hookproof chaos: faults %s\n", chaos.FormatSpec(p.Faults()))
+	}
+	if adminAddr != "" {
+		aln, err := net.Listen("tcp", adminAddr)
+		if err != nil {
+			ln.Close()
+			return harnessError{fmt.Errorf("listen %s (admin): %w", adminAddr, err)}
+		}
+		asrv := &http.Server{Handler: p.AdminHandler(), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, asrv)
+		fmt.Fprintf(e.stdout, "hookproof chaos: admin API on http://%s\n", aln.Addr())
+		go func() { _ = asrv.Serve(aln) }() // ends with Shutdown below
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return harnessError{fmt.Errorf("serve: %w", err)}
+	}
+	// Release held and hung requests first, or Shutdown would wait for them.
+	p.Close()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(sctx) // past the deadline, remaining connections are dropped: nothing to add
+	}
+	st := p.Stats()
+	fmt.Fprintf(e.stdout, "hookproof chaos: stopped; seed=%d requests=%d forwarded=%d copies=%d%s\n",
+		st.Seed, st.Requests, st.Forwarded, st.Copies, formatCounts(st.Faults))
+	if *ledgerOut != "" {
+		if err := writeLedger(*ledgerOut, p.Ledger()); err != nil {
+			return harnessError{err}
+		}
+	}
+	return nil
+}
+
+// loopbackDefault gives an address without a host the loopback host: the proxy and its
+// admin API are test tools, not to be exposed by accident.
+func loopbackDefault(addr string) (string, error) {
+	if _, err := strconv.Atoi(addr); err == nil {
+		addr = ":" + addr
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("%q: want HOST:PORT or :PORT", addr)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+func formatCounts(m map[string]int64) string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, n := range names {
+		fmt.Fprintf(&b, " %s=%d", n, m[n])
+	}
+	return b.String()
+}
+
+func writeLedger(path string, entries []chaos.Entry) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for _, e := range entries {
+		if err := enc.Encode(e); err != nil {
+			f.Close()
+			return fmt.Errorf("ledger %s: %w", path, err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("ledger %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("ledger %s: %w", path, err)
+	}
+	return nil
+}
