@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/receiver"
+	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/reference/sink"
+	"github.com/hookproof/hookproof/reference/store"
+)
+
+// receiver serves the reference receiver: verify, store durably, acknowledge, then process
+// exactly once in seq order, reporting effects to a sink when one is given.
+func init() {
+	register(command{
+		name:    "receiver",
+		summary: "serve the reference webhook receiver (durable inbox, exactly-once processing)",
+		run:     runReceiver,
+	})
+}
+
+const receiverUsage = "--listen ADDR --secret S [--scheme standard] [--db PATH|DSN] [--sink URL] [--workers N]"
+
+func runReceiver(ctx context.Context, e *env, args []string) int {
+	return exitCode(e, "receiver", serveReceiver(ctx, e, args))
+}
+
+func serveReceiver(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "receiver", receiverUsage)
+	listen := fs.String("listen", "127.0.0.1:8080", "address to listen on")
+	secret := fs.String("secret", "", "signing secret shared with the sender (default: $"+secretEnv+")")
+	schemeName := fs.String("scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
+	db := fs.String("db", "hookproof-receiver.db", "SQLite file of the inbox, or a postgres:// DSN shared by replicas")
+	sinkURL := fs.String("sink", "", "effect sink URL to report every effect to (default: local effects table only)")
+	workers := fs.Int("workers", receiver.DefaultWorkers, "processing workers; 0 stores and acknowledges only (crash drills)")
+	drainFor := fs.Duration("drain-timeout", 30*time.Second, "on Ctrl-C, how long to wait for in-flight work")
+	verbose := fs.Bool("v", false, "log every rejected delivery")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if *workers < 0 {
+		return usagef("--workers %d: want 0 or more", *workers)
+	}
+	scheme, err := newScheme(e, *schemeName, *secret)
+	if err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	opts := []receiver.Option{receiver.WithLogger(log), receiver.WithWorkers(*workers)}
+	sinkShown := "none"
+	if *sinkURL != "" {
+		sc, err := sink.NewClient(*sinkURL)
+		if err != nil {
+			return usagef("--sink: %v", err)
+		}
+		opts = append(opts, receiver.WithSink(sc))
+		sinkShown = sc.URL()
+	}
+
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", *listen)
+	if err != nil {
+		return harnessError{fmt.Errorf("listen on %s: %w", *listen, err)}
+	}
+	rcv, err := receiver.Open(ctx, scheme, *db, opts...)
+	if err != nil {
+		ln.Close()
+		return harnessError{fmt.Errorf("open the inbox at %s: %w", redactDSN(*db), err)}
+	}
+	fmt.Fprintf(e.stdout, "hookproof receiver: listening on http://%s (scheme %s, db %s, sink %s, workers %d)\n",
+		ln.Addr(), scheme.Name(), redactDSN(*db), sinkShown, *workers)
+
+	srv := &http.Server{Handler: rcv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	var serveErr error
+	select {
+	case err := <-served:
+		serveErr = harnessError{fmt.Errorf("serve: %w", err)}
+	case <-ctx.Done():
+		fmt.Fprintln(e.stdout, "hookproof receiver: shutting down, draining in-flight work")
+	}
+	// Stop taking requests first, then drain what was acknowledged.
+	dctx, cancel := context.WithTimeout(context.Background(), *drainFor)
+	defer cancel()
+	err = errors.Join(srv.Shutdown(dctx), rcv.Close(dctx))
+	if serveErr != nil {
+		return serveErr
+	}
+	if err != nil {
+		return harnessError{fmt.Errorf("drain (unfinished work resumes on the next start): %w", err)}
+	}
+	fmt.Fprintln(e.stdout, "hookproof receiver: drained")
+	return nil
+}
+
+// redactDSN hides a PostgreSQL password (in the user info or a password parameter); a SQLite
+// path is shown as is.
+func redactDSN(dsn string) string {
+	if !store.IsPostgres(dsn) {
+		return dsn
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "postgres://(unparsable DSN)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
+}
