@@ -212,6 +212,12 @@ func msTicks(log bool) plot.Ticker {
 
 // shortMS formats an axis value in milliseconds compactly: 5 ms, 250 ms, 1 s, 2.5 s.
 func shortMS(ms float64) string {
+	switch {
+	case ms >= 3_600_000:
+		return strconv.FormatFloat(ms/3_600_000, 'f', -1, 64) + " h"
+	case ms >= 60_000:
+		return strconv.FormatFloat(ms/60_000, 'f', -1, 64) + " min"
+	}
 	if ms >= 1000 {
 		return strconv.FormatFloat(ms/1000, 'f', -1, 64) + " s"
 	}
@@ -478,6 +484,7 @@ func histogramChart(buckets []Bucket) (string, error) {
 		}
 		return 0
 	})
+	bs = trimBuckets(bs)
 	p := newPlot("ack latency (upper bound of bucket)", "acks")
 	p.Y.Min = 0
 	p.Y.Tick.Marker = countTicks{}
@@ -513,6 +520,24 @@ func histogramChart(buckets []Bucket) (string, error) {
 		p.Draw(dc)
 		return nil
 	})
+}
+
+// trimBuckets drops the empty buckets before the first and after the last non-empty one,
+// keeping one empty neighbour on each side so the shape's edges show.
+func trimBuckets(bs []Bucket) []Bucket {
+	first, last := -1, -1
+	for i, b := range bs {
+		if b.Count > 0 {
+			if first < 0 {
+				first = i
+			}
+			last = i
+		}
+	}
+	if first < 0 {
+		return bs
+	}
+	return bs[max(first-1, 0):min(last+2, len(bs))]
 }
 
 // loadCharts renders every chart of a load run. A chart that cannot be drawn is kept with

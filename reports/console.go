@@ -313,3 +313,25 @@ func fmtMS(ms float64) string {
 		return fmt.Sprintf("%.2f ms", ms)
 	}
 }
+
+// PrintVerdict prints a line per run (mark, kind, target, verdict, counts), the overall
+// verdict, and the closing "N passed, N failed, N skipped" line over all runs.
+func PrintVerdict(w io.Writer, rs []*Results, opts ...TextOption) {
+	cfg := newTextConfig(opts)
+	for _, r := range rs {
+		v := r.Verdict()
+		n := Count(r)
+		mark := map[Verdict]string{Conformant: "✓", ConformantShouldGaps: "!", NonConformant: "✗"}[v]
+		extra := ""
+		if p, all := thresholdTally(r); all > 0 {
+			extra = fmt.Sprintf(", thresholds %d/%d passed", p, all)
+		}
+		fmt.Fprintf(w, "  %s %s %s  %s  (%d passed, %d failed, %d skipped%s)\n",
+			cfg.paint(verdictColor(v), mark), padRunes(KindTitle(r.Kind), 20),
+			truncRunes(cfg.clean(r.Run.Target, false), 48), cfg.paint(verdictColor(v), string(v)),
+			n.Passed, n.Failed, n.Skipped, extra)
+	}
+	v := Overall(rs...)
+	fmt.Fprintf(w, "verdict: %s\n", cfg.paint(verdictColor(v), string(v)))
+	closingLines(w, Count(rs...))
+}

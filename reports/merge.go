@@ -42,7 +42,8 @@ func Merge(rs ...*Results) ([]*Results, error) {
 		if r == nil {
 			return nil, fmt.Errorf("reports: merge: results %d is nil", i+1)
 		}
-		if r.Kind != KindLoad || r.Run.Shard == nil || r.Run.Shard.Count <= 1 {
+		// A run merged before (shard index 0) passes through, so Merge is idempotent.
+		if r.Kind != KindLoad || r.Run.Shard == nil || r.Run.Shard.Count <= 1 || (r.Run.Shard.Index == 0 && len(r.Run.Shard.Seeds) > 0) {
 			out = append(out, r)
 			continue
 		}
@@ -328,7 +329,7 @@ func mergeLatency(loads []*Load) ([]Bucket, Latency) {
 		meanSum += w * l.Latency.Mean
 	}
 	if weightSum > 0 {
-		lat.Mean = meanSum / weightSum
+		lat.Mean = math.Round(meanSum/weightSum*1000) / 1000
 	} else {
 		lat.Mean = loads[0].Latency.Mean
 	}
