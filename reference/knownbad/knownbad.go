@@ -218,8 +218,8 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		reply(w, http.StatusBadRequest, "not a webhook event: no id or not a JSON envelope")
 		return
 	}
-	status, msg := r.process(req.Context(), id, env)
-	if status/100 == 2 && r.b.ackDelay > 0 {
+	status, msg, worked := r.process(req.Context(), id, env)
+	if worked && r.b.ackDelay > 0 {
 		select {
 		case <-time.After(r.b.ackDelay):
 		case <-req.Context().Done():
@@ -230,13 +230,14 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // process runs one verified event: dedupe, ordering, effect. It holds r.mu throughout, so
-// concurrent copies of one delivery are processed one after the other.
-func (r *Receiver) process(ctx context.Context, id string, env envelope) (int, string) {
+// concurrent copies of one delivery are processed one after the other. worked says whether it
+// did the event's work (not a duplicate, not a failure).
+func (r *Receiver) process(ctx context.Context, id string, env envelope) (status int, msg string, worked bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.processed[id]
 	if r.b.dedupe && n > 0 {
-		return http.StatusOK, "duplicate: already processed"
+		return http.StatusOK, "duplicate: already processed", false
 	}
 	obj, seq, ordered := ordering(env.Data)
 	applied := true
@@ -251,7 +252,7 @@ func (r *Receiver) process(ctx context.Context, id string, env envelope) (int, s
 		e := sink.Effect{WebhookID: id, EffectID: id + "#" + strconv.Itoa(n+1), Type: env.Type, Data: env.Data, Applied: applied}
 		if err := r.sink.Report(rctx, e); err != nil {
 			// Not marked processed: the sender's retry will process it again.
-			return http.StatusServiceUnavailable, "effect not recorded, retry later"
+			return http.StatusServiceUnavailable, "effect not recorded, retry later", false
 		}
 	}
 	if last, ok := r.lastSeq[obj]; ordered && applied && (!ok || seq > last) {
@@ -260,9 +261,9 @@ func (r *Receiver) process(ctx context.Context, id string, env envelope) (int, s
 	r.processed[id] = n + 1
 	r.effects++
 	if !applied {
-		return http.StatusOK, "processed: stale, not applied"
+		return http.StatusOK, "processed: stale, not applied", true
 	}
-	return http.StatusOK, "processed"
+	return http.StatusOK, "processed", true
 }
 
 // ordering reads data.object_id and data.seq; ok is false when the event has none.

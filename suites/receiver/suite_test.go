@@ -141,4 +141,17 @@ func TestReceiverSuite(t *testing.T) {
 	if v := res.Verdict(); v == reports.NonConformant {
 		t.Errorf("verdict: %s", v)
 	}
+	// The self-test: the reference receiver, every case selected, must pass each one outright
+	// (with the sink and the handshake opt-in, nothing is skipped for standard).
+	if *flagURL == "" && *flagBuiltin == receiver.BuiltinReference && *flagScheme == "standard" &&
+		*flagID+*flagFamily+*flagLevel+*flagChaos == "" && !*flagDryRun {
+		for _, c := range res.Cases {
+			if c.Outcome != reports.Passed {
+				t.Errorf("reference receiver: %s %s: %s (%s)", c.ID, c.Level, c.Outcome, c.Reason)
+			}
+		}
+		if n := len(res.Cases); n != len(catalog.MustAll(catalog.Receiver)) {
+			t.Errorf("reference receiver: %d cases, want the whole catalogue", n)
+		}
+	}
 }

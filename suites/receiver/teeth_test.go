@@ -1,0 +1,180 @@
+package receiver_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/knownbad"
+	"github.com/hookproof/hookproof/reports"
+	"github.com/hookproof/hookproof/suites/catalog"
+	"github.com/hookproof/hookproof/suites/receiver"
+)
+
+// Ginkgo runs one suite per process, so every run below is this test binary again, running
+// TestReceiverSuite with flags and writing its results JSON. Runs mostly wait on the network
+// and on timers, so more of them run at once than the box has cores.
+var subprocesses = make(chan struct{}, 4)
+
+// runSuite runs the suite in a subprocess and returns its results.
+func runSuite(t *testing.T, args ...string) *reports.Results {
+	t.Helper()
+	subprocesses <- struct{}{}
+	defer func() { <-subprocesses }()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	out := filepath.Join(t.TempDir(), "results.json")
+	argv := append([]string{"-test.run=^TestReceiverSuite$", "-test.count=1", "-out", out}, args...)
+	cmd := exec.CommandContext(ctx, os.Args[0], argv...)
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "HOOKPROOF_SECRET=") })
+	started := time.Now()
+	output, err := cmd.CombinedOutput()
+	res, rerr := reports.ReadFile(out)
+	if rerr != nil {
+		t.Fatalf("suite run %v: %v, and no results (%v):\n%s", args, err, rerr, output)
+	}
+	t.Logf("suite run %v took %s (suite %s)", args, time.Since(started).Round(time.Millisecond),
+		res.Run.Finished.Sub(res.Run.Started).Round(time.Millisecond))
+	return res
+}
+
+// teeth maps each known-bad receiver to the cases it must fail. It must pass every other
+// case (or have it not applicable). slow-ack runs only the ack cases: every delivery it
+// accepts costs 5.5 s by design, and the other families would only be slow, not different.
+//
+// The issue grades ordering SHOULD, so apply-stale breaks no MUST: it runs with -strict, where
+// its SHOULD failure makes the verdict non-conformant like every other flaw's MUST failures.
+var teeth = []struct {
+	flaw   string
+	ids    string // selection, "" for every case
+	strict bool
+	fails  []string
+}{
+	{knownbad.None, "", false, nil},
+	{"no-signature-check", "", false, []string{"RCV-SIG-002", "RCV-SIG-003", "RCV-SIG-004", "RCV-SIG-005", "RCV-SIG-006",
+		"RCV-SIG-007", "RCV-SIG-008", "RCV-SIG-011", "RCV-SIG-012", "RCV-SIG-013", "RCV-SIG-014",
+		"RCV-TS-001", "RCV-TS-002", "RCV-TS-004"}},
+	{"reserialize-body", "", false, []string{"RCV-SIG-010"}},
+	{"ignore-timestamp", "", false, []string{"RCV-SIG-014", "RCV-TS-001", "RCV-TS-002", "RCV-TS-004"}},
+	{"accept-future", "", false, []string{"RCV-TS-002"}},
+	{"double-process", "", false, []string{"RCV-IDEM-001", "RCV-IDEM-002", "RCV-IDEM-003"}},
+	{"slow-ack", "RCV-ACK-001,RCV-ACK-002,RCV-ACK-003,RCV-ACK-004", false, []string{"RCV-ACK-001", "RCV-ACK-002", "RCV-ACK-003"}},
+	{"500-on-malformed", "", false, []string{"RCV-SIG-008", "RCV-SIG-012", "RCV-SIG-013"}},
+	{"apply-stale", "", true, []string{"RCV-ORD-001"}},
+}
+
+func TestEveryFlawHasTeeth(t *testing.T) {
+	for _, f := range knownbad.Flaws() {
+		found := false
+		for _, row := range teeth {
+			found = found || row.flaw == f
+		}
+		if !found {
+			t.Errorf("flaw %s has no proof-of-teeth row", f)
+		}
+	}
+}
+
+// TestProofOfTeeth runs the suite against every known-bad receiver: each fails exactly the
+// cases its flaw breaks (at least one MUST) and passes the rest; the control passes all.
+func TestProofOfTeeth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite in subprocesses")
+	}
+	t.Parallel()
+	for i, tc := range teeth {
+		t.Run(tc.flaw, func(t *testing.T) {
+			t.Parallel()
+			args := []string{"-builtin", receiver.BuiltinKnownBad + tc.flaw, "-seed", fmt.Sprint(100 + i)}
+			if tc.ids != "" {
+				args = append(args, "-id", tc.ids)
+			}
+			if tc.strict {
+				args = append(args, "-strict")
+			}
+			res := runSuite(t, args...)
+			mustFailed := tc.strict
+			for _, c := range res.Cases {
+				wantFail := slices.Contains(tc.fails, c.ID)
+				switch {
+				case wantFail && c.Outcome != reports.Failed:
+					t.Errorf("%s: %s, want failed (the flaw breaks it)", c.ID, c.Outcome)
+				case !wantFail && c.Outcome != reports.Passed && c.Outcome != reports.NotApplicable:
+					t.Errorf("%s: %s, want passed\n  expected: %s\n  actual: %s\n  reason: %s", c.ID, c.Outcome, c.Expected, c.Actual, c.Reason)
+				}
+				if wantFail && c.Outcome == reports.Failed && c.Level == reports.MUST {
+					mustFailed = true
+				}
+			}
+			if len(tc.fails) > 0 && !mustFailed {
+				t.Errorf("no MUST case failed")
+			}
+			wantVerdict := reports.NonConformant
+			if len(tc.fails) == 0 {
+				wantVerdict = reports.Conformant
+			}
+			if v := res.Verdict(); v != wantVerdict {
+				t.Errorf("verdict %q, want %q", v, wantVerdict)
+			}
+			if got := len(res.Cases); tc.ids == "" && got != len(catalog.MustAll(catalog.Receiver)) {
+				t.Errorf("%d cases in the results, want every one of the catalogue", got)
+			}
+		})
+	}
+}
+
+// TestReferenceSchemes runs the suite against the reference receiver for the other schemes:
+// every applicable MUST and SHOULD passes, and exactly the cases the catalogue limits to other
+// schemes are reported not applicable (never passed).
+func TestReferenceSchemes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite in subprocesses")
+	}
+	t.Parallel()
+	for i, scheme := range []string{"stripe", "github", "slack", "shopify"} {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			res := runSuite(t, "-builtin", receiver.BuiltinReference, "-scheme", scheme, "-seed", fmt.Sprint(200+i))
+			if res.Run.Scheme != scheme {
+				t.Errorf("results scheme %q, want %q", res.Run.Scheme, scheme)
+			}
+			for _, c := range res.Cases {
+				req, _ := catalog.Lookup(c.ID)
+				want := reports.Passed
+				if !req.AppliesTo(scheme) {
+					want = reports.NotApplicable
+				}
+				if c.Outcome != want {
+					t.Errorf("%s: %s, want %s\n  expected: %s\n  actual: %s\n  reason: %s", c.ID, c.Outcome, want, c.Expected, c.Actual, c.Reason)
+				}
+			}
+		})
+	}
+}
+
+// TestCatalogMatchesSpecs walks the specs without running them: every catalogue requirement has
+// exactly one spec and every spec names a catalogue requirement (the harness refuses to grade
+// a run otherwise, so a mismatch leaves no results).
+func TestCatalogMatchesSpecs(t *testing.T) {
+	t.Parallel()
+	res := runSuite(t, "-builtin", receiver.BuiltinKnownBad+knownbad.None, "-dry-run", "-seed", "1")
+	var got, want []string
+	for _, c := range res.Cases {
+		got = append(got, c.ID)
+		if c.Outcome != reports.Skipped || c.Reason != "dry run" {
+			t.Errorf("%s: %s (%s) in a dry run, want skipped (dry run)", c.ID, c.Outcome, c.Reason)
+		}
+	}
+	for _, r := range catalog.MustAll(catalog.Receiver) {
+		want = append(want, r.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("cases %v\nwant (catalogue order) %v", got, want)
+	}
+}
