@@ -301,6 +301,14 @@ func TestBrowserReport(t *testing.T) {
 		}
 	}
 
+	// Open the evidence of failed cases, as a reader would, so the screenshot shows it.
+	opened := evaluate[int](t, tb, `(() => { const ds = document.querySelectorAll("tbody.case.oc-failed details"); ds.forEach(d => d.open = true); return ds.length; })()`)
+	if opened > 0 {
+		h := evaluate[float64](t, tb, `document.querySelector("tbody.case.oc-failed details pre").getBoundingClientRect().height`)
+		if h <= 0 {
+			t.Errorf("opened evidence has no height")
+		}
+	}
 	png, err := chromedp.Run(tb.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
