@@ -132,18 +132,19 @@ func runCase(ctx ginkgo.SpecContext, id string, body Body) {
 	if st == nil {
 		ginkgo.Fail("harness: case run outside harness.Run")
 	}
+	// Reasons are short: the console line shows about 48 characters of them.
 	switch {
 	case !req.AppliesTo(st.cfg.Scheme):
-		NotApplicable("applies to the %s schemes, not %s", strings.Join(req.Schemes, ", "), st.cfg.Scheme)
+		NotApplicable("not for %s (only %s)", st.cfg.Scheme, strings.Join(req.Schemes, ", "))
 	case req.OptIn != "" && !slices.Contains(st.cfg.OptIns, req.OptIn):
-		Skipped("optional check: the target did not opt in (--opt-in %s)", req.OptIn)
+		Skipped("not opted in (--opt-in %s)", req.OptIn)
 	}
 	for _, n := range req.Needs {
 		if n == "opt-in" || n == "long" {
 			continue
 		}
 		if !slices.Contains(st.cfg.Capabilities, n) {
-			NotObservable("needs %s, which this run lacks (%s)", n, capabilityHint(n))
+			NotObservable("%s", capabilityHint(n))
 		}
 	}
 	c := newCheck(req)
@@ -153,7 +154,7 @@ func runCase(ctx ginkgo.SpecContext, id string, body Body) {
 
 func capabilityHint(n string) string {
 	if n == "sink" {
-		return "give --sink and have the receiver report effects to it"
+		return "no effect sink (--sink)"
 	}
-	return "see the README"
+	return "needs " + n
 }

@@ -41,13 +41,25 @@ func (r Response) Is4xx() bool { return r.Err == nil && r.Status >= 400 && r.Sta
 // Describe says in a few words what came back: "401 Unauthorized in 3ms" or the error.
 func (r Response) Describe() string {
 	if r.Err != nil {
-		return fmt.Sprintf("no response after %s: %v", r.Duration.Round(time.Millisecond), r.Err)
+		return fmt.Sprintf("no response after %s: %v", roundDuration(r.Duration), r.Err)
 	}
-	s := fmt.Sprintf("%d %s in %s", r.Status, http.StatusText(r.Status), r.Duration.Round(time.Millisecond))
+	s := fmt.Sprintf("%d %s in %s", r.Status, http.StatusText(r.Status), roundDuration(r.Duration))
 	if loc := r.Header.Get("Location"); r.Status >= 300 && r.Status <= 399 && loc != "" {
 		s += " (redirect to " + loc + ")"
 	}
 	return s
+}
+
+// roundDuration keeps three significant figures or so: 312µs, 4.27ms, 5.503s.
+func roundDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return d.Round(time.Microsecond).String()
+	case d < time.Second:
+		return d.Round(10 * time.Microsecond).String()
+	default:
+		return d.Round(time.Millisecond).String()
+	}
 }
 
 // MaxResponseBytes bounds how much of a response body is read.

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/reference/sink"
+	"github.com/hookproof/hookproof/reports"
+	"github.com/hookproof/hookproof/suites/catalog"
+	"github.com/hookproof/hookproof/suites/harness"
+	"github.com/hookproof/hookproof/suites/receiver"
+	"github.com/hookproof/hookproof/suites/target"
+)
+
+// conform runs a conformance suite; each suite is a mode (conform receiver, conform sender)
+// registered with registerConformMode from its own file.
+func init() {
+	register(command{
+		name:    "conform",
+		summary: "run a conformance suite: receiver (your endpoint) or sender (your webhook sender)",
+		run:     runConform,
+	})
+	registerConformMode(conformMode{
+		name:    "receiver",
+		summary: "deliver signed, forged, replayed, duplicated and reordered webhooks to your endpoint",
+		usage:   conformReceiverUsage,
+		run:     conformReceiver,
+	})
+}
+
+// conformMode is one suite of hookproof conform.
+type conformMode struct {
+	name, summary, usage string
+	run                  func(ctx context.Context, e *env, args []string) error
+}
+
+var conformModes = map[string]conformMode{}
+
+func registerConformMode(m conformMode) {
+	if _, dup := conformModes[m.name]; dup {
+		panic("hookproof: conform mode registered twice: " + m.name)
+	}
+	conformModes[m.name] = m
+}
+
+func conformUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: hookproof conform <suite> [flags]\n\nsuites:")
+	names := make([]string, 0, len(conformModes))
+	for n := range conformModes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, conformModes[n].summary)
+	}
+	fmt.Fprintln(w, "\nrun 'hookproof conform <suite> -h' for its flags")
+}
+
+func runConform(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 {
+		conformUsage(e.stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		conformUsage(e.stdout)
+		return exitOK
+	}
+	m, ok := conformModes[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "hookproof conform: unknown suite %q\n\n", args[0])
+		conformUsage(e.stderr)
+		return exitUsage
+	}
+	return exitCode(e, "conform "+m.name, m.run(ctx, e, args[1:]))
+}
+
+const conformReceiverUsage = `--url URL --secret S [--scheme standard] [--sink ADDR] [--chaos SPEC]
+       [--strict] [--id IDS] [--family F] [--level L] [--opt-in cloudevents] [--seed N]
+       [--out results.json] [--junit FILE] [--html FILE] [--summary-md FILE]
+   or: --image IMG [--port P] [--path /hook] [--env K=V]... (instead of --url)
+   or: --builtin reference|knownbad:FLAW (a receiver hookproof runs in process)
+   or: --list [--id IDS] [--family F] [--level L]`
+
+// conformReceiverFlags are the flags of hookproof conform receiver.
+type conformReceiverFlags struct {
+	target  *targetFlags
+	builtin string
+	secret  string
+	scheme  string
+	sink    string
+	chaos   string
+	seed    int64
+	strict  bool
+	list    bool
+	ids     string
+	family  string
+	level   string
+	optIns  multiFlag
+	out     string
+	junit   string
+	html    string
+	md      string
+	timeout time.Duration
+}
+
+func conformReceiver(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "conform receiver", conformReceiverUsage)
+	f := &conformReceiverFlags{target: addTargetFlags(fs)}
+	fs.StringVar(&f.builtin, "builtin", "", "test a receiver hookproof runs in process instead: "+strings.Join(receiver.Builtins(), ", "))
+	fs.StringVar(&f.secret, "secret", "", "the endpoint's signing secret (default $HOOKPROOF_SECRET)")
+	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
+	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300); without it idempotency and ordering are not observable")
+	fs.StringVar(&f.chaos, "chaos", "", "send deliveries through an in-process chaos proxy with this inline `SPEC` (e.g. drop=0.1,duplicate=0.2); the suite then retries like a sender")
+	fs.Int64Var(&f.seed, "seed", 0, "seed of spec order, delivery ids and chaos (default: random, printed)")
+	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
+	fs.BoolVar(&f.list, "list", false, "print the requirements (as selected by --id, --family, --level) and exit")
+	fs.StringVar(&f.ids, "id", "", "run only these case `IDS`, comma-separated; RCV-SIG-* matches a prefix")
+	fs.StringVar(&f.family, "family", "", "run only these families, comma-separated: signatures, timestamps, acks, idempotency, ordering, cloudevents")
+	fs.StringVar(&f.level, "level", "", "run only these levels, comma-separated: MUST, SHOULD, INFO")
+	fs.Var(&f.optIns, "opt-in", "run an optional check the endpoint implements: "+strings.Join(receiver.OptIns, ", ")+" (repeatable)")
+	fs.StringVar(&f.out, "out", "", "write the results (JSON) to `FILE`")
+	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to `FILE`")
+	fs.StringVar(&f.html, "html", "", "write the self-contained HTML report to `FILE`")
+	fs.StringVar(&f.md, "summary-md", "", "write a Markdown summary to `FILE`")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "bound on the whole suite")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	sel, err := catalog.ParseSelector(f.ids, f.family, f.level)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if err := sel.Validate(catalog.Receiver); err != nil {
+		return usagef("%v", err)
+	}
+	if f.list {
+		return listRequirements(e.stdout, sel)
+	}
+	return f.run(ctx, e, fs, args, sel)
+}
+
+// listRequirements prints the selected receiver requirements, two lines each.
+func listRequirements(w io.Writer, sel catalog.Selector) error {
+	reqs, err := catalog.All(catalog.Receiver)
+	if err != nil {
+		return harnessError{err}
+	}
+	n := 0
+	for _, r := range reqs {
+		if !sel.Match(r) {
+			continue
+		}
+		n++
+		fmt.Fprintf(w, "%-13s %-6s %-12s %s\n", r.ID, r.Level, r.Family, r.Requirement)
+		extra := "source: " + r.Source
+		if len(r.Schemes) > 0 {
+			extra += "; schemes: " + strings.Join(r.Schemes, ", ")
+		}
+		if r.Has("sink") {
+			extra += "; needs --sink"
+		}
+		if r.OptIn != "" {
+			extra += "; optional: --opt-in " + r.OptIn
+		}
+		fmt.Fprintf(w, "%34s%s\n", "", extra)
+	}
+	fmt.Fprintf(w, "%d requirements\n", n)
+	return nil
+}
+
+func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []string, sel catalog.Selector) error {
+	if f.secret == "" {
+		f.secret = e.getenv("HOOKPROOF_SECRET")
+	}
+	if f.builtin != "" {
+		if f.target.url != "" || f.target.image != "" {
+			return usagef("--builtin excludes --url and --image")
+		}
+		if f.secret == "" {
+			f.secret = builtinSecret(f.scheme)
+		}
+	}
+	if f.secret == "" {
+		return usagef("give the endpoint's signing secret: --secret S or $HOOKPROOF_SECRET")
+	}
+	if _, err := signature.New(f.scheme, f.secret); err != nil {
+		return usagef("%v", err)
+	}
+	seedSet := false
+	fs.Visit(func(fl *flag.Flag) { seedSet = seedSet || fl.Name == "seed" })
+	if !seedSet {
+		f.seed = randomSeed()
+	}
+	if f.builtin == "" {
+		if err := f.target.validate(fs); err != nil {
+			return err
+		}
+	}
+
+	// The sink listens before the target starts: a built-in or container receiver is told
+	// where to report.
+	var snk *sink.Server
+	addr := f.sink
+	if addr == "" && f.builtin != "" {
+		addr = "127.0.0.1:0"
+	}
+	if addr != "" {
+		var err error
+		if snk, err = sink.Listen(ctx, addr); err != nil {
+			return harnessError{fmt.Errorf("--sink: %w", err)}
+		}
+		defer snk.Close()
+		if f.sink != "" {
+			fmt.Fprintf(e.stderr, "hookproof: effect sink listening: your receiver must POST each effect to %s\n", snk.URL())
+		}
+	}
+
+	var tgt target.Target
+	var err error
+	if f.builtin != "" {
+		dir, derr := os.MkdirTemp("", "hookproof-conform-*")
+		if derr != nil {
+			return harnessError{derr}
+		}
+		defer os.RemoveAll(dir)
+		tgt, err = receiver.StartBuiltin(ctx, f.builtin, f.scheme, f.secret, snk.URL(), dir)
+		if errors.Is(err, receiver.ErrConfig) {
+			return usagef("--builtin: %v", err)
+		}
+		if err != nil {
+			return harnessError{err}
+		}
+		if len(f.optIns) == 0 {
+			f.optIns = multiFlag{receiver.OptInCloudEvents} // every built-in answers the handshake
+		}
+	} else if tgt, err = f.target.open(ctx, e, fs, f.secret); err != nil {
+		return err
+	}
+	// The target closes before the sink (defers run last-in first-out), so a receiver with an
+	// outbox can drain it.
+	defer closeTarget(context.WithoutCancel(ctx), e, tgt)
+
+	fmt.Fprintf(e.stderr, "hookproof conform receiver: %s, scheme %s, seed %d", tgt.URL(), f.scheme, f.seed)
+	if snk != nil {
+		fmt.Fprintf(e.stderr, ", sink %s", snk.URL())
+	} else {
+		fmt.Fprint(e.stderr, ", no sink (idempotency and ordering not observable)")
+	}
+	if f.chaos != "" {
+		fmt.Fprintf(e.stderr, ", chaos %s", f.chaos)
+	}
+	fmt.Fprintln(e.stderr)
+
+	topts := []reports.TextOption{reports.WithTextSecrets(f.secret), reports.WithColor(isTerminal(e.stdout))}
+	opts := receiver.Options{
+		Target: tgt, Secret: f.secret, Scheme: f.scheme, Chaos: f.chaos, Seed: f.seed,
+		Strict: f.strict, Selector: sel, OptIns: f.optIns, Timeout: f.timeout,
+		Out: e.stdout, TextOptions: topts,
+		Meta: reports.RunMeta{
+			Args:     reports.RedactArgs(append([]string{"conform", "receiver"}, args...)),
+			Versions: map[string]string{"hookproof": Version},
+		},
+	}
+	switch {
+	case f.builtin != "":
+		opts.Meta.Target = "builtin " + f.builtin + " at " + tgt.URL()
+	case f.target.image != "":
+		opts.Meta.Target = f.target.describe()
+	}
+	if snk != nil {
+		opts.Sink, opts.SinkURL = snk.Collector, snk.URL()
+	}
+	res, err := receiver.Run(ctx, opts)
+	switch {
+	case errors.Is(err, receiver.ErrConfig), errors.Is(err, harness.ErrEmptySelection):
+		return usageError{err}
+	case errors.Is(err, harness.ErrUnreachable):
+		return harnessError{fmt.Errorf("%w (is the endpoint running and listening at that address?)", err)}
+	case err != nil:
+		return harnessError{err}
+	}
+	if f.target.image != "" {
+		res.TargetLogs = reports.RedactString(targetLogs(ctx, tgt), f.secret)
+	}
+	reports.PrintRecap(e.stdout, res, topts...)
+	if f.out != "" {
+		if err := res.WriteFile(f.out); err != nil {
+			return harnessError{err}
+		}
+	}
+	outs := reports.Outputs{HTML: f.html, JUnit: f.junit, Markdown: f.md, Getenv: e.getenv,
+		HTMLOptions: []reports.HTMLOption{reports.WithSecrets(f.secret), reports.WithVersion(Version)}}
+	if err := outs.Write(res); err != nil {
+		return harnessError{err}
+	}
+	if res.Verdict() == reports.NonConformant {
+		t := res.Tally()
+		msg := fmt.Sprintf("non-conformant: %d MUST case(s) failed", t.MustFailed)
+		if f.strict && t.ShouldFailed > 0 {
+			msg += fmt.Sprintf(", %d SHOULD case(s) failed (--strict)", t.ShouldFailed)
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// builtinSecret is the secret of a built-in receiver when none is given: it never leaves the
+// process, so a fixed one keeps runs replayable.
+func builtinSecret(scheme string) string {
+	if scheme == "standard" {
+		return "whsec_aG9va3Byb29mLWJ1aWx0aW4tcmVjZWl2ZXItc2VjcmV0"
+	}
+	return "hookproof-builtin-receiver-secret"
+}

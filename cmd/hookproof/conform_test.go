@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookproof/hookproof/reports"
+)
+
+const conformSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+func runConformCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	code = run(context.Background(), e, append([]string{"conform"}, args...))
+	return code, out.String(), errb.String()
+}
+
+// None of these reach the suite (Ginkgo runs once per process): they fail before it starts.
+func TestConformUsageErrors(t *testing.T) {
+	dead := "http://" + freeAddr(t) + "/hook"
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no suite", nil, exitUsage, "usage: hookproof conform <suite>"},
+		{"unknown suite", []string{"printer"}, exitUsage, `unknown suite "printer"`},
+		{"no target", []string{"receiver", "--secret", conformSecret}, exitUsage, "--url URL or --image IMG"},
+		{"no secret", []string{"receiver", "--url", dead}, exitUsage, "signing secret"},
+		{"bad secret", []string{"receiver", "--url", dead, "--secret", "short"}, exitUsage, "secret"},
+		{"bad scheme", []string{"receiver", "--url", dead, "--secret", conformSecret, "--scheme", "rot13"}, exitUsage, "rot13"},
+		{"bad id", []string{"receiver", "--url", dead, "--secret", conformSecret, "--id", "RCV-NOPE-001"}, exitUsage, "RCV-NOPE-001"},
+		{"bad family", []string{"receiver", "--list", "--family", "vibes"}, exitUsage, "vibes"},
+		{"bad level", []string{"receiver", "--list", "--level", "MAY"}, exitUsage, "MAY"},
+		{"builtin and url", []string{"receiver", "--builtin", "reference", "--url", dead}, exitUsage, "--builtin excludes"},
+		{"unknown builtin", []string{"receiver", "--builtin", "knownbad:nope"}, exitUsage, "nope"},
+		{"bad opt-in", []string{"receiver", "--builtin", "reference", "--opt-in", "smoke-signals"}, exitUsage, "smoke-signals"},
+		{"bad chaos", []string{"receiver", "--builtin", "reference", "--chaos", "explode=1"}, exitUsage, "--chaos"},
+		{"argument", []string{"receiver", "--url", dead, "--secret", conformSecret, "extra"}, exitUsage, `"extra"`},
+		{"unreachable", []string{"receiver", "--url", dead, "--secret", conformSecret}, exitHarness, "target unreachable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runConformCLI(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d and %q", code, stderr, tc.code, tc.want)
+			}
+			if strings.Contains(stderr, conformSecret) {
+				t.Errorf("the secret leaked to stderr:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func TestConformList(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+		n    int
+	}{
+		{[]string{"receiver", "--list"}, "31 requirements", 31},
+		{[]string{"receiver", "--list", "--family", "acks"}, "5 requirements", 5},
+		{[]string{"receiver", "--list", "--id", "RCV-TS-*", "--level", "MUST"}, "4 requirements", 4},
+	} {
+		code, stdout, stderr := runConformCLI(t, tc.args...)
+		if code != exitOK || !strings.HasSuffix(stdout, tc.want+"\n") {
+			t.Errorf("%v: exit %d, stdout:\n%s\nstderr:\n%s", tc.args, code, stdout, stderr)
+		}
+		if got := strings.Count(stdout, "\n  "); got != tc.n {
+			t.Errorf("%v: %d source lines, want %d", tc.args, got, tc.n)
+		}
+	}
+}
+
+// TestConformHelperProcess is not a test: it is the conform command in a process of its own,
+// for the tests that run the suite (Ginkgo runs one suite per process).
+func TestConformHelperProcess(t *testing.T) {
+	raw := os.Getenv("HOOKPROOF_CONFORM_ARGS")
+	if raw == "" {
+		t.Skip("helper process for the conform tests")
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(raw), &args); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, getenv: func(string) string { return "" }}
+	os.Exit(run(context.Background(), e, args))
+}
+
+func conformProcess(t *testing.T, args ...string) (code int, output string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	raw, _ := json.Marshal(append([]string{"conform", "receiver"}, args...))
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestConformHelperProcess$")
+	cmd.Env = append(os.Environ(), "HOOKPROOF_CONFORM_ARGS="+string(raw))
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &exit):
+		return exit.ExitCode(), string(out)
+	}
+	t.Fatalf("conform %v: %v\n%s", args, err, out)
+	return 0, ""
+}
+
+// TestConformRuns runs the suite through the CLI: a known-bad receiver fails with exit 1 and
+// writes every output, the control passes with exit 0.
+func TestConformRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite in subprocesses")
+	}
+	dir := t.TempDir()
+	t.Run("known-bad fails", func(t *testing.T) {
+		t.Parallel()
+		out, junit, html := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml"), filepath.Join(dir, "r.html")
+		code, output := conformProcess(t, "--builtin", "knownbad:double-process", "--family", "idempotency",
+			"--seed", "9", "--out", out, "--junit", junit, "--html", html)
+		if code != exitFailed {
+			t.Fatalf("exit %d, want %d:\n%s", code, exitFailed, output)
+		}
+		for _, want := range []string{"✗ RCV-IDEM-001", "Failures:", "expected: exactly one distinct effect", "0 passed, 3 failed, 0 skipped"} {
+			if !strings.Contains(output, want) {
+				t.Errorf("output lacks %q:\n%s", want, output)
+			}
+		}
+		res, err := reports.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Kind != reports.KindConformReceiver || res.Run.Seed != 9 || len(res.Cases) != 3 || res.Cases[0].Outcome != reports.Failed {
+			t.Errorf("results: kind %s, seed %d, %d cases", res.Kind, res.Run.Seed, len(res.Cases))
+		}
+		for _, f := range []string{junit, html} {
+			if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+				t.Errorf("%s not written: %v", f, err)
+			}
+		}
+	})
+	t.Run("control passes", func(t *testing.T) {
+		t.Parallel()
+		code, output := conformProcess(t, "--builtin", "knownbad:none", "--family", "signatures,cloudevents", "--strict")
+		if code != exitOK || !strings.Contains(output, "18 passed, 0 failed, 0 skipped") {
+			t.Errorf("exit %d:\n%s", code, output)
+		}
+	})
+}
