@@ -1,6 +1,9 @@
 package reports
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"sort"
@@ -156,4 +159,54 @@ func Excerpt(b []byte, n int) string {
 		cut--
 	}
 	return strings.ToValidUTF8(string(b[:cut]), "\uFFFD") + "… [truncated: " + strconv.Itoa(len(b)) + " bytes in all]"
+}
+
+// RedactResults returns a deep copy of r in which every string (case texts, evidence,
+// headers, metadata, map keys, the chaos ledger, the target's logs) has secrets replaced by
+// [REDACTED] (see RedactString) and whsec_ secrets scrubbed. Every output made from the copy
+// is then free of them.
+func RedactResults(r *Results, secrets ...string) (*Results, error) {
+	if r == nil {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(r); err != nil {
+		return nil, fmt.Errorf("reports: redact: %w", err)
+	}
+	dec := json.NewDecoder(&buf)
+	dec.UseNumber() // seeds are int64: keep them exact
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, fmt.Errorf("reports: redact: %w", err)
+	}
+	clean := func(s string) string { return scrubKnownSecrets(RedactString(s, secrets...)) }
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch x := v.(type) {
+		case string:
+			return clean(x)
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i])
+			}
+			return x
+		case map[string]any:
+			out := make(map[string]any, len(x))
+			for k, val := range x {
+				out[clean(k)] = walk(val)
+			}
+			return out
+		}
+		return v
+	}
+	tree = walk(tree)
+	b, err := json.Marshal(tree)
+	if err != nil {
+		return nil, fmt.Errorf("reports: redact: %w", err)
+	}
+	var out Results
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, fmt.Errorf("reports: redact: %w", err)
+	}
+	return &out, nil
 }

@@ -152,3 +152,42 @@ func FuzzRedactString(f *testing.F) {
 		}
 	})
 }
+
+func TestRedactResults(t *testing.T) {
+	const sec = "s3cr3t-value"
+	r := readFixtures(t, "testdata/load-shard-1.json")[0]
+	r.Run.Seed = 1<<62 + 1 // beyond float64's exact integers
+	r.Run.Args = append(r.Run.Args, "--secret="+sec)
+	r.TargetLogs = "starting with " + sec
+	r.Load.Errors[sec+": refused"] = 3
+	r.Chaos.Ledger = append(r.Chaos.Ledger, []byte(`{"body":"`+sec+`"}`))
+	r.Cases = []Case{{ID: "LOAD-X", Requirement: "r", Evidence: []Exchange{{
+		RequestHeaders: map[string][]string{"X-Echo": {sec}}, ResponseBody: "echo " + sec + " and whsec_QUJDREVGR0hJSktMTU5PUA==",
+	}}}}
+	got, err := RedactResults(r, sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := got.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, leak := range []string{sec, "whsec_QUJD"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("redacted results still hold %q", leak)
+		}
+	}
+	if got.Run.Seed != r.Run.Seed {
+		t.Errorf("seed changed from %d to %d", r.Run.Seed, got.Run.Seed)
+	}
+	if got.Load.Ledger != r.Load.Ledger || len(got.Load.Series) != len(r.Load.Series) || got.Load.Errors["[REDACTED]: refused"] != 3 {
+		t.Errorf("redaction changed the data: ledger %+v, %d points, errors %v", got.Load.Ledger, len(got.Load.Series), got.Load.Errors)
+	}
+	if !strings.Contains(r.TargetLogs, sec) {
+		t.Errorf("RedactResults changed its input")
+	}
+	if n, err := RedactResults(nil); n != nil || err != nil {
+		t.Errorf("RedactResults(nil) = %v, %v", n, err)
+	}
+}

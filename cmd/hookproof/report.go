@@ -75,6 +75,8 @@ func report(_ context.Context, e *env, args []string) error {
 		return usagef("no results files given")
 	}
 
+	// Secrets are removed from the results themselves, so every output is free of them.
+	secrets := append([]string{e.getenv(secretEnv)}, redact...)
 	var raw []*reports.Results
 	for _, path := range files {
 		r, err := reports.ReadFile(path)
@@ -84,6 +86,9 @@ func report(_ context.Context, e *env, args []string) error {
 			}
 			return usageError{err}
 		}
+		if r, err = reports.RedactResults(r, secrets...); err != nil {
+			return usageError{fmt.Errorf("%s: %w", path, err)}
+		}
 		raw = append(raw, r)
 	}
 	rs, err := reports.Merge(raw...)
@@ -91,7 +96,6 @@ func report(_ context.Context, e *env, args []string) error {
 		return usageError{err}
 	}
 
-	secrets := append([]string{e.getenv(secretEnv)}, redact...)
 	opts := []reports.HTMLOption{reports.WithVersion(Version), reports.WithSources(baseNames(files)...), reports.WithSecrets(secrets...)}
 	if *title != "" {
 		opts = append(opts, reports.WithTitle(*title))

@@ -137,6 +137,7 @@ func TestReportCommandOutputs(t *testing.T) {
 	dir := t.TempDir()
 	r := conformRun(reports.Passed, reports.Failed, reports.Skipped)
 	r.TargetLogs = "booted with whsec_c2VjcmV0c2VjcmV0c2VjcmV0 and hunter2-secret"
+	r.Cases[1].Actual = "answered 200 to a delivery signed with hunter2-secret"
 	in := writeResults(t, dir, "r.json", r)
 	html := filepath.Join(dir, "out.html")
 	junit := filepath.Join(dir, "junit.xml")
@@ -175,6 +176,12 @@ func TestReportCommandOutputs(t *testing.T) {
 	}
 	if suites.Tests != 3 || suites.Failures != 1 || suites.Skipped != 1 {
 		t.Errorf("junit counts %+v, want 3 tests, 1 failure, 1 skipped", suites)
+	}
+	for _, f := range []string{junit, md, step} {
+		b, _ := os.ReadFile(f)
+		if bytes.Contains(b, []byte("hunter2-secret")) {
+			t.Errorf("%s leaks the secret", filepath.Base(f))
+		}
 	}
 	mdb, err := os.ReadFile(md)
 	if err != nil || !bytes.Contains(mdb, []byte("non-conformant")) {
