@@ -44,7 +44,7 @@ type Body func(ctx ginkgo.SpecContext, c *Check)
 // before body runs the harness applies the scheme, sink and opt-in rules. decorators are
 // passed to ginkgo.It (SpecTimeout, Serial, ...).
 func Case(id string, body Body, decorators ...any) bool {
-	req, known := catalog.Lookup(id)
+	req, known := lookup(id)
 	args := append([]any{caseLabels(id, req, known)}, decorators...)
 	if !hasSpecTimeout(decorators) {
 		args = append(args, ginkgo.SpecTimeout(DefaultCaseTimeout))
@@ -73,7 +73,7 @@ func Row[T any](id string, arg T, decorators ...any) TableEntry[T] {
 func Table[T any](text string, body TableBody[T], rows ...TableEntry[T]) bool {
 	entries := make([]any, 0, len(rows))
 	for _, r := range rows {
-		req, known := catalog.Lookup(r.ID)
+		req, known := lookup(r.ID)
 		args := append([]any{caseLabels(r.ID, req, known)}, r.Decorators...)
 		if !hasSpecTimeout(r.Decorators) {
 			args = append(args, ginkgo.SpecTimeout(DefaultCaseTimeout))
@@ -84,6 +84,15 @@ func Table[T any](text string, body TableBody[T], rows ...TableEntry[T]) bool {
 	return ginkgo.DescribeTable(text, append([]any{func(ctx ginkgo.SpecContext, id string, arg T) {
 		runCase(ctx, id, func(ctx ginkgo.SpecContext, c *Check) { body(ctx, c, arg) })
 	}}, entries...)...)
+}
+
+// lookup finds id in the running suite's catalogue (specs are defined inside Run), or in the
+// compiled-in catalogue outside a run.
+func lookup(id string) (catalog.Requirement, bool) {
+	if st := current(); st != nil {
+		return st.lookup(id)
+	}
+	return catalog.Lookup(id)
 }
 
 func caseText(id string, req catalog.Requirement, known bool) string {
@@ -125,12 +134,12 @@ func hasSpecTimeout(decorators []any) bool {
 // runCase applies the run's rules to requirement id, then runs body with a fresh Check.
 func runCase(ctx ginkgo.SpecContext, id string, body Body) {
 	st := current()
-	req, known := catalog.Lookup(id)
-	if !known {
-		ginkgo.Fail(fmt.Sprintf("%s is not in the requirements catalogue", id))
-	}
 	if st == nil {
 		ginkgo.Fail("harness: case run outside harness.Run")
+	}
+	req, known := st.lookup(id)
+	if !known {
+		ginkgo.Fail(fmt.Sprintf("%s is not in the requirements catalogue", id))
 	}
 	// Reasons are short: the console line shows about 48 characters of them.
 	switch {

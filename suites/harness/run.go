@@ -24,6 +24,9 @@ type Config struct {
 	Suite       catalog.Suite // which catalogue the specs implement
 	Kind        reports.Kind
 	Description string // Ginkgo's suite description
+	// Requirements replaces the suite's catalogue (tests of the harness itself); nil means
+	// catalog.All(Suite).
+	Requirements []catalog.Requirement
 
 	Scheme       string   // cases limited to other schemes are not applicable
 	Capabilities []string // what the run can observe, matched against requirement needs ("sink")
@@ -93,6 +96,16 @@ func current() *runState {
 	return state
 }
 
+// lookup finds requirement id in the run's catalogue.
+func (st *runState) lookup(id string) (catalog.Requirement, bool) {
+	for _, r := range st.reqs {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return catalog.Requirement{}, false
+}
+
 func (st *runState) setCheck(id string, c *Check) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -112,9 +125,12 @@ func Run(t ginkgo.GinkgoTestingT, cfg Config, define func()) (*reports.Results, 
 	ran = true
 	stateMu.Unlock()
 
-	reqs, err := catalog.All(cfg.Suite)
-	if err != nil {
-		return nil, fmt.Errorf("harness: %w", err)
+	reqs := cfg.Requirements
+	if reqs == nil {
+		var err error
+		if reqs, err = catalog.All(cfg.Suite); err != nil {
+			return nil, fmt.Errorf("harness: %w", err)
+		}
 	}
 	st := &runState{cfg: cfg, reqs: reqs, selected: map[string]bool{},
 		checks: map[string]*Check{}, cases: map[string]reports.Case{}, seen: map[string]int{}}
@@ -192,7 +208,7 @@ func (st *runState) afterEach(r types.SpecReport) {
 	if !st.selected[id] || st.seen[id] > 1 {
 		return
 	}
-	req, _ := catalog.Lookup(id)
+	req, _ := st.lookup(id)
 	c := reports.Case{ID: id, Level: req.Level, Family: req.Family, Requirement: req.Requirement,
 		Source: req.Source, DurationMS: float64(r.RunTime) / float64(time.Millisecond)}
 	var notes string
