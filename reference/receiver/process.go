@@ -13,7 +13,7 @@ import (
 // worker processes in one transaction (each still claimed and applied on its own).
 const (
 	pageSize  = 512
-	workBatch = 64
+	workBatch = 32
 )
 
 type job struct {
@@ -146,15 +146,11 @@ func (r *Receiver) apply(ctx context.Context, tx store.Tx, batch []job) error {
 		if !claimed {
 			continue // processed already: by an earlier run, a rescan, or another replica
 		}
-		applied := true
+		applied := true // an event without ordering data is always applied
 		if j.ev.ordered {
-			last, seen, err := tx.LastSeq(ctx, j.ev.objectID)
-			if err != nil {
-				return err
-			}
-			if seen && j.ev.seq <= last {
-				applied = false // older than what this object already shows: stale, recorded as such
-			} else if err := tx.SetLastSeq(ctx, j.ev.objectID, j.ev.seq); err != nil {
+			// Stale when this object already shows a seq at least as new: processed, recorded
+			// with applied=false, and the object's state is left alone.
+			if applied, err = tx.Advance(ctx, j.ev.objectID, j.ev.seq); err != nil {
 				return err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
@@ -14,8 +15,20 @@ import (
 // SQLite keeps the store in one file. Writes go through a single connection, so transactions
 // never contend inside the process (and busy_timeout covers another process on the same file);
 // reads use a small pool of their own, which WAL lets run beside the writer.
+//
+// Durability is chosen per transaction. An inbox commit is synchronous=FULL: the WAL is
+// fsynced before Insert returns, so an acknowledged delivery survives kill -9 and an OS crash.
+// Processing and outbox bookkeeping commit with synchronous=NORMAL: written to the WAL (so they
+// survive kill -9) and fsynced by the next inbox commit or checkpoint; an OS crash in between
+// can only make a delivery be processed again, never lose one. That keeps fsyncs, the slowest
+// thing here, on the acknowledgement path alone.
 type SQLite struct {
 	w, r *sql.DB
+	// procMu queues processing transactions among themselves, so an inbox commit waits for
+	// the writer behind at most one of them.
+	procMu sync.Mutex
+	// Statements of the hot paths, prepared once on the writer connection.
+	insert, claim, advance, effect, queue *sql.Stmt
 }
 
 var _ Store = (*SQLite)(nil)
@@ -80,20 +93,34 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		r.Close()
 		return nil, fmt.Errorf("store: sqlite: open %s for reading: %w", path, err)
 	}
-	return &SQLite{w: w, r: r}, nil
+	s := &SQLite{w: w, r: r}
+	for _, p := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&s.insert, `INSERT INTO inbox(id, body, received_ms) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING`},
+		{&s.claim, `UPDATE inbox SET processed_ms = ? WHERE id = ? AND processed_ms IS NULL`},
+		// An upsert that only moves forward: no row changes when the event is not newer.
+		{&s.advance, `INSERT INTO objects(object_id, last_seq) VALUES(?, ?)
+			ON CONFLICT(object_id) DO UPDATE SET last_seq = excluded.last_seq WHERE excluded.last_seq > objects.last_seq`},
+		{&s.effect, `INSERT INTO effects(effect_id, webhook_id, type, data, applied, created_ms) VALUES(?, ?, ?, ?, ?, ?)`},
+		{&s.queue, `INSERT INTO outbox(effect_id) VALUES(?)`},
+	} {
+		if *p.st, err = w.PrepareContext(ctx, p.sql); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("store: sqlite: prepare %q: %w", p.sql, err)
+		}
+	}
+	return s, nil
 }
 
 // Insert implements Store.
 func (s *SQLite) Insert(ctx context.Context, ds []Delivery) ([]bool, error) {
 	inserted := make([]bool, len(ds))
-	err := inTx(ctx, s.w, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT INTO inbox(id, body, received_ms) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
+	err := s.write(ctx, "FULL", func(tx *sql.Tx) error {
+		st := tx.StmtContext(ctx, s.insert)
 		for i, d := range ds {
-			res, err := st.ExecContext(ctx, d.ID, d.Body, unixMilli(d.ReceivedAt))
+			res, err := st.ExecContext(ctx, d.ID, nonNil(d.Body), unixMilli(d.ReceivedAt))
 			if err != nil {
 				return err
 			}
@@ -135,14 +162,18 @@ func (s *SQLite) Pending(ctx context.Context, after int64, limit int) ([]Row, er
 
 // Process implements Store.
 func (s *SQLite) Process(ctx context.Context, fn func(Tx) error) error {
-	return inTx(ctx, s.w, func(tx *sql.Tx) error { return fn(sqliteTx{tx}) })
+	s.procMu.Lock()
+	defer s.procMu.Unlock()
+	return s.write(ctx, "NORMAL", func(tx *sql.Tx) error { return fn(sqliteTx{s, tx}) })
 }
 
-type sqliteTx struct{ tx *sql.Tx }
+type sqliteTx struct {
+	s  *SQLite
+	tx *sql.Tx
+}
 
 func (t sqliteTx) Claim(ctx context.Context, webhookID string) (bool, error) {
-	res, err := t.tx.ExecContext(ctx, `UPDATE inbox SET processed_ms = ? WHERE id = ? AND processed_ms IS NULL`,
-		time.Now().UnixMilli(), webhookID)
+	res, err := t.tx.StmtContext(ctx, t.s.claim).ExecContext(ctx, time.Now().UnixMilli(), webhookID)
 	if err != nil {
 		return false, fmt.Errorf("store: sqlite: claim %q: %w", webhookID, err)
 	}
@@ -153,35 +184,26 @@ func (t sqliteTx) Claim(ctx context.Context, webhookID string) (bool, error) {
 	return n == 1, nil
 }
 
-func (t sqliteTx) LastSeq(ctx context.Context, objectID string) (int64, bool, error) {
-	var seq int64
-	err := t.tx.QueryRowContext(ctx, `SELECT last_seq FROM objects WHERE object_id = ?`, objectID).Scan(&seq)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, false, nil
-	case err != nil:
-		return 0, false, fmt.Errorf("store: sqlite: last seq of %q: %w", objectID, err)
-	}
-	return seq, true, nil
-}
-
-func (t sqliteTx) SetLastSeq(ctx context.Context, objectID string, seq int64) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO objects(object_id, last_seq) VALUES(?, ?)
-		ON CONFLICT(object_id) DO UPDATE SET last_seq = excluded.last_seq`, objectID, seq)
+func (t sqliteTx) Advance(ctx context.Context, objectID string, seq int64) (bool, error) {
+	res, err := t.tx.StmtContext(ctx, t.s.advance).ExecContext(ctx, objectID, seq)
 	if err != nil {
-		return fmt.Errorf("store: sqlite: set last seq of %q: %w", objectID, err)
+		return false, fmt.Errorf("store: sqlite: advance %q to seq %d: %w", objectID, seq, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: sqlite: advance %q to seq %d: %w", objectID, seq, err)
+	}
+	return n == 1, nil
 }
 
 func (t sqliteTx) AddEffect(ctx context.Context, e Effect, report bool) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO effects(effect_id, webhook_id, type, data, applied, created_ms)
-		VALUES(?, ?, ?, ?, ?, ?)`, e.EffectID, e.WebhookID, e.Type, string(jsonOrNull(e.Data)), e.Applied, time.Now().UnixMilli())
+	_, err := t.tx.StmtContext(ctx, t.s.effect).ExecContext(ctx,
+		e.EffectID, e.WebhookID, e.Type, string(jsonOrNull(e.Data)), e.Applied, time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store: sqlite: add effect of %q: %w", e.WebhookID, err)
 	}
 	if report {
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO outbox(effect_id) VALUES(?)`, e.EffectID); err != nil {
+		if _, err := t.tx.StmtContext(ctx, t.s.queue).ExecContext(ctx, e.EffectID); err != nil {
 			return fmt.Errorf("store: sqlite: queue effect of %q: %w", e.WebhookID, err)
 		}
 	}
@@ -217,7 +239,7 @@ func (s *SQLite) Reported(ctx context.Context, seqs []int64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	err := inTx(ctx, s.w, func(tx *sql.Tx) error {
+	err := s.write(ctx, "NORMAL", func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `DELETE FROM outbox WHERE seq = ?`)
 		if err != nil {
 			return err
@@ -276,7 +298,35 @@ func (s *SQLite) Stats(ctx context.Context) (Stats, error) {
 
 // Close implements Store.
 func (s *SQLite) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	var errs []error
+	for _, st := range []*sql.Stmt{s.insert, s.claim, s.advance, s.effect, s.queue} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(append(errs, s.r.Close(), s.w.Close())...)
+}
+
+// write runs fn in a transaction on the writer connection, committed with the given
+// synchronous level (FULL or NORMAL).
+func (s *SQLite) write(ctx context.Context, synchronous string, fn func(*sql.Tx) error) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = "+synchronous); err != nil {
+		return err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 // inTx runs fn in a transaction on db and commits it, or rolls it back when fn fails.
@@ -290,6 +340,14 @@ func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// nonNil keeps an empty body a body: a nil slice would be stored as NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 func jsonOrNull(b []byte) []byte {

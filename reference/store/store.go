@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -73,11 +72,10 @@ type Tx interface {
 	// Claim marks the delivery processed and reports true, or reports false when it already
 	// was (or is not in the inbox): the idempotency check, in the same transaction as the effect.
 	Claim(ctx context.Context, webhookID string) (bool, error)
-	// LastSeq returns the last applied seq of objectID (ok false when none was applied), and,
-	// on a shared store, locks the object until the transaction ends.
-	LastSeq(ctx context.Context, objectID string) (seq int64, ok bool, err error)
-	// SetLastSeq records seq as the last applied seq of objectID.
-	SetLastSeq(ctx context.Context, objectID string, seq int64) error
+	// Advance makes seq the last applied seq of objectID if it is greater than the current one
+	// (or the object has none yet) and reports whether it did: false means the event is stale.
+	// On a shared store the object's row stays locked until the transaction ends.
+	Advance(ctx context.Context, objectID string, seq int64) (applied bool, err error)
 	// AddEffect records e in the effects table and, when report is true, queues it in the outbox.
 	AddEffect(ctx context.Context, e Effect, report bool) error
 }
@@ -86,7 +84,7 @@ type Tx interface {
 // opens PostgreSQL, anything else is a SQLite file path.
 func Open(ctx context.Context, dsn string) (Store, error) {
 	if IsPostgres(dsn) {
-		return nil, fmt.Errorf("store: postgres is not built in")
+		return OpenPostgres(ctx, dsn)
 	}
 	return OpenSQLite(ctx, dsn)
 }

@@ -1,0 +1,134 @@
+package receiver
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/hookproof/hookproof/reference/signature"
+)
+
+// The benchmarks attack on loopback with Vegeta, each attack bounded in time. Figures are
+// reported with b.ReportMetric and never asserted: the machine is shared and small.
+//
+//	go test -run '^$' -bench 'Receiver' -benchtime 1x ./reference/receiver
+
+const (
+	maxRateWorkers = 64              // concurrent senders in the maximum-rate attacks
+	maxRateFor     = 4 * time.Second // each maximum-rate attack
+	fixedRate      = 2000            // acks/s of the latency attack
+	fixedRateFor   = 5 * time.Second
+)
+
+// signingTargeter makes every hit a new delivery: a fresh id, an envelope body, fresh headers.
+func signingTargeter(b *testing.B, s signature.Scheme, url string) vegeta.Targeter {
+	var n atomic.Int64
+	return func(t *vegeta.Target) error {
+		i := n.Add(1)
+		id := fmt.Sprint("msg_bench_", i)
+		body := envelope(id, fmt.Sprint("ord_", i%64), int(i))
+		h, err := s.Sign(signature.Message{ID: id, Body: body})
+		if err != nil {
+			return err
+		}
+		*t = vegeta.Target{Method: http.MethodPost, URL: url, Body: body, Header: h}
+		return nil
+	}
+}
+
+func attack(tr vegeta.Targeter, rate vegeta.Rate, workers uint64, d time.Duration) vegeta.Metrics {
+	// Our own transport: Vegeta's default dialer binds every new connection to 0.0.0.0:0 first,
+	// which crawls on a loopback crowded with TIME_WAIT sockets and would measure the kernel's
+	// port search instead of the server.
+	tp := &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 512, IdleConnTimeout: 30 * time.Second}
+	defer tp.CloseIdleConnections()
+	opts := []func(*vegeta.Attacker){vegeta.Client(&http.Client{Transport: tp, Timeout: 10 * time.Second})}
+	if rate.Freq == 0 {
+		opts = append(opts, vegeta.Workers(workers), vegeta.MaxWorkers(workers))
+	}
+	a := vegeta.NewAttacker(opts...)
+	var m vegeta.Metrics
+	for res := range a.Attack(tr, rate, d, "bench") {
+		m.Add(res)
+	}
+	m.Close()
+	return m
+}
+
+// bareServer is the yardstick: a Go handler that reads the body and answers 200.
+func bareServer() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	}))
+}
+
+// benchReceiver serves a fresh reference receiver (SQLite in a temp dir, default workers
+// processing into the local effects table, no sink).
+func benchReceiver(b *testing.B) (*httptest.Server, func()) {
+	r, err := Open(context.Background(), testScheme(b), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(r)
+	return srv, func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := r.Close(ctx); err != nil {
+			b.Error(err)
+		}
+	}
+}
+
+// BenchmarkReceiverVsBare measures the maximum sustained acks/s of the receiver and of a bare
+// 200-OK handler under the same attack, interleaved (bare, receiver, bare, receiver) so both
+// see the same machine; each side's figure is the better of its two runs.
+func BenchmarkReceiverVsBare(b *testing.B) {
+	s := testScheme(b)
+	var best [2]float64 // bare, receiver
+	for round := range 2 {
+		for side := range 2 {
+			var srv *httptest.Server
+			stop := func() {}
+			if side == 0 {
+				srv = bareServer()
+				stop = srv.Close
+			} else {
+				srv, stop = benchReceiver(b)
+			}
+			m := attack(signingTargeter(b, s, srv.URL+"/webhook"), vegeta.Rate{Freq: 0}, maxRateWorkers, maxRateFor)
+			stop()
+			name := [2]string{"bare", "receiver"}[side]
+			b.Logf("round %d %-8s %8.0f acks/s  success %5.1f%%  p50 %v  p99 %v  codes %v",
+				round+1, name, m.Throughput, 100*m.Success, m.Latencies.P50, m.Latencies.P99, m.StatusCodes)
+			if m.Throughput > best[side] {
+				best[side] = m.Throughput
+			}
+		}
+	}
+	b.ReportMetric(best[0], "bare_acks/s")
+	b.ReportMetric(best[1], "receiver_acks/s")
+	b.ReportMetric(100*best[1]/best[0], "receiver_%_of_bare")
+}
+
+// BenchmarkReceiverAckLatency measures the receiver's ack latency at a fixed 2,000 deliveries/s.
+func BenchmarkReceiverAckLatency(b *testing.B) {
+	srv, stop := benchReceiver(b)
+	defer stop()
+	m := attack(signingTargeter(b, testScheme(b), srv.URL+"/webhook"), vegeta.Rate{Freq: fixedRate, Per: time.Second}, 0, fixedRateFor)
+	b.Logf("%d/s for %v: %d requests, success %.1f%%, p50 %v, p90 %v, p99 %v, max %v, codes %v",
+		fixedRate, fixedRateFor, m.Requests, 100*m.Success, m.Latencies.P50, m.Latencies.P90, m.Latencies.P99, m.Latencies.Max, m.StatusCodes)
+	b.ReportMetric(float64(m.Latencies.P50.Microseconds())/1000, "p50_ms")
+	b.ReportMetric(float64(m.Latencies.P99.Microseconds())/1000, "p99_ms")
+	b.ReportMetric(100*m.Success, "success_%")
+	b.ReportMetric(m.Throughput, "acks/s")
+}

@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+)
+
+// Postgres keeps the store in PostgreSQL, shared by several receiver replicas. Claims take a row
+// lock on the inbox row and Advance locks the object's ordering row, so two replicas never
+// process one delivery twice nor apply one object's events out of order. Its tables are named
+// receiver_*, so the database can be shared with other programs (the reference sender).
+//
+// Every commit is durable (PostgreSQL's default synchronous_commit=on).
+type Postgres struct {
+	db *sql.DB
+}
+
+var _ Store = (*Postgres)(nil)
+
+const postgresSchema = `
+CREATE TABLE IF NOT EXISTS receiver_inbox (
+	seq          BIGSERIAL PRIMARY KEY,
+	id           TEXT NOT NULL UNIQUE,
+	body         BYTEA NOT NULL,
+	received_ms  BIGINT NOT NULL,
+	processed_ms BIGINT
+);
+CREATE INDEX IF NOT EXISTS receiver_inbox_pending ON receiver_inbox(seq) WHERE processed_ms IS NULL;
+CREATE TABLE IF NOT EXISTS receiver_objects (
+	object_id TEXT PRIMARY KEY,
+	last_seq  BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS receiver_effects (
+	seq        BIGSERIAL UNIQUE,
+	effect_id  TEXT PRIMARY KEY,
+	webhook_id TEXT NOT NULL UNIQUE,
+	type       TEXT NOT NULL,
+	data       TEXT NOT NULL,
+	applied    BOOLEAN NOT NULL,
+	created_ms BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS receiver_outbox (
+	seq       BIGSERIAL PRIMARY KEY,
+	effect_id TEXT NOT NULL REFERENCES receiver_effects(effect_id)
+);`
+
+// schemaLock serialises schema creation when several replicas start at once.
+const schemaLock = 0x686f6f6b70726f6f // "hookproo"
+
+// OpenPostgres connects to the PostgreSQL database at dsn and creates the tables if needed.
+func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: open: %w", err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	err = inTx(ctx, db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(schemaLock)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, postgresSchema)
+		return err
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: postgres: create schema: %w", err)
+	}
+	return &Postgres{db: db}, nil
+}
+
+// Insert implements Store.
+func (s *Postgres) Insert(ctx context.Context, ds []Delivery) ([]bool, error) {
+	inserted := make([]bool, len(ds))
+	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+		for i, d := range ds {
+			res, err := tx.ExecContext(ctx, `INSERT INTO receiver_inbox(id, body, received_ms) VALUES($1, $2, $3) ON CONFLICT(id) DO NOTHING`,
+				d.ID, nonNil(d.Body), unixMilli(d.ReceivedAt))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			inserted[i] = n == 1
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: insert %d deliveries: %w", len(ds), err)
+	}
+	return inserted, nil
+}
+
+// Pending implements Store.
+func (s *Postgres) Pending(ctx context.Context, after int64, limit int) ([]Row, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT seq, id, body FROM receiver_inbox WHERE processed_ms IS NULL AND seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: pending: %w", err)
+	}
+	defer rows.Close()
+	var out []Row
+	for rows.Next() {
+		var r Row
+		if err := rows.Scan(&r.Seq, &r.ID, &r.Body); err != nil {
+			return nil, fmt.Errorf("store: postgres: pending: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: postgres: pending: %w", err)
+	}
+	return out, nil
+}
+
+// Process implements Store.
+func (s *Postgres) Process(ctx context.Context, fn func(Tx) error) error {
+	return inTx(ctx, s.db, func(tx *sql.Tx) error { return fn(postgresTx{tx}) })
+}
+
+type postgresTx struct{ tx *sql.Tx }
+
+func (t postgresTx) Claim(ctx context.Context, webhookID string) (bool, error) {
+	// The UPDATE locks the row: a replica claiming it at the same time waits for this
+	// transaction, then finds it processed and claims nothing.
+	res, err := t.tx.ExecContext(ctx, `UPDATE receiver_inbox SET processed_ms = $1 WHERE id = $2 AND processed_ms IS NULL`,
+		time.Now().UnixMilli(), webhookID)
+	if err != nil {
+		return false, fmt.Errorf("store: postgres: claim %q: %w", webhookID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: postgres: claim %q: %w", webhookID, err)
+	}
+	return n == 1, nil
+}
+
+func (t postgresTx) Advance(ctx context.Context, objectID string, seq int64) (bool, error) {
+	// The upsert locks the object's row until commit, so replicas advance one object one
+	// event at a time; it changes nothing when the event is not newer.
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO receiver_objects(object_id, last_seq) VALUES($1, $2)
+		ON CONFLICT(object_id) DO UPDATE SET last_seq = excluded.last_seq WHERE receiver_objects.last_seq < excluded.last_seq`, objectID, seq)
+	if err != nil {
+		return false, fmt.Errorf("store: postgres: advance %q to seq %d: %w", objectID, seq, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: postgres: advance %q to seq %d: %w", objectID, seq, err)
+	}
+	return n == 1, nil
+}
+
+func (t postgresTx) AddEffect(ctx context.Context, e Effect, report bool) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO receiver_effects(effect_id, webhook_id, type, data, applied, created_ms)
+		VALUES($1, $2, $3, $4, $5, $6)`, e.EffectID, e.WebhookID, e.Type, string(jsonOrNull(e.Data)), e.Applied, time.Now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("store: postgres: add effect of %q: %w", e.WebhookID, err)
+	}
+	if report {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO receiver_outbox(effect_id) VALUES($1)`, e.EffectID); err != nil {
+			return fmt.Errorf("store: postgres: queue effect of %q: %w", e.WebhookID, err)
+		}
+	}
+	return nil
+}
+
+// Outbox implements Store. Several replicas may read the same entries and report them twice;
+// the shared effect_id makes that count once, and each reports in commit order.
+func (s *Postgres) Outbox(ctx context.Context, limit int) ([]Queued, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT o.seq, e.effect_id, e.webhook_id, e.type, e.data, e.applied
+		FROM receiver_outbox o JOIN receiver_effects e ON e.effect_id = o.effect_id ORDER BY o.seq LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []Queued
+	for rows.Next() {
+		var q Queued
+		var data string
+		if err := rows.Scan(&q.Seq, &q.EffectID, &q.WebhookID, &q.Type, &data, &q.Applied); err != nil {
+			return nil, fmt.Errorf("store: postgres: outbox: %w", err)
+		}
+		q.Data = []byte(data)
+		out = append(out, q)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: postgres: outbox: %w", err)
+	}
+	return out, nil
+}
+
+// Reported implements Store.
+func (s *Postgres) Reported(ctx context.Context, seqs []int64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM receiver_outbox WHERE seq = ANY($1)`, seqs); err != nil {
+		return fmt.Errorf("store: postgres: mark %d effects reported: %w", len(seqs), err)
+	}
+	return nil
+}
+
+// Effects implements Store.
+func (s *Postgres) Effects(ctx context.Context, webhookID string) ([]Effect, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT effect_id, webhook_id, type, data, applied FROM receiver_effects
+		WHERE $1 = '' OR webhook_id = $1 ORDER BY seq`, webhookID)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: effects: %w", err)
+	}
+	defer rows.Close()
+	var out []Effect
+	for rows.Next() {
+		var e Effect
+		var data string
+		if err := rows.Scan(&e.EffectID, &e.WebhookID, &e.Type, &data, &e.Applied); err != nil {
+			return nil, fmt.Errorf("store: postgres: effects: %w", err)
+		}
+		e.Data = []byte(data)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: postgres: effects: %w", err)
+	}
+	return out, nil
+}
+
+// Stats implements Store.
+func (s *Postgres) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	err := s.db.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM receiver_inbox),
+		(SELECT COUNT(*) FROM receiver_inbox WHERE processed_ms IS NULL),
+		(SELECT COUNT(*) FROM receiver_effects),
+		(SELECT COUNT(*) FROM receiver_outbox)`).Scan(&st.Inbox, &st.Pending, &st.Effects, &st.Outbox)
+	if err != nil {
+		return Stats{}, fmt.Errorf("store: postgres: stats: %w", err)
+	}
+	return st, nil
+}
+
+// Close implements Store.
+func (s *Postgres) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: postgres: close: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// backends returns the stores to run the contract tests on: SQLite always, PostgreSQL when
+// HOOKPROOF_TEST_POSTGRES_DSN names a database (its tables are emptied first).
+func backends(t testing.TB) map[string]func(t testing.TB) Store {
+	b := map[string]func(t testing.TB) Store{
+		"sqlite": func(t testing.TB) Store {
+			s, err := OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "store.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+	}
+	addPostgres(t, b)
+	return b
+}
+
+func TestContract(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t)
+
+			// Insert: duplicates (earlier and within the batch) are ignored.
+			got, err := s.Insert(ctx, []Delivery{{ID: "a", Body: []byte(`{"n":1}`)}, {ID: "b", Body: []byte("x")}, {ID: "a", Body: []byte("dup")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != "[true true false]" {
+				t.Errorf("inserted = %v, want [true true false]", got)
+			}
+			got, err = s.Insert(ctx, []Delivery{{ID: "b"}, {ID: "c", Body: []byte("{}")}})
+			if err != nil || fmt.Sprint(got) != "[false true]" {
+				t.Errorf("second insert = %v %v, want [false true]", got, err)
+			}
+
+			// Pending: in order, paged by seq, bodies intact.
+			rows, err := s.Pending(ctx, 0, 10)
+			if err != nil || len(rows) != 3 || rows[0].ID != "a" || string(rows[0].Body) != `{"n":1}` || rows[2].ID != "c" {
+				t.Fatalf("pending = %+v %v", rows, err)
+			}
+			page, _ := s.Pending(ctx, rows[0].Seq, 1)
+			if len(page) != 1 || page[0].ID != "b" {
+				t.Errorf("pending after a, limit 1 = %+v, want b", page)
+			}
+
+			// Process: claim once; advance only forward; effects and outbox commit with it.
+			err = s.Process(ctx, func(tx Tx) error {
+				for _, want := range []struct {
+					id      string
+					claimed bool
+				}{{"a", true}, {"a", false}, {"missing", false}} {
+					c, err := tx.Claim(ctx, want.id)
+					if err != nil || c != want.claimed {
+						t.Errorf("Claim(%s) = %v %v, want %v", want.id, c, err, want.claimed)
+					}
+				}
+				for _, step := range []struct {
+					seq  int64
+					want bool
+				}{{2, true}, {1, false}, {2, false}, {5, true}} {
+					a, err := tx.Advance(ctx, "o", step.seq)
+					if err != nil || a != step.want {
+						t.Errorf("Advance(o, %d) = %v %v, want %v", step.seq, a, err, step.want)
+					}
+				}
+				if a, err := tx.Advance(ctx, "p", 0); err != nil || !a {
+					t.Errorf("first Advance of another object = %v %v, want true", a, err)
+				}
+				if err := tx.AddEffect(ctx, Effect{EffectID: "e1", WebhookID: "a", Type: "t", Data: json.RawMessage(`{"k":1}`), Applied: true}, true); err != nil {
+					return err
+				}
+				return tx.AddEffect(ctx, Effect{EffectID: "e0", WebhookID: "x", Applied: false}, false)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			// A failed transaction leaves nothing behind.
+			boom := fmt.Errorf("boom")
+			err = s.Process(ctx, func(tx Tx) error {
+				if _, err := tx.Claim(ctx, "b"); err != nil {
+					return err
+				}
+				if err := tx.AddEffect(ctx, Effect{EffectID: "e2", WebhookID: "b", Applied: true}, true); err != nil {
+					return err
+				}
+				return boom
+			})
+			if err != boom {
+				t.Fatalf("Process = %v, want the callback's error", err)
+			}
+			// One effect per delivery, enforced by the database too.
+			err = s.Process(ctx, func(tx Tx) error {
+				return tx.AddEffect(ctx, Effect{EffectID: "e3", WebhookID: "a", Applied: true}, false)
+			})
+			if err == nil {
+				t.Error("a second effect for one webhook id was accepted")
+			}
+
+			st, err := s.Stats(ctx)
+			if err != nil || st != (Stats{Inbox: 3, Pending: 2, Effects: 2, Outbox: 1}) {
+				t.Errorf("stats = %+v %v, want inbox 3 pending 2 effects 2 outbox 1", st, err)
+			}
+			rows, _ = s.Pending(ctx, 0, 10)
+			if len(rows) != 2 || rows[0].ID != "b" {
+				t.Errorf("pending after processing a = %+v, want b and c", rows)
+			}
+
+			q, err := s.Outbox(ctx, 10)
+			if err != nil || len(q) != 1 || q[0].EffectID != "e1" || string(q[0].Data) != `{"k":1}` || !q[0].Applied || q[0].Type != "t" {
+				t.Fatalf("outbox = %+v %v", q, err)
+			}
+			if err := s.Reported(ctx, []int64{q[0].Seq}); err != nil {
+				t.Fatal(err)
+			}
+			if q, _ := s.Outbox(ctx, 10); len(q) != 0 {
+				t.Errorf("outbox after Reported = %+v, want empty", q)
+			}
+			es, err := s.Effects(ctx, "")
+			if err != nil || len(es) != 2 {
+				t.Errorf("effects = %+v %v", es, err)
+			}
+			es, _ = s.Effects(ctx, "x")
+			if len(es) != 1 || es[0].EffectID != "e0" || string(es[0].Data) != "null" {
+				t.Errorf("effects of x = %+v, want e0 with null data", es)
+			}
+		})
+	}
+}
+
+func TestConcurrentClaims(t *testing.T) {
+	// However many transactions race to claim one delivery, one wins.
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			s := open(t)
+			if _, err := s.Insert(ctx, []Delivery{{ID: "only", Body: []byte("{}")}}); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			wins := 0
+			for i := range 8 {
+				wg.Go(func() {
+					err := s.Process(ctx, func(tx Tx) error {
+						c, err := tx.Claim(ctx, "only")
+						if err != nil || !c {
+							return err
+						}
+						if err := tx.AddEffect(ctx, Effect{EffectID: fmt.Sprint("e", i), WebhookID: "only", Applied: true}, true); err != nil {
+							return err
+						}
+						mu.Lock()
+						wins++
+						mu.Unlock()
+						return nil
+					})
+					if err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if es, _ := s.Effects(ctx, "only"); wins != 1 || len(es) != 1 {
+				t.Errorf("%d claims won, %d effects; want 1 and 1", wins, len(es))
+			}
+		})
+	}
+}
+
+func TestOpenRefusesNonFiles(t *testing.T) {
+	for _, p := range []string{"", ":memory:", "file:x.db", "x.db?mode=memory"} {
+		if s, err := Open(context.Background(), p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) succeeded, want an error", p)
+		}
+	}
+	if !IsPostgres("postgres://u@h/db") || !IsPostgres("postgresql://h/db") || IsPostgres("pg.db") {
+		t.Error("IsPostgres misclassifies")
+	}
+	// A file survives a reopen.
+	path := filepath.Join(t.TempDir(), "re.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Insert(context.Background(), []Delivery{{ID: "k", Body: []byte("{}")}})
+	s.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if st, _ := s.Stats(context.Background()); st.Inbox != 1 {
+		t.Errorf("after reopen: %+v, want the row kept", st)
+	}
+}
+
+// The store's share of one delivery: an insert in a group commit, then processing in a batch.
+func BenchmarkSQLiteInsert64(b *testing.B) {
+	s := backends(b)["sqlite"](b)
+	ctx := context.Background()
+	body := []byte(`{"id":"x","type":"order.updated","timestamp":"2026-01-02T03:04:05Z","data":{"object_id":"ord_1","seq":1,"note":"x"}}`)
+	n := 0
+	for b.Loop() {
+		ds := make([]Delivery, 64)
+		for i := range ds {
+			n++
+			ds[i] = Delivery{ID: fmt.Sprint("msg_", n), Body: body}
+		}
+		if _, err := s.Insert(ctx, ds); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(n), "µs/delivery")
+}
+
+func BenchmarkSQLiteProcess32(b *testing.B) {
+	s := backends(b)["sqlite"](b)
+	ctx := context.Background()
+	n := 0
+	for b.Loop() {
+		b.StopTimer()
+		ids := make([]Delivery, 32)
+		for i := range ids {
+			ids[i] = Delivery{ID: fmt.Sprint("msg_", n+i), Body: []byte("{}")}
+		}
+		if _, err := s.Insert(ctx, ids); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		err := s.Process(ctx, func(tx Tx) error {
+			for _, d := range ids {
+				n++
+				if _, err := tx.Claim(ctx, d.ID); err != nil {
+					return err
+				}
+				if _, err := tx.Advance(ctx, fmt.Sprint("o", n%64), int64(n)); err != nil {
+					return err
+				}
+				if err := tx.AddEffect(ctx, Effect{EffectID: "e" + d.ID, WebhookID: d.ID, Data: json.RawMessage(`{"object_id":"o","seq":1}`), Applied: true}, true); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(n), "µs/delivery")
+}
