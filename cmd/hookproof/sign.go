@@ -23,8 +23,8 @@ func init() {
 // the process list.
 const secretEnv = "HOOKPROOF_SECRET"
 
-// maxBody bounds the body read from stdin (a variable so a test can lower it).
-var maxBody int64 = 64 << 20
+// maxBody bounds the body read from stdin.
+const maxBody = 64 << 20
 
 const signUsage = "[--scheme NAME] [--secret S] [--id ID] [--timestamp UNIX|RFC3339] < body"
 
@@ -64,7 +64,7 @@ func sign(ctx context.Context, e *env, args []string) error {
 			return usagef("--timestamp: %w", err)
 		}
 	}
-	if msg.Body, err = readBody(ctx, e, "sign"); err != nil {
+	if msg.Body, err = readBody(ctx, e, "sign", maxBody); err != nil {
 		return err
 	}
 	h, err := s.Sign(msg)
@@ -129,9 +129,9 @@ func parseTime(v string) (time.Time, error) {
 	return t, nil
 }
 
-// readBody reads stdin whole, byte for byte (a trailing newline is part of the body), and
-// gives up when ctx ends (Ctrl-C while waiting on a terminal).
-func readBody(ctx context.Context, e *env, cmd string) ([]byte, error) {
+// readBody reads stdin whole, byte for byte (a trailing newline is part of the body), up to
+// limit bytes, and gives up when ctx ends (Ctrl-C while waiting on a terminal).
+func readBody(ctx context.Context, e *env, cmd string, limit int64) ([]byte, error) {
 	if f, ok := e.stdin.(*os.File); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
 			fmt.Fprintf(e.stderr, "hookproof %s: reading the body from stdin (end with Ctrl-D)\n", cmd)
@@ -143,7 +143,7 @@ func readBody(ctx context.Context, e *env, cmd string) ([]byte, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		b, err := io.ReadAll(io.LimitReader(e.stdin, maxBody+1))
+		b, err := io.ReadAll(io.LimitReader(e.stdin, limit+1))
 		done <- result{b, err}
 	}()
 	select {
@@ -153,8 +153,8 @@ func readBody(ctx context.Context, e *env, cmd string) ([]byte, error) {
 		switch {
 		case r.err != nil:
 			return nil, harnessError{fmt.Errorf("reading the body from stdin: %w", r.err)}
-		case int64(len(r.b)) > maxBody:
-			return nil, usagef("body on stdin is over %d MiB", maxBody>>20)
+		case int64(len(r.b)) > limit:
+			return nil, usagef("body on stdin is over %d bytes", limit)
 		}
 		return r.b, nil
 	}

@@ -178,10 +178,13 @@ type zeros struct{}
 func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 func TestSignBodyLimit(t *testing.T) {
-	defer func(n int64) { maxBody = n }(maxBody)
-	maxBody = 1 << 20
-	r := sigRunReader(t, context.Background(), map[string]string{secretEnv: sw1Secret}, zeros{}, "sign")
-	if r.code != exitUsage || !strings.Contains(r.stderr, "MiB") {
-		t.Errorf("exit %d, stderr %q; want exit 2 for an over-long body", r.code, r.stderr)
+	e := &env{stdin: zeros{}, stdout: io.Discard, stderr: io.Discard}
+	_, err := readBody(context.Background(), e, "sign", 1<<20)
+	if err == nil || exitCode(e, "sign", err) != exitUsage || !strings.Contains(err.Error(), "over 1048576 bytes") {
+		t.Errorf("err = %v; want a usage error for an over-long body", err)
+	}
+	b, err := readBody(context.Background(), &env{stdin: strings.NewReader("abc\n")}, "sign", 4)
+	if err != nil || string(b) != "abc\n" {
+		t.Errorf("a body of exactly the limit: %q, %v", b, err)
 	}
 }

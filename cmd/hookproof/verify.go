@@ -63,7 +63,7 @@ func verify(ctx context.Context, e *env, args []string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	body, err := readBody(ctx, e, "verify")
+	body, err := readBody(ctx, e, "verify", maxBody)
 	if err != nil {
 		return false, err
 	}
