@@ -158,23 +158,51 @@ func htmlAttr(s string) string {
 	return strings.NewReplacer(`&`, "&amp;", `"`, "&#34;", `<`, "&lt;", `>`, "&gt;", `'`, "&#39;").Replace(s)
 }
 
+// maxTicks bounds every tick generator: an axis needs a dozen, and a corrupt file must not
+// make one loop for ever.
+const maxTicks = 50
+
+// niceStep rounds raw up to 1, 2 or 5 × 10ⁿ.
+func niceStep(raw float64) float64 {
+	if !(raw > 0) || math.IsInf(raw, 0) {
+		return math.NaN()
+	}
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*mag >= raw {
+			return m * mag
+		}
+	}
+	return 10 * mag
+}
+
+// stepTicks labels min..max every step, at most maxTicks of them.
+func stepTicks(min, max, step float64, label func(float64) string) []plot.Tick {
+	if math.IsNaN(step) || step <= 0 {
+		return []plot.Tick{{Value: min, Label: label(min)}}
+	}
+	var ts []plot.Tick
+	for v := math.Ceil(min/step) * step; v <= max+step*1e-9 && len(ts) < maxTicks; v += step {
+		ts = append(ts, plot.Tick{Value: v, Label: label(v)})
+	}
+	return ts
+}
+
 // secondTicks marks a time axis in whole seconds at a readable step.
 type secondTicks struct{}
 
 func (secondTicks) Ticks(min, max float64) []plot.Tick {
-	span := max - min
-	step := 1.0
+	step := math.NaN()
 	for _, st := range []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600} {
-		step = st
-		if span/st <= 12 {
+		if (max-min)/st <= 12 {
+			step = st
 			break
 		}
 	}
-	var ts []plot.Tick
-	for v := math.Ceil(min/step) * step; v <= max; v += step {
-		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+	if math.IsNaN(step) {
+		step = niceStep((max - min) / 10)
 	}
-	return ts
+	return stepTicks(min, max, step, func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) })
 }
 
 // msTicks marks a latency axis in ms and s, on a log or linear scale.
@@ -192,7 +220,7 @@ func msTicks(log bool) plot.Ticker {
 	}
 	return plot.TickerFunc(func(min, max float64) []plot.Tick {
 		var ts []plot.Tick
-		for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)); e++ {
+		for e := math.Floor(math.Log10(min)); e <= math.Ceil(math.Log10(max)) && len(ts) < maxTicks; e++ {
 			dec := math.Pow(10, e)
 			for _, m := range []float64{1, 2, 5} {
 				v := dec * m
@@ -234,7 +262,8 @@ func latencyChart(series []Point) (string, error) {
 	for _, pt := range series {
 		for _, v := range []float64{pt.P50, pt.P90, pt.P99} {
 			if v = finite(v); v > 0 {
-				lo, hi = min(lo, v), max(hi, v)
+				// Below a microsecond is noise; it also keeps the log axis finite.
+				lo, hi = min(lo, math.Max(v, 0.001)), max(hi, v)
 			}
 		}
 	}
@@ -364,25 +393,8 @@ func barWidth(n int) vg.Length {
 type countTicks struct{}
 
 func (countTicks) Ticks(min, max float64) []plot.Tick {
-	span := max - min
-	if span <= 0 {
-		return []plot.Tick{{Value: min, Label: strconv.FormatFloat(min, 'f', -1, 64)}}
-	}
-	raw := span / 5
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag
-	for _, m := range []float64{1, 2, 5, 10} {
-		step = m * mag
-		if step >= raw {
-			break
-		}
-	}
-	step = math.Max(step, 1)
-	var ts []plot.Tick
-	for v := math.Ceil(min/step) * step; v <= max+step*1e-9; v += step {
-		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
-	}
-	return ts
+	step := math.Max(niceStep((max-min)/5), 1)
+	return stepTicks(min, max, step, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) })
 }
 
 // statusLabel keeps a status code key short and plain: it came from a file.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"io"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -306,4 +308,45 @@ func BenchmarkRenderHTML(b *testing.B) {
 		size = buf.Len()
 	}
 	b.ReportMetric(float64(size), "bytes/report")
+}
+
+// FuzzReport feeds arbitrary results files through every renderer: none may panic, and the
+// page must keep exactly our one script whatever the file holds.
+func FuzzReport(f *testing.F) {
+	for _, p := range append(fixtureFiles, "testdata/xss.json") {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"schema":"hookproof.results/v1","kind":"load","load":{"series":[{"second":-5,"p99_ms":-1}],"histogram":[{"le_ms":-1,"count":-3}],"status_codes":{"x":1}}}`))
+	f.Add([]byte(`{"schema":"hookproof.results/v1","kind":"load","run":{"shard":{"index":1,"count":1}},"load":{"thresholds":[{"expr":"lost==x"}]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := Read(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		rs, err := Merge(r)
+		if err != nil {
+			return
+		}
+		var page bytes.Buffer
+		if err := RenderHTML(&page, rs, WithGenerated(generatedAt)); err != nil {
+			t.Fatalf("RenderHTML: %v", err)
+		}
+		if n := bytes.Count(page.Bytes(), []byte("<script")); n != 1 {
+			t.Fatalf("page has %d <script tags", n)
+		}
+		if err := WriteJUnit(io.Discard, rs...); err != nil {
+			t.Fatalf("WriteJUnit: %v", err)
+		}
+		if err := WriteMarkdown(io.Discard, rs...); err != nil {
+			t.Fatalf("WriteMarkdown: %v", err)
+		}
+		for _, x := range rs {
+			PrintRecap(io.Discard, x)
+			PrintLoadSummary(io.Discard, x)
+		}
+	})
 }
