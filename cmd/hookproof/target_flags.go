@@ -107,6 +107,9 @@ func (f *targetFlags) open(ctx context.Context, e *env, fs *flag.FlagSet, secret
 	if f.ready != "" {
 		opts = append(opts, target.WithReadyPath(f.ready))
 	}
+	if err := target.CheckEngine(ctx); err != nil {
+		return nil, harnessError{fmt.Errorf("--image needs a Docker engine: %w", err)}
+	}
 	fmt.Fprintf(e.stderr, "hookproof: starting %s ...\n", f.image)
 	c, err := target.Start(ctx, f.image, opts...)
 	if err != nil {

@@ -93,6 +93,9 @@ func TestTargetFlagsNoEngine(t *testing.T) {
 	if code := exitCode(e, "conform receiver", err); code != exitHarness {
 		t.Fatalf("exit code %d, want %d", code, exitHarness)
 	}
+	if strings.Contains(stderr.String(), "starting") {
+		t.Errorf("claims to start a container without an engine:\n%s", stderr)
+	}
 	for _, want := range []string{"needs a Docker engine", "apt-get install -y docker.io", "dockerd"} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("message lacks %q:\n%s", want, stderr)
