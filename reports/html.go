@@ -147,6 +147,7 @@ type runView struct {
 	Meta       []kv
 	Args       string
 	Failures   []*caseView
+	FailClass  string // "fail" when a MUST case failed, else "gaps"
 	Cases      []*caseView
 	Outcomes   []filterOpt
 	Levels     []filterOpt
@@ -320,9 +321,15 @@ func buildRun(cfg *htmlConfig, clean func(string) string, n int, r *Results) *ru
 		rv.Cases = append(rv.Cases, cv)
 		if c.Outcome == Failed {
 			rv.Failures = append(rv.Failures, cv)
+			if c.Level == MUST || r.Run.Strict {
+				rv.FailClass = "fail"
+			}
 		}
 		outcomes[cv.Outcome]++
 		levels[cv.Level]++
+	}
+	if len(rv.Failures) > 0 && rv.FailClass == "" {
+		rv.FailClass = "gaps"
 	}
 	rv.Outcomes = filterOpts(outcomes, []string{string(Passed), string(Failed), string(Skipped), string(NotApplicable), string(NotObservable)}, outcomeLabel)
 	rv.Levels = filterOpts(levels, []string{string(MUST), string(SHOULD), string(INFO)}, func(s string) string { return s })
