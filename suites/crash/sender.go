@@ -28,8 +28,10 @@ type SenderOutcome struct {
 	// Unprocessed are messages the receiver never processed; Doubled are messages with more
 	// than one distinct effect. A few example ids of each are in the lists.
 	Unprocessed, Doubled []string
-	Crash                Crash
-	Logs                 string // the sender container's output, secrets redacted
+	// SendRetries counts sends repeated (same idempotency key) because the sender was down.
+	SendRetries int
+	Crash       Crash
+	Logs        string // the sender container's output, secrets redacted
 }
 
 // Violations lists what the sender (with the reference receiver behind it) got wrong: every
@@ -87,40 +89,54 @@ func SenderCrash(ctx context.Context, image string, args []string, opts ...Optio
 	if err != nil {
 		return nil, fmt.Errorf("sender drill: register endpoint: %w", err)
 	}
-	out := &SenderOutcome{}
-	ids := make([]string, 0, cfg.messages)
-	for i := range cfg.messages {
-		data, _ := json.Marshal(map[string]any{"object_id": "ord_" + strconv.Itoa(i%20), "seq": i/20 + 1, "n": i})
-		m, err := api.Send(ctx, sender.SendRequest{EndpointID: ep.ID, Type: "order.updated", Data: data}, "crash-drill-"+strconv.Itoa(i))
-		if err != nil {
-			return nil, fmt.Errorf("sender drill: send message %d: %w", i, err)
-		}
-		ids = append(ids, m.ID)
-	}
-	out.Messages = len(ids)
+	out := &SenderOutcome{Messages: cfg.messages}
+	// Messages are sent while earlier ones are delivered, so the kill also lands on the API:
+	// a send that fails is sent again, with the same idempotency key, until the sender is back.
+	ids := make([]string, cfg.messages)
+	sent := make(chan error, 1)
+	sendCtx, stopSends := context.WithCancel(ctx)
+	defer stopSends()
+	go func() {
+		sent <- sendAll(sendCtx, api, ep.ID, ids, cfg.drain, &out.SendRetries)
+	}()
 
-	// Kill while deliveries are in flight: some processed, not all.
+	// Kill while deliveries are in flight: a quarter processed, not all.
 	col := srv.Collector
-	for len(col.Counts()) == 0 {
-		if !sleep(ctx, 10*time.Millisecond) {
+	sendsDone := false
+	for len(col.Counts()) < max(1, cfg.messages/4) {
+		select {
+		case err := <-sent:
+			if err != nil {
+				return nil, fmt.Errorf("sender drill: %w", err)
+			}
+			sendsDone = true
+			sent = nil // every send went through before the kill; nothing more will come
+		case <-ctx.Done():
 			return nil, fmt.Errorf("sender drill: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
 		}
 	}
 	out.Crash.EffectsAtKill = len(col.Counts())
-	if out.Crash.EffectsAtKill >= len(ids) {
+	if out.Crash.EffectsAtKill >= cfg.messages {
 		return nil, errors.New("sender drill: every message was processed before the kill: the drill would prove nothing (send more messages or slow the chaos)")
 	}
 	out.Crash.KilledAt = time.Now()
 	if err := c.Kill(ctx); err != nil {
 		return nil, fmt.Errorf("sender drill: %w", err)
 	}
-	cfg.logf("SIGKILL sent with %d of %d messages processed; down for %s", out.Crash.EffectsAtKill, len(ids), cfg.downtime)
+	cfg.logf("SIGKILL sent with %d of %d messages processed; down for %s", out.Crash.EffectsAtKill, cfg.messages, cfg.downtime)
 	sleep(ctx, cfg.downtime)
 	if err := c.Restart(ctx); err != nil {
 		return nil, fmt.Errorf("sender drill: %w", err)
 	}
 	out.Crash.RestartedAt = time.Now()
 	cfg.logf("restarted after %.1fs", out.Crash.RestartedAt.Sub(out.Crash.KilledAt).Seconds())
+	if !sendsDone {
+		if err := <-sent; err != nil {
+			return nil, fmt.Errorf("sender drill: %w", err)
+		}
+	}
+	cfg.logf("all %d messages accepted by the API (%d sends repeated across the crash)", cfg.messages, out.SendRetries)
 
 	if err := waitDelivered(ctx, api, ids, cfg.drain, out); err != nil {
 		return nil, fmt.Errorf("sender drill: %w", err)
@@ -147,6 +163,35 @@ func SenderCrash(ctx context.Context, image string, args []string, opts ...Optio
 	cfg.logf("messages %d: delivered %d, dead %d, pending %d; unprocessed %d, doubled %d",
 		out.Messages, out.Delivered, out.Dead, out.Pending, len(out.Unprocessed), len(out.Doubled))
 	return out, nil
+}
+
+// sendAll sends len(ids) messages and stores their ids. A failed send (the sender is down) is
+// repeated with the same idempotency key every 100 ms, for at most within; retries counts them.
+func sendAll(ctx context.Context, api *sender.Client, endpointID string, ids []string, within time.Duration, retries *int) error {
+	deadline := time.Now().Add(within)
+	for i := range ids {
+		data, _ := json.Marshal(map[string]any{"object_id": "ord_" + strconv.Itoa(i%20), "seq": i/20 + 1, "n": i})
+		req := sender.SendRequest{EndpointID: endpointID, Type: "order.updated", Data: data}
+		for {
+			m, err := api.Send(ctx, req, "crash-drill-"+strconv.Itoa(i))
+			if err == nil {
+				ids[i] = m.ID
+				break
+			}
+			var apiErr *sender.APIError
+			if errors.As(err, &apiErr) && apiErr.Status < 500 {
+				return fmt.Errorf("send message %d: %w", i, err)
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("send message %d: still failing after %s: %w", i, within, err)
+			}
+			*retries++
+			if !sleep(ctx, 100*time.Millisecond) {
+				return fmt.Errorf("send message %d: %w", i, ctx.Err())
+			}
+		}
+	}
+	return nil
 }
 
 // waitDelivered polls the sender until no message is pending, or within ends. A message that
