@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
 )
 
@@ -149,6 +150,9 @@ func (c *Config) validate() error {
 		return bad("workers must be at least 1")
 	case c.Shard.Count < 0 || (c.Shard.Count > 1 && (c.Shard.Index < 1 || c.Shard.Index > c.Shard.Count)):
 		return bad("shard %s: want i/n with 1 <= i <= n", c.Shard)
+	}
+	if _, err := signature.New(c.Scheme, c.Secret); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	if r := c.Rate.PerSecond(); r > 0 && r*c.Duration.Seconds() > MaxDeliveries {
 		return bad("rate %s for %s is %.0f deliveries, over the limit of %d", c.Rate, c.Duration, r*c.Duration.Seconds(), MaxDeliveries)

@@ -1,0 +1,181 @@
+package load
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/signature"
+)
+
+// schemeSecrets are usable secrets for every scheme.
+var schemeSecrets = map[string]string{
+	"standard": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	"stripe":   "whsec_stripe_test_secret",
+	"github":   "github-test-secret",
+	"shopify":  "shopify-test-secret",
+	"slack":    "slack-test-secret",
+}
+
+func TestEnvelopeIsTheDesignEnvelope(t *testing.T) {
+	at := time.Date(2025, 11, 29, 10, 5, 0, 123000000, time.UTC)
+	e := event{id: "msg_abc_1_42", at: at, object: 7, seq: 3, amount: 1234}
+	b := e.envelope(nil, "tag", 0)
+	var v struct {
+		ID        string `json:"id"`
+		Type      string `json:"type"`
+		Timestamp string `json:"timestamp"`
+		Data      struct {
+			ObjectID string `json:"object_id"`
+			Seq      int64  `json:"seq"`
+			Amount   int64  `json:"amount"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	if v.ID != e.id || v.Type != EventType || v.Timestamp != "2025-11-29T10:05:00.123Z" ||
+		v.Data.ObjectID != "ord_tag_7" || v.Data.Seq != 3 || v.Data.Amount != 1234 {
+		t.Errorf("envelope %s", b)
+	}
+	if signature.BodyID(b) != e.id {
+		t.Errorf("BodyID = %q", signature.BodyID(b))
+	}
+	if tampered := e.envelope(nil, "tag", 1); string(tampered) == string(b) || !strings.Contains(string(tampered), `"amount":1235`) {
+		t.Errorf("tampered body %s", tampered)
+	}
+}
+
+// TestInvalidKindsFailVerification checks every invalid kind against the reference verifier
+// of every scheme, and that the valid delivery passes: an invalid delivery that verified would
+// make invalid_accepted blame an honest receiver.
+func TestInvalidKindsFailVerification(t *testing.T) {
+	now := time.Now()
+	for _, name := range signature.Names() {
+		secret := schemeSecrets[name]
+		sg, err := newSigner(name, secret, wrongSecretFor(name, 1, secret), "tag")
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		verifier, err := signature.New(name, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := event{id: "msg_tag_1_9", at: now, object: 1, seq: 1, amount: 500}
+		h, body, err := sg.sign(&e, "", now)
+		if err != nil {
+			t.Fatalf("%s valid: %v", name, err)
+		}
+		v, err := verifier.Verify(h, body)
+		if err != nil || v.ID != e.id {
+			t.Errorf("%s: a valid delivery does not verify: %+v %v", name, v, err)
+		}
+		if h.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: content type %q", name, h.Get("Content-Type"))
+		}
+		for _, kind := range sg.kinds {
+			h, body, err := sg.sign(&e, kind, now)
+			if err != nil {
+				t.Errorf("%s %s: %v", name, kind, err)
+				continue
+			}
+			if _, err := verifier.Verify(h, body); err == nil {
+				t.Errorf("%s %s: the invalid delivery verifies", name, kind)
+			}
+			if id := deliveryID(sg.traits, h, body); id != e.id {
+				t.Errorf("%s %s: carries id %q, want %q", name, kind, id, e.id)
+			}
+		}
+		timestamped := sg.traits.Timestamped
+		hasStale := false
+		for _, k := range sg.kinds {
+			hasStale = hasStale || k == InvalidStaleTimestamp
+		}
+		if hasStale != timestamped {
+			t.Errorf("%s: stale-timestamp offered %v, timestamped %v", name, hasStale, timestamped)
+		}
+	}
+}
+
+// deliveryID is how a receiver finds the delivery id: the scheme's id header, else the body.
+func deliveryID(tr signature.Traits, h map[string][]string, body []byte) string {
+	if tr.IDHeader != "" {
+		for k, v := range h {
+			if strings.EqualFold(k, tr.IDHeader) && len(v) > 0 {
+				return v[0]
+			}
+		}
+	}
+	return signature.BodyID(body)
+}
+
+func TestFlipOne(t *testing.T) {
+	tests := []struct {
+		v   string
+		hex bool // the MAC is hex: the flipped character must stay a hex digit
+	}{
+		{"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", false},
+		{"t=1700000000,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd", true},
+		{"sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17", true},
+		{"v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503", true},
+		{"9v2zbIuBlTvErJvC/9fNJnQSjOBuRFl0HtMwBDTSWkQ=", false},
+	}
+	for _, tt := range tests {
+		got, err := flipOne(tt.v)
+		if err != nil {
+			t.Fatalf("%q: %v", tt.v, err)
+		}
+		diff := 0
+		for i := range tt.v {
+			if tt.v[i] == got[i] {
+				continue
+			}
+			diff++
+			if tt.hex && !isHex(got[i]) {
+				t.Errorf("%q: hex digit %q became %q", tt.v, tt.v[i], got[i])
+			}
+			if i == len(tt.v)-1 || got[i] == '=' {
+				t.Errorf("%q: flipped the padding or the last character", tt.v)
+			}
+		}
+		if diff != 1 || len(got) != len(tt.v) {
+			t.Errorf("flipOne(%q) = %q: want exactly one character changed", tt.v, got)
+		}
+	}
+	if _, err := flipOne("v1,"); err == nil {
+		t.Error("a value too short to flip must be an error")
+	}
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
+
+func TestTokenRoundTrip(t *testing.T) {
+	for _, tok := range []token{
+		{kind: tokFirst, n: 0, attempt: 1, sched: 0},
+		{kind: tokRetry, n: 123456789, attempt: 7, sched: int64(42 * time.Second)},
+		{kind: tokDup, n: 5, attempt: 1, sched: -3},
+		{kind: tokInvalid, n: 1 << 40, attempt: 1, sched: 1},
+	} {
+		got, ok := parseToken(string(tok.append(nil)))
+		if !ok || got != tok {
+			t.Errorf("round trip of %+v = %+v, %v", tok, got, ok)
+		}
+	}
+	for _, bad := range []string{"", "x1.1.1", "v1.1", "v1.a.1", "vv.1.1", "v1.1.1.1x"} {
+		if _, ok := parseToken(bad); ok {
+			t.Errorf("parseToken(%q) accepted", bad)
+		}
+	}
+}
+
+func TestNewSignerRejectsBadSecrets(t *testing.T) {
+	_, err := newSigner("standard", "whsec_short", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "t")
+	if !errors.Is(err, ErrConfig) || !errors.Is(err, signature.ErrBadSecret) {
+		t.Errorf("error %v, want ErrConfig wrapping ErrBadSecret", err)
+	}
+	if _, err := newSigner("carrier-pigeon", "x", "y", "t"); !errors.Is(err, ErrConfig) {
+		t.Errorf("unknown scheme: %v", err)
+	}
+}
