@@ -62,8 +62,9 @@ fuzz:
 	done
 
 image:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/hookproof-static ./cmd/hookproof
-	docker build -t hookproof:dev -f Dockerfile bin
+	rm -rf bin/image && mkdir -p bin/image/data
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o bin/image/hookproof ./cmd/hookproof
+	docker build -t hookproof:dev -f Dockerfile bin/image
 
 clean:
 	rm -rf bin out
