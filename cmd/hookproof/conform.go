@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookproof/hookproof/chaos"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reports"
@@ -119,7 +120,7 @@ func conformReceiver(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.secret, "secret", "", "the endpoint's signing secret (default $HOOKPROOF_SECRET)")
 	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300); without it idempotency and ordering are not observable")
-	fs.StringVar(&f.chaos, "chaos", "", "send deliveries through an in-process chaos proxy with this inline `SPEC` (e.g. drop=0.1,duplicate=0.2); the suite then retries like a sender")
+	fs.StringVar(&f.chaos, "chaos", "", "send deliveries through an in-process chaos proxy: inline `SPEC` (e.g. drop=0.1,duplicate=0.2) or scenario file; the suite then retries like a sender")
 	fs.Int64Var(&f.seed, "seed", 0, "seed of spec order, delivery ids and chaos (default: random, printed)")
 	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
 	fs.BoolVar(&f.list, "list", false, "print the requirements (as selected by --id, --family, --level) and exit")
@@ -202,6 +203,12 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	fs.Visit(func(fl *flag.Flag) { seedSet = seedSet || fl.Name == "seed" })
 	if !seedSet {
 		f.seed = randomSeed()
+		// A scenario's own seed replays its chaos; --seed wins over it.
+		if f.chaos != "" {
+			if sc, err := chaos.ParseSpecOrFile(f.chaos); err == nil && sc.Seed != nil {
+				f.seed = *sc.Seed
+			}
+		}
 	}
 	if f.builtin == "" {
 		if err := f.target.validate(fs); err != nil {

@@ -3,8 +3,10 @@ package knownbad
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -224,4 +226,32 @@ func TestReencodeKeepsCompactBodies(t *testing.T) {
 			t.Errorf("reencode(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
 		}
 	}
+}
+
+// FuzzReencode: whatever the input, reencode either refuses it or returns compact JSON that
+// decodes to the same value, and re-encoding that output changes nothing.
+func FuzzReencode(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, "{ \"b\" : [1, 2.50, {}],\n\"a\":null }", `"x"`, `[]`, `{"s":"\u00e9\/"}`, `{`, `1 2`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := reencode(in)
+		if err != nil {
+			return
+		}
+		var a, b any
+		if json.Unmarshal(in, &a) != nil {
+			return // reencode reads one value; trailing text is the verifier's problem
+		}
+		if err := json.Unmarshal(out, &b); err != nil {
+			t.Fatalf("reencode(%q) = %q, not JSON: %v", in, out, err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("reencode(%q) = %q, a different value", in, out)
+		}
+		again, err := reencode(out)
+		if err != nil || !bytes.Equal(again, out) {
+			t.Fatalf("reencode is not idempotent on %q: %q, %v", out, again, err)
+		}
+	})
 }

@@ -54,6 +54,9 @@ func reencode(body []byte) ([]byte, error) {
 		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
 			stack = stack[:len(stack)-1]
 			out.WriteByte(byte(d))
+			if len(stack) == 0 {
+				break // one value, as a JSON parser reads it
+			}
 			continue
 		}
 		if len(stack) > 0 {
@@ -78,6 +81,9 @@ func reencode(body []byte) ([]byte, error) {
 				return nil, err
 			}
 			out.Write(enc)
+		}
+		if len(stack) == 0 {
+			break
 		}
 	}
 	return out.Bytes(), nil

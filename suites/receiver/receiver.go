@@ -38,8 +38,9 @@ type Options struct {
 	Sink    *sink.Collector
 	SinkURL string
 
-	// Chaos is an inline chaos spec; when set, deliveries go through an in-process chaos proxy
-	// and the suite retries like a sender (see README, "verdicts under chaos").
+	// Chaos is an inline chaos spec or a scenario file (.yaml); when set, deliveries go through
+	// an in-process chaos proxy seeded with Seed, and the suite retries like a sender (see
+	// README, "verdicts under chaos").
 	Chaos string
 
 	Seed     int64 // spec order, delivery ids and chaos decisions derive from it
@@ -87,11 +88,11 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 	}
 	var proxy *chaos.Proxy
 	if o.Chaos != "" {
-		specs, err := chaos.ParseSpec(o.Chaos)
+		sc, err := chaos.ParseSpecOrFile(o.Chaos)
 		if err != nil {
 			return nil, fmt.Errorf("%w: --chaos: %w", ErrConfig, err)
 		}
-		proxy, err = chaos.NewProxy(e.base, chaos.WithSeed(o.Seed), chaos.WithFaults(specs...))
+		proxy, err = chaos.NewProxy(e.base, chaos.WithSeed(o.Seed), chaos.WithFaults(sc.Faults...))
 		if err != nil {
 			return nil, fmt.Errorf("%w: --chaos: %w", ErrConfig, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/hookproof/hookproof/suites/catalog"
 	"github.com/hookproof/hookproof/suites/receiver"
 	"github.com/hookproof/hookproof/suites/target"
+	"github.com/onsi/ginkgo/v2"
 )
 
 // The suite's settings as test flags, so `go test` and `ginkgo` run it like the CLI does:
@@ -115,12 +116,15 @@ func TestReceiverSuite(t *testing.T) {
 		}
 	}()
 
+	_, ginkgoReporter := ginkgo.GinkgoConfiguration()
 	var live bytes.Buffer
 	opts := receiver.Options{
 		Target: tgt, Secret: secret, Scheme: *flagScheme, Chaos: *flagChaos, Seed: seed,
 		Strict: *flagStrict, Selector: sel, OptIns: optIns, DryRun: *flagDryRun, Out: &live,
 		TextOptions: []reports.TextOption{reports.WithTextSecrets(secret)},
 		Meta:        reports.RunMeta{Args: reports.RedactArgs(os.Args[1:])},
+		// -ginkgo.v brings Ginkgo's own reporter back.
+		GinkgoOutput: ginkgoReporter.Verbose || ginkgoReporter.VeryVerbose,
 	}
 	if sinkSrv != nil {
 		opts.Sink, opts.SinkURL = sinkSrv.Collector, sinkSrv.URL()
