@@ -69,6 +69,18 @@ var teeth = []struct {
 	{"apply-stale", "", true, []string{"RCV-ORD-001"}},
 }
 
+// skipSelfTests skips the tests of the suite itself when it is run against an endpoint
+// (-url), and in -short mode.
+func skipSelfTests(t *testing.T) {
+	t.Helper()
+	switch {
+	case *flagURL != "":
+		t.Skip("-url: testing an endpoint, not the suite")
+	case testing.Short():
+		t.Skip("runs the suite in subprocesses")
+	}
+}
+
 func TestEveryFlawHasTeeth(t *testing.T) {
 	for _, f := range knownbad.Flaws() {
 		found := false
@@ -84,9 +96,7 @@ func TestEveryFlawHasTeeth(t *testing.T) {
 // TestProofOfTeeth runs the suite against every known-bad receiver: each fails exactly the
 // cases its flaw breaks (at least one MUST) and passes the rest; the control passes all.
 func TestProofOfTeeth(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the suite in subprocesses")
-	}
+	skipSelfTests(t)
 	t.Parallel()
 	for i, tc := range teeth {
 		t.Run(tc.flaw, func(t *testing.T) {
@@ -133,9 +143,7 @@ func TestProofOfTeeth(t *testing.T) {
 // every applicable MUST and SHOULD passes, and exactly the cases the catalogue limits to other
 // schemes are reported not applicable (never passed).
 func TestReferenceSchemes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the suite in subprocesses")
-	}
+	skipSelfTests(t)
 	t.Parallel()
 	for i, scheme := range []string{"stripe", "github", "slack", "shopify"} {
 		t.Run(scheme, func(t *testing.T) {
