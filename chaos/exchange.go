@@ -30,8 +30,10 @@ type Exchange struct {
 	ctx    context.Context
 	p      *Proxy
 	inst   *instance // the instance whose Apply is running
-	rec    *record
-	family *family
+	rec    *record   // points at own
+	family *family   // the original's fam, shared by its copies
+	own    record
+	fam    family
 }
 
 // family is what an exchange shares with the copies made from it.
@@ -99,8 +101,9 @@ func (x *Exchange) Clone() *Exchange {
 		Key: x.Key, Attempt: x.Attempt, Copy: int(x.family.copies.Add(1)),
 		Method: x.Method, Path: x.Path, RawQuery: x.RawQuery,
 		Header: x.Header.Clone(), Body: x.Body,
-		ctx: x.p.ctx, p: x.p, inst: x.inst, rec: &record{}, family: x.family,
+		ctx: x.p.ctx, p: x.p, inst: x.inst, family: x.family,
 	}
+	c.rec = &c.own
 	if c.inst != nil {
 		c.Origin = c.inst.spec.Name
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -27,6 +26,7 @@ type Proxy struct {
 	seed         int64
 	hseed        uint64
 	transport    http.RoundTripper
+	ownIdle      func() // closes the idle connections of a transport the proxy made
 	keyFunc      KeyFunc
 	log          *slog.Logger
 	maxBody      int64
@@ -94,7 +94,9 @@ func WithKeyFunc(f KeyFunc) Option {
 	}
 }
 
-// WithTransport sets the round tripper used to reach the upstream (default NewTransport()).
+// WithTransport sets the round tripper used to reach the upstream. The default is a
+// synchronous keep-alive HTTP/1.1 client for http upstreams (faster on the proxy's hot
+// path, see transport.go) and NewTransport() for https.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(p *Proxy) error {
 		if rt == nil {
@@ -185,7 +187,15 @@ func NewProxy(upstream string, opts ...Option) (*Proxy, error) {
 		}
 	}
 	if p.transport == nil {
-		p.transport = NewTransport()
+		// Plain http (the test and loopback case) gets the synchronous client, https the
+		// standard one; both keep connections alive and never compress.
+		if u.Scheme == "http" {
+			st := newSyncTransport()
+			p.transport, p.ownIdle = st, st.CloseIdleConnections
+		} else {
+			t := NewTransport()
+			p.transport, p.ownIdle = t, t.CloseIdleConnections
+		}
 	}
 	p.hseed = mix(uint64(p.seed))
 	p.ledger = newLedger(p.ledgerLimit)
@@ -216,6 +226,9 @@ func (p *Proxy) Close() error {
 	p.bgMu.Unlock()
 	p.cancel()
 	p.bg.Wait()
+	if p.ownIdle != nil {
+		p.ownIdle()
+	}
 	return nil
 }
 
@@ -247,12 +260,18 @@ const (
 
 var outcomeNames = [numOutcomes]string{"answered", "reset", "reset-partway", "hang", "client-gone", "copy", "cancelled"}
 
-// hopHeaders are meaningful for one connection only and never forwarded (RFC 9110 7.6.1).
-var hopHeaders = []string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
-	"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
+// isHop reports whether a canonical header name is meaningful for one connection only
+// and so never forwarded (RFC 9110 7.6.1).
+func isHop(name string) bool {
+	switch name {
+	case "Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate",
+		"Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
 
+// removeHopHeaders deletes the hop-by-hop headers of h, and those its Connection names.
 func removeHopHeaders(h http.Header) {
 	for _, f := range h["Connection"] {
 		for _, name := range strings.Split(f, ",") {
@@ -261,9 +280,40 @@ func removeHopHeaders(h http.Header) {
 			}
 		}
 	}
-	for _, name := range hopHeaders {
-		delete(h, name)
+	for name := range h {
+		if isHop(name) {
+			delete(h, name)
+		}
 	}
+}
+
+// forwardHeader copies the end-to-end headers of src in one pass, the values sharing one
+// backing array as in http.Header.Clone.
+func forwardHeader(src http.Header) http.Header {
+	n := 0
+	for _, vv := range src {
+		n += len(vv)
+	}
+	dst := make(http.Header, len(src)+1)
+	values := make([]string, n)
+	for k, vv := range src {
+		if isHop(k) {
+			continue
+		}
+		c := copy(values, vv)
+		dst[k] = values[:c:c]
+		values = values[c:]
+	}
+	for _, f := range src["Connection"] {
+		for _, name := range strings.Split(f, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				delete(dst, http.CanonicalHeaderKey(name))
+			}
+		}
+	}
+	// The body is whole already: the upstream has no reason to ask to continue.
+	delete(dst, "Expect")
+	return dst
 }
 
 // noUserAgent stops the transport adding its own User-Agent when the client sent none.
@@ -294,19 +344,16 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		key = "req-" + strconv.FormatUint(p.anon.Add(1), 10)
 	}
-	hdr := r.Header.Clone()
-	if hdr == nil {
-		hdr = http.Header{}
-	}
-	removeHopHeaders(hdr)
+	hdr := forwardHeader(r.Header)
 	if _, ok := hdr["User-Agent"]; !ok {
 		hdr["User-Agent"] = noUserAgent
 	}
 	x := &Exchange{
 		Key: key, Attempt: p.attempts.next(key),
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: hdr, Body: body,
-		ctx: r.Context(), p: p, rec: &record{}, family: &family{},
+		ctx: r.Context(), p: p,
 	}
+	x.rec, x.family = &x.own, &x.fam
 
 	res := p.run(*p.chain.Load(), 0, x)
 	out, status, abort := p.deliver(w, r, &res)
@@ -381,9 +428,11 @@ func (p *Proxy) forward(x *Exchange) Result {
 		ContentLength: int64(len(x.Body)),
 	}
 	if len(x.Body) > 0 {
-		b := x.Body
-		req.Body = io.NopCloser(bytes.NewReader(b))
-		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		// No GetBody: without it no transport replays the request on its own, and a
+		// chaos proxy must not add deliveries nobody asked for.
+		br := &bodyReader{}
+		br.Reset(x.Body)
+		req.Body = br
 	}
 	req = req.WithContext(x.ctx)
 
@@ -409,6 +458,11 @@ func (p *Proxy) forward(x *Exchange) Result {
 	removeHopHeaders(resp.Header)
 	return Result{Status: resp.StatusCode, Header: resp.Header, Body: buf.b, pooled: buf}
 }
+
+// bodyReader is a request body over bytes the proxy holds.
+type bodyReader struct{ bytes.Reader }
+
+func (bodyReader) Close() error { return nil }
 
 // deliver gives the client what res says, and reports the outcome, the status written (0
 // when none) and whether the handler must abort because the connection cannot be reset.
@@ -457,8 +511,11 @@ func (p *Proxy) deliver(w http.ResponseWriter, r *http.Request, res *Result) (ou
 			h["Content-Type"] = []string{"text/plain; charset=utf-8"}
 		}
 		delete(h, "Transfer-Encoding")
-		if r.Method != http.MethodHead || h["Content-Length"] == nil {
-			h["Content-Length"] = []string{strconv.Itoa(len(body))}
+		// Usually the upstream's own Content-Length is right already; keep it.
+		if cl := h["Content-Length"]; r.Method != http.MethodHead || cl == nil {
+			if n, err := strconv.Atoi(firstOr(cl, "")); err != nil || n != len(body) {
+				h["Content-Length"] = []string{strconv.Itoa(len(body))}
+			}
 		}
 		w.WriteHeader(status)
 		if r.Method != http.MethodHead {
@@ -466,6 +523,13 @@ func (p *Proxy) deliver(w http.ResponseWriter, r *http.Request, res *Result) (ou
 		}
 		return outAnswered, status, false
 	}
+}
+
+func firstOr(vs []string, def string) string {
+	if len(vs) == 0 {
+		return def
+	}
+	return vs[0]
 }
 
 // answer returns the status and body to send for res: its own, or a 502 naming the error.
