@@ -46,10 +46,12 @@ func (s *Sender) attempt(j job) {
 	if err == nil {
 		hdr, err = sc.Sign(signature.Message{ID: j.msgID, Timestamp: started, Body: j.body})
 	}
-	if err := s.st.beginAttempt(dbctx, j.msgID, n, started, started.Unix(), ep.URL); err != nil {
-		s.log.Warn("attempt not started", "message", j.msgID, "err", err)
-		return
-	}
+	// The in-flight record is written while the request goes out, not before: its fsync
+	// would otherwise add to every retry's delay. It only marks the attempt for the next
+	// process; the message is pending and due until finishAttempt says otherwise, so a crash
+	// before this write commits still leads to another attempt.
+	begun := make(chan error, 1)
+	go func() { begun <- s.st.beginAttempt(dbctx, j.msgID, n, started, started.Unix(), ep.URL) }()
 	a := Attempt{MessageID: j.msgID, N: n, StartedAt: started, URL: ep.URL}
 	if err != nil {
 		a.Outcome, a.Error = Failure, "cannot sign: "+err.Error()
@@ -57,6 +59,10 @@ func (s *Sender) attempt(j job) {
 		s.send(s.runCtx, ep.URL, hdr, j.body, &a)
 	}
 	ended := s.now()
+	if err := <-begun; err != nil {
+		s.log.Warn("attempt not recorded; the message will be attempted again", "message", j.msgID, "err", err)
+		return
+	}
 	a.DurationMS = float64(ended.Sub(started).Microseconds()) / 1000
 	outcome = a.Outcome
 	ch, err := s.st.finishAttempt(dbctx, a, ended, newID("ntf_"), func(st msgState) change {

@@ -1,0 +1,15 @@
+// Package sender is the sender conformance suite: Ginkgo specs, one per catalogue requirement,
+// in which hookproof plays a scripted receiver and grades how the sender under test delivers.
+//
+// For each case hookproof opens a fresh endpoint with a script of answers (5xx, no answer, a
+// reset connection, 3xx, 410, 429 with Retry-After, 2xx), runs the trigger command that makes
+// the sender emit one event to it, and records every attempt (arrival time, headers, body):
+//
+//	trigger (sh -c CMD, {url}) ──▶ sender under test ──attempts──▶ scripted receiver (hookproof)
+//
+// Files and the spec order follow the requirement families (headers, signatures, ids,
+// timestamps, retries, status codes, timeouts, payload); every spec quotes its requirement
+// from suites/catalog/sender.yaml, and suites/harness turns the run into reports.Results.
+// Run it with Run (the CLI's `hookproof conform sender`) or with `go test` on this package,
+// which takes the same settings as flags (see suite_test.go).
+package sender

@@ -1,0 +1,133 @@
+package sender
+
+import (
+	"fmt"
+	"mime"
+	"regexp"
+	"strings"
+
+	"github.com/hookproof/hookproof/suites/harness"
+	"github.com/onsi/ginkgo/v2"
+)
+
+// signatureFormat is the well-formed shape of each scheme's signature header value.
+var signatureFormat = map[string]*regexp.Regexp{
+	// a space-separated list of version,base64 entries (unknown versions allowed)
+	"standard": regexp.MustCompile(`^[a-z0-9]+,[A-Za-z0-9+/]+={0,2}( [a-z0-9]+,[A-Za-z0-9+/]+={0,2})*$`),
+	"stripe":   regexp.MustCompile(`^t=[0-9]+(,[a-z0-9]+=[0-9a-f]+)+$`),
+	"github":   regexp.MustCompile(`^sha256=[0-9a-f]{64}$`),
+	"shopify":  regexp.MustCompile(`^[A-Za-z0-9+/]{43}=$`),
+	"slack":    regexp.MustCompile(`^v0=[0-9a-f]{64}$`),
+}
+
+// headerProblems lists what is wrong with an attempt's method and headers under the scheme.
+func (e *env) headerProblems(a Attempt) []string {
+	var p []string
+	if a.Method != "POST" {
+		p = append(p, "method "+a.Method+", not POST")
+	}
+	if mt, _, err := mime.ParseMediaType(a.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		p = append(p, fmt.Sprintf("Content-Type %q, not application/json", a.Header.Get("Content-Type")))
+	}
+	one := func(name string) (string, bool) {
+		vs := a.Header.Values(name)
+		switch {
+		case len(vs) == 0 || strings.TrimSpace(vs[0]) == "":
+			p = append(p, name+" missing")
+			return "", false
+		case len(vs) > 1:
+			p = append(p, fmt.Sprintf("%s sent %d times", name, len(vs)))
+			return "", false
+		}
+		return vs[0], true
+	}
+	if h := e.traits.IDHeader; h != "" {
+		if v, ok := one(h); ok && (len(v) > 256 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' })) {
+			p = append(p, fmt.Sprintf("%s %q is not up to 256 printable characters", h, v))
+		} else if ok && e.o.Scheme == "standard" && strings.Contains(v, ".") {
+			p = append(p, fmt.Sprintf("%s %q contains '.', which the signed content uses as its separator", h, v))
+		}
+	}
+	if h := e.traits.TimestampHeader; h != "" {
+		if v, ok := one(h); ok {
+			if _, ok := e.timestampOf(a); !ok {
+				p = append(p, fmt.Sprintf("%s %q is not integer unix seconds", h, v))
+			}
+		}
+	}
+	if v, ok := one(e.traits.SignatureHeader); ok {
+		if f := signatureFormat[e.o.Scheme]; f != nil && !f.MatchString(v) {
+			p = append(p, fmt.Sprintf("%s %q is not in the %s format", e.traits.SignatureHeader, excerpt(v, 120), e.o.Scheme))
+		}
+	}
+	return p
+}
+
+func excerpt(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func (e *env) headers() {
+	ginkgo.Describe("headers and signatures", func() {
+		e.spec("SND-HDR-001", func(ctx ginkgo.SpecContext, c *harness.Check) {
+			s := e.start(ctx, c, "SND-HDR-001", Answer{})
+			defer e.evidence(c, s)
+			as := e.expectAttempts(ctx, c, s, 1, e.o.RetryWait, "the event delivered")
+			p := e.headerProblems(as[0])
+			c.Assert(len(p) == 0, fmt.Sprintf("a POST with Content-Type application/json and well-formed %s headers", e.o.Scheme),
+				strings.Join(p, "; "))
+		}, 0)
+
+		e.spec("SND-SIG-001", func(ctx ginkgo.SpecContext, c *harness.Check) {
+			s := e.start(ctx, c, "SND-SIG-001", Answer{})
+			defer e.evidence(c, s)
+			as := e.expectAttempts(ctx, c, s, 1, e.o.RetryWait, "the event delivered")
+			err := e.verifyAt(as[0], e.o.Secret)
+			c.Assert(err == nil, "a signature that verifies with --secret over the raw body, within the tolerance",
+				fmt.Sprint(err))
+		}, 0)
+
+		e.spec("SND-SIG-002", func(ctx ginkgo.SpecContext, c *harness.Check) {
+			s := e.start(ctx, c, "SND-SIG-002", Answer{})
+			defer e.evidence(c, s)
+			as := e.expectAttempts(ctx, c, s, 1, e.o.RetryWait, "the event delivered")
+			a := as[0]
+			newErr, oldErr := e.verifyAt(a, e.o.Secret), e.verifyAt(a, e.o.PreviousSecret)
+			n := signatureCount(e.o.Scheme, a.Header.Get(e.traits.SignatureHeader))
+			c.Assert(newErr == nil && oldErr == nil && n >= 2,
+				"two signatures or more: one valid with --secret, one with --previous-secret",
+				fmt.Sprintf("%d signature(s); with --secret: %v; with --previous-secret: %v", n, verdict(newErr), verdict(oldErr)))
+		}, 0)
+	})
+}
+
+func verdict(err error) string {
+	if err == nil {
+		return "valid"
+	}
+	return err.Error()
+}
+
+// signatureCount counts the signatures in a scheme's signature header.
+func signatureCount(scheme, v string) int {
+	switch scheme {
+	case "standard":
+		return len(strings.Fields(v))
+	case "stripe":
+		n := 0
+		for _, part := range strings.Split(v, ",") {
+			if strings.HasPrefix(strings.TrimSpace(part), "v1=") {
+				n++
+			}
+		}
+		return n
+	}
+	if v == "" {
+		return 0
+	}
+	return 1
+}
+
