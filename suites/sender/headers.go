@@ -130,4 +130,3 @@ func signatureCount(scheme, v string) int {
 	}
 	return 1
 }
-
