@@ -228,6 +228,17 @@ func TestParseSpecOrFile(t *testing.T) {
 	}
 }
 
+// The example in testdata is the one the README shows: it must stay valid.
+func TestExampleScenario(t *testing.T) {
+	sc, err := LoadScenario("testdata/flaky-network.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Seed == nil || *sc.Seed != 42 || len(sc.Faults) != 6 || sc.Faults[0].Name != "first-two-fail" {
+		t.Errorf("scenario = %+v", sc)
+	}
+}
+
 func FuzzParseScenario(f *testing.F) {
 	f.Add([]byte("seed: 1\nfaults:\n  - type: drop\n    probability: 0.1\n    mode: 502\n"))
 	f.Add([]byte("faults:\n  - type: error\n    match: {attempts: 1-2, header: {a: b}}\n    status: 429\n"))
