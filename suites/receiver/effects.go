@@ -1,6 +1,9 @@
 package receiver
 
 import (
+	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/hookproof/hookproof/suites/harness"
@@ -16,21 +19,50 @@ const (
 	pollEvery  = 25 * time.Millisecond
 )
 
+// The waits below use Gomega's Eventually and Consistently, intercepting their failure so the
+// case reports a plain expected/actual pair rather than a matcher dump.
+
 // waitEffect waits until delivery id has at least one effect at the sink.
 func (e *env) waitEffect(ctx SpecContext, c *harness.Check, id string) {
-	c.Expect("an effect for %s at the sink within %s", id, effectWait)
-	Eventually(ctx, func() int { return e.sink.Distinct(id) }).
-		WithTimeout(effectWait).WithPolling(pollEvery).
-		Should(BeNumerically(">=", 1), "distinct effects of acknowledged delivery %s (is the receiver reporting to the sink?)", id)
+	failed := InterceptGomegaFailures(func() {
+		Eventually(ctx, func() int { return e.sink.Distinct(id) }).
+			WithTimeout(effectWait).WithPolling(pollEvery).Should(BeNumerically(">=", 1))
+	})
+	if len(failed) > 0 {
+		c.Fail(fmt.Sprintf("an effect for acknowledged delivery %s at the sink within %s", id, effectWait),
+			fmt.Sprintf("no effect after %s (is the receiver reporting its effects to the sink?)", effectWait))
+	}
 }
 
 // exactlyOneEffect waits for id's effect, then watches that no second one arrives.
 func (e *env) exactlyOneEffect(ctx SpecContext, c *harness.Check, id string) {
 	e.waitEffect(ctx, c, id)
-	c.Expect("exactly one distinct effect for %s", id)
-	Consistently(ctx, func() int { return e.sink.Distinct(id) }).
-		WithTimeout(settle).WithPolling(pollEvery).
-		Should(Equal(1), "distinct effects of delivery %s", id)
+	failed := InterceptGomegaFailures(func() {
+		Consistently(ctx, func() int { return e.sink.Distinct(id) }).
+			WithTimeout(settle).WithPolling(pollEvery).Should(Equal(1))
+	})
+	if len(failed) > 0 {
+		c.Fail("exactly one distinct effect for "+id,
+			fmt.Sprintf("%d distinct effects (%d reports)", e.sink.Distinct(id), len(e.sink.Reports(id))))
+	}
+}
+
+// noEffects watches for settle that none of ids gets an effect.
+func (e *env) noEffects(ctx SpecContext, c *harness.Check, ids []string) {
+	failed := InterceptGomegaFailures(func() {
+		Consistently(ctx, func() map[string]int { return e.effectsOf(ids) }).
+			WithTimeout(settle).WithPolling(pollEvery).Should(BeEmpty())
+	})
+	if len(failed) > 0 {
+		got := e.effectsOf(ids)
+		var parts []string
+		for id, n := range got {
+			parts = append(parts, fmt.Sprintf("%s: %d", id, n))
+		}
+		sort.Strings(parts)
+		c.Fail(fmt.Sprintf("no effect for any of the %d rejected deliveries", len(ids)),
+			fmt.Sprintf("%d of them had effects (%s)", len(got), strings.Join(parts, ", ")))
+	}
 }
 
 // effectsOf returns the ids among ids that have effects, with their distinct counts.

@@ -11,7 +11,6 @@ import (
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/suites/harness"
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 )
 
 // forged is one request a rejection case sends: a valid delivery broken in one way.
@@ -94,9 +93,7 @@ func (e *env) signatures() {
 			resp := e.accept(ctx, c, "valid marker delivery", marker, 0)
 			c.Assert(resp.OK(), "the valid marker delivery acknowledged", resp.Describe())
 			e.waitEffect(ctx, c, marker.ID)
-			Consistently(ctx, func() map[string]int { return e.effectsOf(ids) }).
-				WithTimeout(settle).WithPolling(pollEvery).
-				Should(BeEmpty(), "effects of rejected deliveries (webhook id → distinct effects)")
+			e.noEffects(ctx, c, ids)
 		})
 
 		harness.Case("RCV-SIG-015", func(ctx SpecContext, c *harness.Check) {
