@@ -74,7 +74,7 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 		return usagef("--schedule: %v", err)
 	}
 	if *seed == 0 {
-		*seed = newSeed()
+		*seed = randomSeed()
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -126,23 +126,6 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "hookproof sender: stopped")
 	return nil
-}
-
-// newSeed picks a non-zero seed.
-func newSeed() int64 {
-	var b [8]byte
-	rand.Read(b[:])
-	var n int64
-	for _, x := range b {
-		n = n<<8 | int64(x)
-	}
-	if n < 0 {
-		n = -n
-	}
-	if n == 0 {
-		n = 1
-	}
-	return n
 }
 
 // senderSend registers (or reuses) an endpoint for --url and sends one event to it. The

@@ -46,7 +46,7 @@ type Options struct {
 	PreviousSecret string        // when set, the sender is rotating from it: opts in to SND-SIG-002
 	Scheme         string        // signature scheme; "" means standard
 
-	RetryWait  time.Duration // per expected attempt; 0: DefaultRetryWait
+	RetryWait  time.Duration // per expected attempt (the first trigger's event: 3 times it); 0: DefaultRetryWait
 	Quiet      time.Duration // watch for unwanted attempts; 0: DefaultQuiet
 	MaxTimeout time.Duration // hold of a hung attempt; 0: DefaultMaxTimeout
 	SkipLong   bool          // leave out the long case (SND-TIMEOUT-001)
@@ -104,10 +104,8 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 			return nil, err
 		}
 	}
-	var optIns []string
-	if o.PreviousSecret != "" {
-		optIns = append(optIns, OptInRotation)
-	}
+	// The rotation case skips itself, naming the flag that opts in (--previous-secret).
+	optIns := []string{OptInRotation}
 	meta := o.Meta
 	if meta.Target == "" {
 		meta.Target = reports.RedactString(o.Trigger, o.Secret, o.PreviousSecret)
@@ -212,7 +210,7 @@ func (e *env) preflight(ctx context.Context) error {
 	if _, err := e.trig.Run(ctx, "preflight", s.URL); err != nil {
 		return fmt.Errorf("%w: the first trigger: %w", ErrHarness, err)
 	}
-	wait := max(e.o.RetryWait, 30*time.Second)
+	wait := 3 * e.o.RetryWait
 	if _, err := s.Wait(ctx, 1, wait, false); err != nil {
 		return fmt.Errorf("%w: the first trigger ran, but nothing arrived at %s within %s (is the sender running, and does the trigger give it {url}?)",
 			ErrHarness, s.URL, wait)

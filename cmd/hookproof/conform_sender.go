@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/reports"
+	"github.com/hookproof/hookproof/suites/catalog"
+	"github.com/hookproof/hookproof/suites/harness"
+	"github.com/hookproof/hookproof/suites/sender"
+)
+
+// conform sender: hookproof plays a scripted receiver, the trigger makes the sender under test
+// emit one event per case, and every attempt is graded.
+func init() {
+	registerConformMode(conformMode{
+		name:    "sender",
+		summary: "play a scripted receiver to your webhook sender: retries, ids, timestamps, status codes",
+		usage:   conformSenderUsage,
+		run:     conformSender,
+	})
+}
+
+const conformSenderUsage = `--listen ADDR --secret S --trigger CMD [--scheme standard] [--previous-secret S]
+       [--public-url URL] [--retry-wait 10s] [--quiet 2s] [--max-timeout 35s] [--skip-long]
+       [--strict] [--id IDS] [--family F] [--level L] [--seed N]
+       [--out results.json] [--junit FILE] [--html FILE] [--summary-md FILE]
+   or: --list [--id IDS] [--family F] [--level L]`
+
+type conformSenderFlags struct {
+	listen, publicURL, trigger, secret, previous, scheme string
+	triggerTimeout, retryWait, quiet, maxTimeout, timeout time.Duration
+	skipLong, strict, list                                bool
+	seed                                                  int64
+	ids, family, level                                    string
+	out, junit, html, md                                  string
+}
+
+func conformSender(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet(e, "conform sender", conformSenderUsage)
+	f := &conformSenderFlags{}
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:0", "address of hookproof's scripted receiver; a trigger without {url} needs a fixed port")
+	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` the sender reaches the scripted receiver at (default http://LISTEN)")
+	fs.StringVar(&f.trigger, "trigger", "", "command (run with sh -c) that makes your sender emit one event; {url} is replaced by the case's URL, also in $HOOKPROOF_URL")
+	fs.DurationVar(&f.triggerTimeout, "trigger-timeout", 30*time.Second, "bound on one run of the trigger")
+	fs.StringVar(&f.secret, "secret", "", "the secret your sender signs with (default $HOOKPROOF_SECRET)")
+	fs.StringVar(&f.previous, "previous-secret", "", "the previous secret, when your sender is rotating: opts in to the rotation case")
+	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
+	fs.DurationVar(&f.retryWait, "retry-wait", sender.DefaultRetryWait, "how long to wait for each expected attempt: configure your sender's retry schedule well under it")
+	fs.DurationVar(&f.quiet, "quiet", sender.DefaultQuiet, "how long to watch for attempts that must not come (after a 2xx, a 410)")
+	fs.DurationVar(&f.maxTimeout, "max-timeout", sender.DefaultMaxTimeout, "how long an attempt is left unanswered before hookproof gives up waiting for the sender to")
+	fs.BoolVar(&f.skipLong, "skip-long", false, "leave out SND-TIMEOUT-001, which waits out your sender's request timeout (15-30 s)")
+	fs.Int64Var(&f.seed, "seed", 0, "seed of the run (default: random, printed)")
+	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
+	fs.BoolVar(&f.list, "list", false, "print the requirements (as selected by --id, --family, --level) and exit")
+	fs.StringVar(&f.ids, "id", "", "run only these case `IDS`, comma-separated; SND-RETRY-* matches a prefix")
+	fs.StringVar(&f.family, "family", "", "run only these families, comma-separated: headers, signatures, ids, timestamps, retries, status, timeouts, payload")
+	fs.StringVar(&f.level, "level", "", "run only these levels, comma-separated: MUST, SHOULD, INFO")
+	fs.StringVar(&f.out, "out", "", "write the results (JSON) to `FILE`")
+	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to `FILE`")
+	fs.StringVar(&f.html, "html", "", "write the self-contained HTML report to `FILE`")
+	fs.StringVar(&f.md, "summary-md", "", "write a Markdown summary to `FILE`")
+	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "bound on the whole suite")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q (quote the --trigger command)", fs.Arg(0))
+	}
+	sel, err := catalog.ParseSelector(f.ids, f.family, f.level)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	if err := sel.Validate(catalog.Sender); err != nil {
+		return usagef("%v", err)
+	}
+	if f.list {
+		return listSenderRequirements(e.stdout, sel)
+	}
+	return f.run(ctx, e, fs, args, sel)
+}
+
+// listSenderRequirements prints the selected sender requirements, two lines each.
+func listSenderRequirements(w io.Writer, sel catalog.Selector) error {
+	reqs, err := catalog.All(catalog.Sender)
+	if err != nil {
+		return harnessError{err}
+	}
+	n := 0
+	for _, r := range reqs {
+		if !sel.Match(r) {
+			continue
+		}
+		n++
+		fmt.Fprintf(w, "%-15s %-6s %-10s %s\n", r.ID, r.Level, r.Family, r.Requirement)
+		extra := "source: " + r.Source
+		if len(r.Schemes) > 0 {
+			extra += "; schemes: " + strings.Join(r.Schemes, ", ")
+		}
+		if r.OptIn == sender.OptInRotation {
+			extra += "; optional: give --previous-secret"
+		}
+		if r.Has("long") {
+			extra += "; long: --skip-long leaves it out"
+		}
+		fmt.Fprintf(w, "%34s%s\n", "", extra)
+	}
+	fmt.Fprintf(w, "%d requirements\n", n)
+	return nil
+}
+
+func (f *conformSenderFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []string, sel catalog.Selector) error {
+	if f.secret == "" && e.getenv != nil {
+		f.secret = e.getenv(secretEnv)
+	}
+	switch {
+	case strings.TrimSpace(f.trigger) == "":
+		return usagef("give the --trigger command that makes your sender emit one event (see README)")
+	case f.secret == "":
+		return usagef("give the secret your sender signs with: --secret S or $%s", secretEnv)
+	case f.triggerTimeout <= 0:
+		return usagef("--trigger-timeout %s: want a positive duration", f.triggerTimeout)
+	}
+	seedSet := false
+	fs.Visit(func(fl *flag.Flag) { seedSet = seedSet || fl.Name == "seed" })
+	if !seedSet {
+		f.seed = randomSeed()
+	}
+	perCase := sender.Trigger{Command: f.trigger}.PerCase()
+	if !perCase {
+		if _, port, err := net.SplitHostPort(f.listen); err == nil && port == "0" && f.publicURL == "" {
+			return usagef("the trigger has no {url}, so your sender delivers to one fixed URL: give --listen a fixed port (e.g. 127.0.0.1:9400) and configure that URL in your sender")
+		}
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", f.listen)
+	if err != nil {
+		return harnessError{fmt.Errorf("--listen %s: %w", f.listen, err)}
+	}
+	defer ln.Close()
+	base := f.publicURL
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	mode := "a URL per case ({url})"
+	if !perCase {
+		mode = "one fixed URL (any path at " + base + "), cases one at a time"
+	}
+	fmt.Fprintf(e.stderr, "hookproof conform sender: scripted receiver at %s, %s, scheme %s, seed %d\n", base, mode, f.scheme, f.seed)
+
+	topts := []reports.TextOption{reports.WithTextSecrets(f.secret, f.previous), reports.WithColor(isTerminal(e.stdout))}
+	res, err := sender.Run(ctx, sender.Options{
+		Listener: ln, PublicURL: f.publicURL, Trigger: f.trigger, TriggerTimeout: f.triggerTimeout,
+		Secret: f.secret, PreviousSecret: f.previous, Scheme: f.scheme,
+		RetryWait: f.retryWait, Quiet: f.quiet, MaxTimeout: f.maxTimeout, SkipLong: f.skipLong,
+		Seed: f.seed, Strict: f.strict, Selector: sel, Timeout: f.timeout,
+		Out: e.stdout, TextOptions: topts,
+		Meta: reports.RunMeta{
+			Args:     reports.RedactArgs(append([]string{"conform", "sender"}, redactTrigger(args, f.secret, f.previous)...)),
+			Versions: map[string]string{"hookproof": Version},
+		},
+	})
+	switch {
+	case errors.Is(err, sender.ErrConfig), errors.Is(err, harness.ErrEmptySelection):
+		return usageError{err}
+	case err != nil:
+		return harnessError{err}
+	}
+	reports.PrintRecap(e.stdout, res, topts...)
+	if f.out != "" {
+		if err := res.WriteFile(f.out); err != nil {
+			return harnessError{err}
+		}
+	}
+	outs := reports.Outputs{HTML: f.html, JUnit: f.junit, Markdown: f.md, Getenv: e.getenv,
+		HTMLOptions: []reports.HTMLOption{reports.WithSecrets(f.secret, f.previous), reports.WithVersion(Version)}}
+	if err := outs.Write(res); err != nil {
+		return harnessError{err}
+	}
+	if res.Verdict() == reports.NonConformant {
+		t := res.Tally()
+		msg := fmt.Sprintf("non-conformant: %d MUST case(s) failed", t.MustFailed)
+		if f.strict && t.ShouldFailed > 0 {
+			msg += fmt.Sprintf(", %d SHOULD case(s) failed (--strict)", t.ShouldFailed)
+		}
+		return errors.New(msg)
+	}
+	return nil
+}
+
+// redactTrigger hides the secrets inside a --trigger command (RedactArgs only knows flags
+// whose names look secret).
+func redactTrigger(args []string, secrets ...string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = reports.RedactString(a, secrets...)
+	}
+	return out
+}
