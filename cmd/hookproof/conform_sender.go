@@ -35,7 +35,7 @@ const conformSenderUsage = `--listen ADDR --secret S --trigger CMD [--scheme sta
    or: --list [--id IDS] [--family F] [--level L]`
 
 type conformSenderFlags struct {
-	listen, publicURL, trigger, secret, previous, scheme string
+	listen, publicURL, trigger, secret, previous, scheme  string
 	triggerTimeout, retryWait, quiet, maxTimeout, timeout time.Duration
 	skipLong, strict, list                                bool
 	seed                                                  int64
