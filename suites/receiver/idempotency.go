@@ -60,7 +60,7 @@ func (e *env) idempotency() {
 		// like a sender until one ack gets through. It always runs through its own proxy.
 		harness.Case("RCV-IDEM-003", func(ctx SpecContext, c *harness.Check) {
 			url, stop := e.lostAckProxy(c)
-			defer stop()
+			DeferCleanup(stop)
 			d := e.event("", 1)
 			var resp harness.Response
 			for attempt := 1; attempt <= lostAcks+3; attempt++ {

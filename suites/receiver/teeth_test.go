@@ -166,6 +166,27 @@ func TestReferenceSchemes(t *testing.T) {
 	}
 }
 
+// TestReferenceUnderChaos runs the suite through a chaos proxy that drops, duplicates, delays
+// and fails deliveries: retrying like a sender, the reference receiver still passes every case,
+// and the results carry what the proxy did.
+func TestReferenceUnderChaos(t *testing.T) {
+	skipSelfTests(t)
+	t.Parallel()
+	const spec = "drop=0.1,duplicate=0.2,delay=0-100ms,error=0.1(status=503)"
+	res := runSuite(t, "-builtin", receiver.BuiltinReference, "-chaos", spec, "-seed", "300")
+	for _, c := range res.Cases {
+		if c.Outcome != reports.Passed {
+			t.Errorf("%s: %s\n  expected: %s\n  actual: %s\n  reason: %s", c.ID, c.Outcome, c.Expected, c.Actual, c.Reason)
+		}
+	}
+	if res.Chaos == nil || res.Chaos.Spec != spec || res.Chaos.Seed != 300 || res.Chaos.Requests == 0 || len(res.Chaos.Counters) == 0 {
+		t.Errorf("chaos section %+v", res.Chaos)
+	}
+	if res.Run.ChaosSpec != spec {
+		t.Errorf("run chaos spec %q", res.Run.ChaosSpec)
+	}
+}
+
 // TestCatalogMatchesSpecs walks the specs without running them: every catalogue requirement has
 // exactly one spec and every spec names a catalogue requirement (the harness refuses to grade
 // a run otherwise, so a mismatch leaves no results).
