@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,7 +41,9 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 	schemeName := fs.String("scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	db := fs.String("db", "hookproof-receiver.db", "SQLite file of the inbox, or a postgres:// DSN shared by replicas")
 	sinkURL := fs.String("sink", "", "effect sink URL to report every effect to (default: local effects table only)")
-	workers := fs.Int("workers", receiver.DefaultWorkers, "processing workers; 0 stores and acknowledges only (crash drills)")
+	var workers workersFlag
+	fs.Var(&workers, "workers", fmt.Sprintf("`N` processing workers (default %d on SQLite, %d on PostgreSQL); 0 stores and acknowledges only (crash drills)",
+		receiver.DefaultWorkers, receiver.DefaultPostgresWorkers))
 	drainFor := fs.Duration("drain-timeout", 30*time.Second, "on Ctrl-C, how long to wait for in-flight work")
 	verbose := fs.Bool("v", false, "log every rejected delivery")
 	if err := parseFlags(fs, args); err != nil {
@@ -49,8 +52,11 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	if *workers < 0 {
-		return usagef("--workers %d: want 0 or more", *workers)
+	if !workers.set {
+		workers.n = receiver.DefaultWorkers
+		if store.IsPostgres(*db) {
+			workers.n = receiver.DefaultPostgresWorkers
+		}
 	}
 	scheme, err := newScheme(e, *schemeName, *secret)
 	if err != nil {
@@ -61,7 +67,7 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	opts := []receiver.Option{receiver.WithLogger(log), receiver.WithWorkers(*workers)}
+	opts := []receiver.Option{receiver.WithLogger(log), receiver.WithWorkers(workers.n)}
 	sinkShown := "none"
 	if *sinkURL != "" {
 		sc, err := sink.NewClient(*sinkURL)
@@ -83,7 +89,7 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 		return harnessError{fmt.Errorf("open the inbox at %s: %w", redactDSN(*db), err)}
 	}
 	fmt.Fprintf(e.stdout, "hookproof receiver: listening on http://%s (scheme %s, db %s, sink %s, workers %d)\n",
-		ln.Addr(), scheme.Name(), redactDSN(*db), sinkShown, *workers)
+		ln.Addr(), scheme.Name(), redactDSN(*db), sinkShown, workers.n)
 
 	srv := &http.Server{Handler: rcv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
@@ -106,6 +112,28 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 		return harnessError{fmt.Errorf("drain (unfinished work resumes on the next start): %w", err)}
 	}
 	fmt.Fprintln(e.stdout, "hookproof receiver: drained")
+	return nil
+}
+
+// workersFlag is --workers: a count of 0 or more, whose default depends on the store.
+type workersFlag struct {
+	n   int
+	set bool
+}
+
+func (w *workersFlag) String() string {
+	if w == nil || !w.set {
+		return ""
+	}
+	return strconv.Itoa(w.n)
+}
+
+func (w *workersFlag) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return errors.New("want a whole number, 0 or more")
+	}
+	w.n, w.set = n, true
 	return nil
 }
 

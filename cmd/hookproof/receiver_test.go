@@ -294,7 +294,7 @@ func TestReceiverFlags(t *testing.T) {
 		{"bad standard secret", []string{"--secret", "whsec_!!"}, nil, exitUsage, "bad secret"},
 		{"unknown scheme", []string{"--secret", "x", "--scheme", "nope"}, nil, exitUsage, "unknown scheme"},
 		{"bad sink", []string{"--secret", receiverTestSecret, "--sink", "localhost:1"}, nil, exitUsage, "--sink"},
-		{"negative workers", []string{"--secret", receiverTestSecret, "--workers", "-1"}, nil, exitUsage, "--workers"},
+		{"negative workers", []string{"--secret", receiverTestSecret, "--workers", "-1"}, nil, exitUsage, "-workers"},
 		{"stray argument", []string{"--secret", receiverTestSecret, "extra"}, nil, exitUsage, "unexpected argument"},
 		{"bad listen address", []string{"--secret", receiverTestSecret, "--listen", "127.0.0.1:notaport"}, nil, exitHarness, "listen"},
 		{"db that cannot be opened", []string{"--secret", receiverTestSecret, "--listen", "127.0.0.1:0", "--db", "/nonexistent/dir/x.db"}, nil, exitHarness, "open the inbox"},

@@ -87,17 +87,29 @@ func (r *Receiver) commitLoop() {
 			ds = append(ds, a.d)
 		}
 		inserted, err := r.store.Insert(r.ctx, ds)
-		fresh := false
+		var fresh []store.Row
 		for i, a := range batch {
 			res := ackResult{err: err}
-			if err == nil {
-				res.inserted = inserted[i]
-				fresh = fresh || inserted[i]
+			if err == nil && inserted[i] {
+				res.inserted = true
+				fresh = append(fresh, store.Row{ID: a.d.ID, Body: a.d.Body})
 			}
 			a.done <- res
 		}
-		if fresh {
-			notify(r.wakeDispatch)
+		// Hand the new rows to the dispatcher, which then need not read them back. When it is
+		// behind, nothing waits here: the hand-off stops, and the dispatcher reads the inbox
+		// until it has caught up (see dispatch), so rows still go out in inbox order.
+		if len(fresh) > 0 && r.cfg.workers > 0 {
+			if r.handoffLost.Load() {
+				notify(r.wakeDispatch)
+			} else {
+				select {
+				case r.fresh <- fresh:
+				default:
+					r.handoffLost.Store(true)
+					notify(r.wakeDispatch)
+				}
+			}
 		}
 	}
 }

@@ -42,7 +42,7 @@ func parseEvent(body []byte) event {
 		ObjectID json.RawMessage `json:"object_id"`
 		Seq      json.RawMessage `json:"seq"`
 	}
-	if len(env.Data) == 0 || env.Data[0] != '{' || json.Unmarshal(env.Data, &d) != nil {
+	if env.Data[0] != '{' || json.Unmarshal(env.Data, &d) != nil {
 		return ev
 	}
 	if json.Unmarshal(d.ObjectID, &ev.objectID) != nil || ev.objectID == "" {

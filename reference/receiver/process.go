@@ -14,7 +14,7 @@ import (
 // for at most workLinger.
 const (
 	pageSize   = 512
-	workBatch  = 32
+	workBatch  = 128
 	workLinger = 10 * time.Millisecond
 )
 
@@ -43,55 +43,94 @@ func (r *Receiver) processLoop() {
 
 // dispatch hands every acknowledged, unprocessed inbox row to a worker, in inbox order. The
 // worker is chosen by object_id, so one object's events are processed in the order they were
-// stored. It returns when Close has asked to drain and no row is left, or when ctx ends.
+// stored. Rows come straight from the committer after each commit; the inbox itself is read at
+// start (rows a previous run acknowledged), after the committer's hand-off overflowed, and on
+// every rescan. A row reached both ways is dispatched once (queued), and a row processed
+// already is skipped by its claim. It returns when Close has asked to drain and no row is
+// left, or when ctx ends.
 func (r *Receiver) dispatch(queues []chan job) {
+	send := func(row store.Row) bool {
+		if !r.markQueued(row.ID) {
+			return true // a worker has it already
+		}
+		j := job{row: row, ev: parseEvent(row.Body)}
+		key := j.ev.objectID
+		if !j.ev.ordered {
+			key = row.ID
+		}
+		select {
+		case queues[shard(key, len(queues))] <- j:
+			return true
+		case <-r.ctx.Done():
+			return false
+		}
+	}
 	drain := r.drain
 	draining := false
-	var cursor int64 // rows up to here were handed out; a rescan starts again from 0
+	scan := true     // read the inbox before waiting again
+	var cursor int64 // the inbox was read up to this seq; a rescan starts again from 0
 	rescan := time.NewTicker(r.cfg.rescan)
 	defer rescan.Stop()
 	for failures := 0; ; {
-		rows, err := r.store.Pending(r.ctx, cursor, pageSize)
-		if err != nil {
-			if r.ctx.Err() != nil {
-				return
+		if scan {
+			rows, err := r.store.Pending(r.ctx, cursor, pageSize)
+			if err != nil {
+				if r.ctx.Err() != nil {
+					return
+				}
+				r.log.Error("reading the inbox", "err", err)
+				if !sleep(r.ctx, backoff(failures)) {
+					return
+				}
+				failures++
+				continue
 			}
-			r.log.Error("reading the inbox", "err", err)
-			if !sleep(r.ctx, backoff(failures)) {
-				return
+			failures = 0
+			for _, row := range rows {
+				cursor = row.Seq
+				if !send(row) {
+					return
+				}
 			}
-			failures++
-			continue
-		}
-		failures = 0
-		for _, row := range rows {
-			cursor = row.Seq
-			if !r.markQueued(row.Seq) {
-				continue // a worker has it already
+			if len(rows) == pageSize {
+				continue
 			}
-			j := job{row: row, ev: parseEvent(row.Body)}
-			key := j.ev.objectID
-			if !j.ev.ordered {
-				key = row.ID
+			scan = false
+			if draining {
+				return // every row acknowledged before Close is with a worker
 			}
-			select {
-			case queues[shard(key, len(queues))] <- j:
-			case <-r.ctx.Done():
-				return
-			}
-		}
-		if len(rows) == pageSize {
-			continue
-		}
-		if draining {
-			return // every row acknowledged before Close is with a worker
 		}
 		select {
+		case rows := <-r.fresh:
+			for _, row := range rows {
+				if !send(row) {
+					return
+				}
+			}
 		case <-r.wakeDispatch:
+			// The hand-off overflowed. What is still in fresh is older than what it dropped:
+			// send it first, then resume the hand-off and read the rest from the inbox.
+			for len(r.fresh) > 0 {
+				for _, row := range <-r.fresh {
+					if !send(row) {
+						return
+					}
+				}
+			}
+			r.handoffLost.Store(false)
+			scan = true
 		case <-rescan.C:
-			cursor = 0
+			scan, cursor = true, 0
 		case <-drain:
-			draining, drain, cursor = true, nil, 0
+			// The committer has stopped: take what it handed off, then read the whole inbox once.
+			for len(r.fresh) > 0 {
+				for _, row := range <-r.fresh {
+					if !send(row) {
+						return
+					}
+				}
+			}
+			draining, drain, scan, cursor = true, nil, true, 0
 		case <-r.ctx.Done():
 			return
 		}
@@ -173,13 +212,13 @@ func (r *Receiver) apply(ctx context.Context, tx store.Tx, batch []job) error {
 // processings of one delivery would get two ids, which is what lets a sink catch them.
 func newEffectID() string { return "eff_" + rand.Text() }
 
-func (r *Receiver) markQueued(seq int64) bool {
+func (r *Receiver) markQueued(id string) bool {
 	r.queuedMu.Lock()
 	defer r.queuedMu.Unlock()
-	if _, ok := r.queued[seq]; ok {
+	if _, ok := r.queued[id]; ok {
 		return false
 	}
-	r.queued[seq] = struct{}{}
+	r.queued[id] = struct{}{}
 	return true
 }
 
@@ -187,7 +226,7 @@ func (r *Receiver) unmarkQueued(batch []job) {
 	r.queuedMu.Lock()
 	defer r.queuedMu.Unlock()
 	for _, j := range batch {
-		delete(r.queued, j.row.Seq)
+		delete(r.queued, j.row.ID)
 	}
 }
 

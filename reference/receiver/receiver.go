@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookproof/hookproof/reference/signature"
@@ -17,11 +18,17 @@ import (
 // MaxBody is the largest delivery body accepted; a larger one is answered 413.
 const MaxBody = 1 << 20
 
-// Defaults of the options.
+// freshBatches is how many committed batches may wait for the dispatcher in memory; past it
+// the dispatcher reads them back from the inbox.
+const freshBatches = 64
+
+// Defaults of the options. SQLite writes one transaction at a time, so one worker making
+// full batches does best there; on PostgreSQL workers process in parallel.
 const (
-	DefaultWorkers  = 4
-	DefaultMaxBatch = 256
-	DefaultRescan   = 2 * time.Second
+	DefaultWorkers         = 1
+	DefaultPostgresWorkers = 4
+	DefaultMaxBatch        = 256
+	DefaultRescan          = 2 * time.Second
 )
 
 // Option configures a Receiver.
@@ -35,9 +42,9 @@ type config struct {
 	log      *slog.Logger
 }
 
-// WithWorkers sets how many workers process the inbox (default 4). Zero stores and
-// acknowledges deliveries without processing them: the state a crash right after the ack
-// leaves behind, for crash drills.
+// WithWorkers sets how many workers process the inbox (default 1, or 4 when Open is given a
+// PostgreSQL DSN). Zero stores and acknowledges deliveries without processing them: the state
+// a crash right after the ack leaves behind, for crash drills.
 func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
 
 // WithSink reports every effect to an effect sink, at least once, through the outbox.
@@ -71,11 +78,13 @@ type Receiver struct {
 
 	submit chan *ack // handlers → committer
 
-	wakeDispatch chan struct{} // the committer stored new rows
-	wakeReport   chan struct{} // a worker committed new effects
+	fresh        chan []store.Row // rows the committer just stored, for the dispatcher
+	handoffLost  atomic.Bool      // fresh was full: rows wait in the inbox, not in fresh
+	wakeDispatch chan struct{}    // the dispatcher must read the inbox
+	wakeReport   chan struct{}    // a worker committed new effects
 
 	queuedMu sync.Mutex
-	queued   map[int64]struct{} // inbox rows handed to a worker and not committed yet
+	queued   map[string]struct{} // delivery ids handed to a worker and not committed yet
 
 	ctx    context.Context // background work; cancelled only when Close gives up waiting
 	cancel context.CancelFunc
@@ -93,6 +102,9 @@ func Open(ctx context.Context, scheme signature.Scheme, dsn string, opts ...Opti
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("receiver: %w", err)
+	}
+	if store.IsPostgres(dsn) {
+		opts = append([]Option{WithWorkers(DefaultPostgresWorkers)}, opts...)
 	}
 	r, err := New(scheme, st, opts...)
 	if err != nil {
@@ -128,9 +140,10 @@ func New(scheme signature.Scheme, st store.Store, opts ...Option) (*Receiver, er
 	r := &Receiver{
 		scheme: scheme, store: st, cfg: cfg, log: cfg.log,
 		submit:        make(chan *ack, 2*cfg.maxBatch),
+		fresh:         make(chan []store.Row, freshBatches),
 		wakeDispatch:  make(chan struct{}, 1),
 		wakeReport:    make(chan struct{}, 1),
-		queued:        map[int64]struct{}{},
+		queued:        map[string]struct{}{},
 		ctx:           ctx,
 		cancel:        cancel,
 		drain:         make(chan struct{}),

@@ -594,3 +594,61 @@ func TestNewValidatesOptions(t *testing.T) {
 		t.Error("Open accepted an in-memory database: the inbox must outlive the process")
 	}
 }
+
+// gatedStore holds every processing transaction until open is closed.
+type gatedStore struct {
+	store.Store
+	open chan struct{}
+}
+
+func (g *gatedStore) Process(ctx context.Context, fn func(store.Tx) error) error {
+	select {
+	case <-g.open:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.Store.Process(ctx, fn)
+}
+
+func TestInOrderStreamSurvivesHandOffOverflow(t *testing.T) {
+	// Processing stalls while a long in-order stream is acknowledged, one commit per delivery,
+	// so the committer's in-memory hand-off overflows and the dispatcher must fall back to the
+	// inbox. Every event must still be applied, in order: none may be overtaken and go stale.
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &gatedStore{Store: st, open: make(chan struct{})}
+	col := sink.NewCollector()
+	sinkSrv := httptest.NewServer(col)
+	defer sinkSrv.Close()
+	sc, _ := sink.NewClient(sinkSrv.URL)
+	r, err := New(testScheme(t), g, WithWorkers(2), WithSink(sc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, scheme: testScheme(t), col: col, sinkSrv: sinkSrv, rcv: r, srv: httptest.NewServer(r)}
+	defer h.stop()
+	n := freshBatches + 2*workBatch + 100
+	for seq := 1; seq <= n; seq++ {
+		id := fmt.Sprint("msg_of_", seq)
+		if got := h.send(nil, id, envelope(id, "ord_of", seq)); got != http.StatusOK {
+			t.Fatalf("seq %d: status %d", seq, got)
+		}
+	}
+	if !r.handoffLost.Load() {
+		t.Fatal("the hand-off never overflowed: the test does not test the fallback")
+	}
+	close(g.open)
+	h.waitDistinct(fmt.Sprint("msg_of_", n), 1)
+	h.stop()
+	got := col.AppliedSeq("ord_of")
+	if len(got) != n {
+		t.Fatalf("applied %d of %d in-order events", len(got), n)
+	}
+	for i, s := range got {
+		if s != int64(i+1) {
+			t.Fatalf("applied out of order at %d: %v", i, got[max(0, i-3):min(len(got), i+3)])
+		}
+	}
+}

@@ -12,26 +12,27 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
-// SQLite keeps the store in one file. Writes go through a single connection, so transactions
-// never contend inside the process (and busy_timeout covers another process on the same file);
-// reads use a small pool of their own, which WAL lets run beside the writer.
+// SQLite keeps the store in one file, with WAL so that reads run beside the writer.
 //
-// Durability is chosen per transaction. An inbox commit is synchronous=FULL: the WAL is
-// fsynced before Insert returns, so an acknowledged delivery survives kill -9 and an OS crash.
-// Processing and outbox bookkeeping commit with synchronous=NORMAL: written to the WAL (so they
-// survive kill -9) and fsynced by the next inbox commit or checkpoint; an OS crash in between
-// can only make a delivery be processed again, never lose one. That keeps fsyncs, the slowest
-// thing here, on the acknowledgement path alone.
+// Durability is chosen per transaction, with two writer connections that take turns under one
+// lock (so they never contend inside the process; busy_timeout covers another process):
+//
+//   - inbox commits go through a synchronous=FULL connection: the WAL is fsynced before Insert
+//     returns, so an acknowledged delivery survives kill -9 and an OS crash;
+//   - processing and outbox bookkeeping go through a synchronous=NORMAL connection: written to
+//     the WAL (they survive kill -9) and fsynced by the next inbox commit or checkpoint. An OS
+//     crash in between can only make a delivery be processed again, never lose one.
+//
+// That keeps fsyncs, the slowest thing here, on the acknowledgement path alone. Checkpoints run
+// in the background, never inside a commit.
 type SQLite struct {
-	w, r *sql.DB
-	cp   *sql.DB       // checkpoints, off the writer's path
-	stop chan struct{} // ends the checkpointer
-	done chan struct{}
-	// procMu queues processing transactions among themselves, so an inbox commit waits for
-	// the writer behind at most one of them.
-	procMu    sync.Mutex
-	closeOnce sync.Once
-	// Statements of the hot paths, prepared once on the writer connection.
+	in, w, r, cp *sql.DB // inbox writer, processing writer, readers, checkpointer
+	// writeMu lets one transaction write at a time; procMu queues processing transactions
+	// among themselves, so an inbox commit waits for the writer behind at most one of them.
+	writeMu, procMu sync.Mutex
+	stop, done      chan struct{} // the checkpointer's
+	closeOnce       sync.Once
+	// Statements of the hot paths, prepared once on their writer.
 	insert, claim, advance, effect, queue *sql.Stmt
 }
 
@@ -69,60 +70,57 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	if path == "" || path == ":memory:" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("store: sqlite: %q: want a plain file path", path)
 	}
-	// WAL lets readers run beside the writer; synchronous=FULL fsyncs the WAL at every commit,
-	// so a committed inbox row survives kill -9 and an OS crash; immediate transactions take
-	// the write lock up front instead of failing to upgrade a read lock later.
-	// The writer never checkpoints (wal_autocheckpoint=0): a checkpoint copies and fsyncs pages
-	// and would stall whichever inbox commit crossed the threshold. A background loop does it.
-	const params = "?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=1&_pragma=wal_autocheckpoint(0)"
-	w, err := sql.Open("sqlite", path+params)
-	if err != nil {
-		return nil, fmt.Errorf("store: sqlite: open %s: %w", path, err)
+	s := &SQLite{stop: make(chan struct{}), done: make(chan struct{})}
+	fail := func(what string, err error) (*SQLite, error) {
+		close(s.done) // no checkpointer yet
+		s.Close()
+		return nil, fmt.Errorf("store: sqlite: %s %s: %w", what, path, err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
-	w.SetConnMaxLifetime(0)
-	w.SetConnMaxIdleTime(0)
-	if _, err := w.ExecContext(ctx, sqliteSchema); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("store: sqlite: create schema in %s: %w", path, err)
+	// Immediate transactions take the write lock up front instead of failing to upgrade a read
+	// lock later. No writer checkpoints by itself (wal_autocheckpoint=0): a checkpoint copies and
+	// fsyncs pages and would stall whichever commit crossed the threshold.
+	const writer = "&_busy_timeout=10000&_txlock=immediate&_foreign_keys=1&_pragma=wal_autocheckpoint(0)"
+	var err error
+	for _, c := range []struct {
+		db     **sql.DB
+		params string
+		conns  int
+	}{
+		{&s.w, "?_journal_mode=WAL&_synchronous=NORMAL" + writer, 1}, // first: sets WAL mode for the file
+		{&s.in, "?_synchronous=FULL" + writer, 1},
+		{&s.r, "?_busy_timeout=10000&_query_only=1", 4},
+		{&s.cp, "?_busy_timeout=10000", 1},
+	} {
+		if *c.db, err = sql.Open("sqlite", path+c.params); err != nil {
+			return fail("open", err)
+		}
+		(*c.db).SetMaxOpenConns(c.conns)
+		(*c.db).SetMaxIdleConns(c.conns)
+		(*c.db).SetConnMaxLifetime(0)
+		(*c.db).SetConnMaxIdleTime(0)
+		if c.db == &s.w {
+			if _, err := s.w.ExecContext(ctx, sqliteSchema); err != nil {
+				return fail("create schema in", err)
+			}
+		} else if err := (*c.db).PingContext(ctx); err != nil {
+			return fail("open", err)
+		}
 	}
-	r, err := sql.Open("sqlite", path+"?_busy_timeout=10000&_query_only=1")
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("store: sqlite: open %s for reading: %w", path, err)
-	}
-	r.SetMaxOpenConns(4)
-	r.SetMaxIdleConns(4)
-	if err := r.PingContext(ctx); err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("store: sqlite: open %s for reading: %w", path, err)
-	}
-	cp, err := sql.Open("sqlite", path+"?_busy_timeout=10000")
-	if err != nil {
-		w.Close()
-		r.Close()
-		return nil, fmt.Errorf("store: sqlite: open %s for checkpoints: %w", path, err)
-	}
-	cp.SetMaxOpenConns(1)
-	s := &SQLite{w: w, r: r, cp: cp, stop: make(chan struct{}), done: make(chan struct{})}
 	for _, p := range []struct {
+		db  *sql.DB
 		st  **sql.Stmt
 		sql string
 	}{
-		{&s.insert, `INSERT INTO inbox(id, body, received_ms) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING`},
-		{&s.claim, `UPDATE inbox SET processed_ms = ? WHERE id = ? AND processed_ms IS NULL`},
+		{s.in, &s.insert, `INSERT INTO inbox(id, body, received_ms) VALUES(?, ?, ?) ON CONFLICT(id) DO NOTHING`},
+		{s.w, &s.claim, `UPDATE inbox SET processed_ms = ? WHERE id = ? AND processed_ms IS NULL`},
 		// An upsert that only moves forward: no row changes when the event is not newer.
-		{&s.advance, `INSERT INTO objects(object_id, last_seq) VALUES(?, ?)
+		{s.w, &s.advance, `INSERT INTO objects(object_id, last_seq) VALUES(?, ?)
 			ON CONFLICT(object_id) DO UPDATE SET last_seq = excluded.last_seq WHERE excluded.last_seq > objects.last_seq`},
-		{&s.effect, `INSERT INTO effects(effect_id, webhook_id, type, data, applied, created_ms) VALUES(?, ?, ?, ?, ?, ?)`},
-		{&s.queue, `INSERT INTO outbox(effect_id) VALUES(?)`},
+		{s.w, &s.effect, `INSERT INTO effects(effect_id, webhook_id, type, data, applied, created_ms) VALUES(?, ?, ?, ?, ?, ?)`},
+		{s.w, &s.queue, `INSERT INTO outbox(effect_id) VALUES(?)`},
 	} {
-		if *p.st, err = w.PrepareContext(ctx, p.sql); err != nil {
-			close(s.done)
-			s.Close()
-			return nil, fmt.Errorf("store: sqlite: prepare %q: %w", p.sql, err)
+		if *p.st, err = p.db.PrepareContext(ctx, p.sql); err != nil {
+			return fail("prepare a statement for", err)
 		}
 	}
 	go s.checkpoints()
@@ -149,7 +147,9 @@ func (s *SQLite) checkpoints() {
 // Insert implements Store.
 func (s *SQLite) Insert(ctx context.Context, ds []Delivery) ([]bool, error) {
 	inserted := make([]bool, len(ds))
-	err := s.write(ctx, "FULL", func(tx *sql.Tx) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	err := inTx(ctx, s.in, func(tx *sql.Tx) error {
 		st := tx.StmtContext(ctx, s.insert)
 		for i, d := range ds {
 			res, err := st.ExecContext(ctx, d.ID, nonNil(d.Body), unixMilli(d.ReceivedAt))
@@ -196,7 +196,9 @@ func (s *SQLite) Pending(ctx context.Context, after int64, limit int) ([]Row, er
 func (s *SQLite) Process(ctx context.Context, fn func(Tx) error) error {
 	s.procMu.Lock()
 	defer s.procMu.Unlock()
-	return s.write(ctx, "NORMAL", func(tx *sql.Tx) error { return fn(sqliteTx{s, tx}) })
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return inTx(ctx, s.w, func(tx *sql.Tx) error { return fn(sqliteTx{s, tx}) })
 }
 
 type sqliteTx struct {
@@ -271,7 +273,9 @@ func (s *SQLite) Reported(ctx context.Context, seqs []int64) error {
 	if len(seqs) == 0 {
 		return nil
 	}
-	err := s.write(ctx, "NORMAL", func(tx *sql.Tx) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	err := inTx(ctx, s.w, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `DELETE FROM outbox WHERE seq = ?`)
 		if err != nil {
 			return err
@@ -338,31 +342,16 @@ func (s *SQLite) Close() error {
 			errs = append(errs, st.Close())
 		}
 	}
-	// A final TRUNCATE checkpoint leaves a compact file behind; failing it loses nothing.
-	_, _ = s.cp.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
-	return errors.Join(append(errs, s.cp.Close(), s.r.Close(), s.w.Close())...)
-}
-
-// write runs fn in a transaction on the writer connection, committed with the given
-// synchronous level (FULL or NORMAL).
-func (s *SQLite) write(ctx context.Context, synchronous string, fn func(*sql.Tx) error) error {
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		return err
+	if s.cp != nil {
+		// A final TRUNCATE checkpoint leaves a compact file behind; failing it loses nothing.
+		_, _ = s.cp.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA synchronous = "+synchronous); err != nil {
-		return err
+	for _, db := range []*sql.DB{s.cp, s.r, s.in, s.w} {
+		if db != nil {
+			errs = append(errs, db.Close())
+		}
 	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	return errors.Join(errs...)
 }
 
 // inTx runs fn in a transaction on db and commits it, or rolls it back when fn fails.

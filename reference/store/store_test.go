@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -239,7 +240,7 @@ func BenchmarkSQLiteProcess32(b *testing.B) {
 		b.StopTimer()
 		ids := make([]Delivery, 32)
 		for i := range ids {
-			ids[i] = Delivery{ID: fmt.Sprint("msg_", n+i), Body: []byte("{}")}
+			ids[i] = Delivery{ID: "msg_" + rand.Text(), Body: []byte("{}")} // random, as senders make them
 		}
 		if _, err := s.Insert(ctx, ids); err != nil {
 			b.Fatal(err)
@@ -254,7 +255,7 @@ func BenchmarkSQLiteProcess32(b *testing.B) {
 				if _, err := tx.Advance(ctx, fmt.Sprint("o", n%64), int64(n)); err != nil {
 					return err
 				}
-				if err := tx.AddEffect(ctx, Effect{EffectID: "e" + d.ID, WebhookID: d.ID, Data: json.RawMessage(`{"object_id":"o","seq":1}`), Applied: true}, true); err != nil {
+				if err := tx.AddEffect(ctx, Effect{EffectID: "eff_" + rand.Text(), WebhookID: d.ID, Data: json.RawMessage(`{"object_id":"o","seq":1}`), Applied: true}, true); err != nil {
 					return err
 				}
 			}
