@@ -431,9 +431,9 @@ func (p *Proxy) forward(x *Exchange) Result {
 	if len(x.Body) > 0 {
 		// No GetBody: without it no transport replays the request on its own, and a
 		// chaos proxy must not add deliveries nobody asked for.
-		// A NopCloser around a *bytes.Reader is what net/http recognises as in memory: it
-		// then writes headers and body in one system call instead of flushing the headers
-		// first.
+		// An in-memory body (a NopCloser around a *bytes.Reader, as net/http recognises, and
+		// an io.WriterTo, as the synchronous transport does) leaves with the headers in one
+		// system call instead of after a flush of its own.
 		req.Body = io.NopCloser(bytes.NewReader(x.Body))
 	}
 	req = req.WithContext(x.ctx)

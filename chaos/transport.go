@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -83,7 +84,7 @@ func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if err := req.Write(c.bw); err != nil {
+	if err := writeRequest(c.bw, req); err != nil {
 		return fail(err)
 	}
 	if err := c.bw.Flush(); err != nil {
@@ -199,4 +200,70 @@ func (b *syncBody) Close() error {
 	}
 	_ = b.c.nc.Close()
 	return err
+}
+
+// writeRequest serialises req like req.Write, but directly, for the requests the proxy
+// makes (known length, a body that writes itself, no trailers); anything else goes to
+// req.Write. It skips fmt and the sorting of header keys, which the upstream ignores.
+// Header names and values come from a request net/http already parsed, or from faults that
+// keep them well-formed.
+func writeRequest(w *bufio.Writer, req *http.Request) error {
+	body, inMemory := req.Body.(io.WriterTo)
+	if req.Body != nil && req.Body != http.NoBody && !inMemory || req.ContentLength < 0 ||
+		len(req.TransferEncoding) > 0 || len(req.Trailer) > 0 || req.Close || req.URL.Opaque != "" {
+		return req.Write(w)
+	}
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	w.WriteString(req.Method)
+	w.WriteByte(' ')
+	w.WriteString(req.URL.RequestURI())
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(host)
+	w.WriteString("\r\n")
+	for k, vs := range req.Header {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer", "Connection":
+			continue
+		}
+		for _, v := range vs {
+			if k == "User-Agent" && v == "" {
+				continue
+			}
+			w.WriteString(k)
+			w.WriteString(": ")
+			w.WriteString(v)
+			w.WriteString("\r\n")
+		}
+	}
+	if req.ContentLength > 0 || !bodylessMethod(req.Method) {
+		w.WriteString("Content-Length: ")
+		w.WriteString(strconv.FormatInt(req.ContentLength, 10))
+		w.WriteString("\r\n")
+	}
+	if _, err := w.WriteString("\r\n"); err != nil {
+		return err
+	}
+	if req.ContentLength > 0 {
+		n, err := body.WriteTo(w)
+		if err != nil {
+			return err
+		}
+		if n != req.ContentLength { // the connection is closed on error: nothing half-sent is reused
+			return fmt.Errorf("sync transport: body of %d bytes, Content-Length %d", n, req.ContentLength)
+		}
+	}
+	return nil
+}
+
+// bodylessMethod reports whether a request with this method and no body is sent without
+// Content-Length (as net/http does).
+func bodylessMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT":
+		return true
+	}
+	return false
 }

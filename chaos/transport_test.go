@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -129,5 +130,60 @@ func TestSyncTransportInterimAndCancel(t *testing.T) {
 	}
 	if _, err := tr.RoundTrip(httptest.NewRequest("GET", "https://x/", nil)); err == nil {
 		t.Error("https: want an error")
+	}
+}
+
+func TestWriteRequest(t *testing.T) {
+	cases := []struct {
+		method, url, body string
+		header            http.Header
+	}{
+		{"POST", "http://up:81/hooks/a%2Fb?x=1&y=%20", `{"id":"evt"}`, http.Header{"Webhook-Id": {"msg_1"}, "X-Multi": {"a", "b"}, "User-Agent": {""}}},
+		{"GET", "http://up/", "", http.Header{"Accept": {"*/*"}}},
+		{"POST", "http://up/empty", "", nil},
+		{"PUT", "http://up/p", "x", http.Header{"User-Agent": {"sender/1"}}},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest(tc.method, tc.url, nil)
+		if tc.body != "" {
+			req.Body = io.NopCloser(bytes.NewReader([]byte(tc.body)))
+			req.ContentLength = int64(len(tc.body))
+		}
+		if tc.header != nil {
+			req.Header = tc.header
+		}
+		var buf bytes.Buffer
+		bw := bufio.NewWriter(&buf)
+		if err := writeRequest(bw, req); err != nil {
+			t.Fatal(err)
+		}
+		bw.Flush()
+		got, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(buf.Bytes())))
+		if err != nil {
+			t.Fatalf("%s %s: written request does not parse: %v\n%s", tc.method, tc.url, err, buf.String())
+		}
+		b, _ := io.ReadAll(got.Body)
+		wantUA := ""
+		if ua := tc.header["User-Agent"]; len(ua) > 0 {
+			wantUA = ua[0]
+		}
+		if got.Method != tc.method || got.RequestURI != req.URL.RequestURI() || got.Host != req.URL.Host ||
+			string(b) != tc.body || got.UserAgent() != wantUA {
+			t.Errorf("%s %s: read back %s %s host %s body %q UA %q", tc.method, tc.url, got.Method, got.RequestURI, got.Host, b, got.UserAgent())
+		}
+		for k, vs := range tc.header {
+			if k != "User-Agent" && strings.Join(got.Header[k], ",") != strings.Join(vs, ",") {
+				t.Errorf("header %s = %v, want %v", k, got.Header[k], vs)
+			}
+		}
+		if hasCL := got.Header.Get("Content-Length") != ""; hasCL != (tc.body != "" || tc.method != "GET") {
+			t.Errorf("%s %s: Content-Length present = %v", tc.method, tc.url, hasCL)
+		}
+	}
+	req, _ := http.NewRequest("POST", "http://up/", nil)
+	req.Body = io.NopCloser(bytes.NewReader([]byte("short")))
+	req.ContentLength = 10
+	if err := writeRequest(bufio.NewWriter(io.Discard), req); err == nil {
+		t.Error("a body shorter than Content-Length: want an error")
 	}
 }
