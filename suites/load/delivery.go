@@ -119,10 +119,16 @@ func (sg *signer) sign(e *event, kind Invalid, now time.Time) (http.Header, []by
 	case InvalidMissingSignature:
 		h.Del(sg.traits.SignatureHeader)
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", "hookproof-load")
+	// Canonical keys and shared values: Vegeta copies them into each request.
+	h["Content-Type"] = contentTypeJSON
+	h["User-Agent"] = userAgent
 	return h, body, nil
 }
+
+var (
+	contentTypeJSON = []string{"application/json"}
+	userAgent       = []string{"hookproof-load"}
+)
 
 // flipOne changes the character in the middle of a signature header value into another of
 // the same class, so that a hex MAC stays hex and base64 stays base64 (changed in a character

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,7 +53,7 @@ type run struct {
 	pending  int
 	overall  hist
 	seconds  []*second
-	codes    map[string]int
+	codes    statusCounts
 	errs     map[string]int
 	attempts int
 	retries  int
@@ -65,8 +66,40 @@ type run struct {
 // second is one row of the per-second series, by scheduled send time.
 type second struct {
 	sent, acked, errors int
-	codes               map[string]int
+	codes               statusCounts
 	h                   hist
+}
+
+// statusCounts counts attempts by status code without a map operation per attempt: 0 is
+// "no answer", 100-599 the HTTP codes; anything else (a broken server) counts as its own key.
+type statusCounts struct {
+	byCode [600]int32
+	other  map[int]int
+}
+
+func (c *statusCounts) add(code int) {
+	if code >= 0 && code < len(c.byCode) {
+		c.byCode[code]++
+		return
+	}
+	if c.other == nil {
+		c.other = map[int]int{}
+	}
+	c.other[code]++
+}
+
+// m returns the counts as the results file keys them: "200": n, "0" for no answer.
+func (c *statusCounts) m() map[string]int {
+	out := map[string]int{}
+	for code, n := range c.byCode {
+		if n > 0 {
+			out[strconv.Itoa(code)] = int(n)
+		}
+	}
+	for code, n := range c.other {
+		out[strconv.Itoa(code)] = n
+	}
+	return out
 }
 
 // Seed salts: each kind of random choice draws from its own stream.
@@ -201,8 +234,14 @@ func (r *run) target(tgt *vegeta.Target, ev *event, kind Invalid, tok token, now
 		h = http.Header{"Content-Type": {"application/json"}}
 	}
 	r.liveSent.Add(1)
+	var u strings.Builder
+	u.Grow(len(r.attackURL) + 48)
+	u.WriteString(r.attackURL)
+	u.WriteByte('#')
+	var buf [48]byte
+	u.Write(tok.append(buf[:0]))
 	tgt.Method = http.MethodPost
-	tgt.URL = r.attackURL + "#" + string(tok.append(make([]byte, 0, 40)))
+	tgt.URL = u.String()
 	tgt.Body = body
 	tgt.Header = h
 	return nil
@@ -235,6 +274,11 @@ func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	r := rec.r
 	sched := r.scheduled(tok, req.Header["X-Vegeta-Seq"])
+	// Vegeta's sequence header is bookkeeping, not part of a delivery: the target sees only
+	// what a real sender sends. The request is Vegeta's, made for this one attempt and not
+	// read again (redirects are not followed), so the header is dropped in place rather than
+	// copying the whole header map per attempt.
+	delete(req.Header, "X-Vegeta-Seq")
 	ctx, cancel := context.WithTimeout(r.sendCtx, r.cfg.Timeout)
 	resp, err := rec.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
@@ -296,9 +340,9 @@ func (r *run) record(t token, sched time.Time, status int, err, ctxErr error, en
 	cut := err != nil && errors.Is(ctxErr, context.Canceled)
 	timeout := err != nil && !cut && (errors.Is(ctxErr, context.DeadlineExceeded) || isTimeout(err))
 	lat := end.Sub(sched)
-	code := "0"
+	code := 0
 	if err == nil {
-		code = strconv.Itoa(status)
+		code = status
 	}
 	secIdx := max(int(sched.Sub(r.start)/time.Second), 0)
 
@@ -308,16 +352,16 @@ func (r *run) record(t token, sched time.Time, status int, err, ctxErr error, en
 	if ack {
 		r.chk.ok++
 	}
-	r.codes[code]++
+	r.codes.add(code)
 	if err != nil {
 		r.countErrorLocked(classify(err, cut, timeout, r.cfg.Timeout))
 	}
 	for len(r.seconds) <= secIdx {
-		r.seconds = append(r.seconds, &second{codes: map[string]int{}})
+		r.seconds = append(r.seconds, &second{})
 	}
 	sec := r.seconds[secIdx]
 	sec.sent++
-	sec.codes[code]++
+	sec.codes.add(code)
 	if t.valid() && !cut {
 		r.vTotal++
 		// Ack latency: acks, and timeouts at the time the sender gave up (a lower bound), so

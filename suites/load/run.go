@@ -66,7 +66,6 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 		cfg:      cfg,
 		interval: cfg.Rate.Split(shard.Count).Interval(),
 		seed:     mix64(uint64(cfg.Seed) ^ mix64(uint64(shard.Index))),
-		codes:    map[string]int{},
 		errs:     map[string]int{},
 	}
 	r.phase.Store("attack")
@@ -220,7 +219,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 }
 
 // newTransport is the default transport: keep-alive pools sized for thousands of concurrent
-// deliveries to one host, as Vegeta's own.
+// deliveries to one host, as Vegeta's own, and no Accept-Encoding.
 func newTransport() *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -229,6 +228,9 @@ func newTransport() *http.Transport {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// A sender reads only the status of an answer: asking for gzip would be one more
+		// header on every delivery for nothing.
+		DisableCompression: true,
 	}
 }
 
@@ -337,7 +339,7 @@ func (r *run) results(t tally, rules []Threshold, shard Shard, sinkAddr string) 
 		Invalid: cfg.Invalid, Duplicate: cfg.Duplicate,
 		Ledger:      t.ledger(r.chk, r.attempts, r.retries),
 		Latency:     r.overall.latency(),
-		StatusCodes: r.codes,
+		StatusCodes: r.codes.m(),
 		Histogram:   r.overall.buckets(),
 	}
 	if len(r.errs) > 0 {
@@ -347,7 +349,7 @@ func (r *run) results(t tally, rules []Threshold, shard Shard, sinkAddr string) 
 		l.Series = append(l.Series, reports.Point{
 			Second: i, Sent: s.sent, Acked: s.acked, Errors: s.errors,
 			P50: round3(s.h.quantileMS(0.5)), P90: round3(s.h.quantileMS(0.9)), P99: round3(s.h.quantileMS(0.99)),
-			Codes: s.codes,
+			Codes: s.codes.m(),
 		})
 	}
 	observe := r.observer(t, l.Ledger)

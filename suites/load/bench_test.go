@@ -1,0 +1,103 @@
+package load_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/hookproof/hookproof/suites/load"
+)
+
+// benchWorkers bounds concurrency on both sides: the same for plain Vegeta and for hookproof.
+const benchWorkers = 32
+
+// benchBody is an envelope like the ones hookproof sends, for plain Vegeta's unsigned requests.
+var benchBody = []byte(`{"id":"msg_0123456789abcdef_1_12345","type":"order.updated","timestamp":"2025-11-29T10:05:00.123456789Z","data":{"object_id":"ord_0123456789abcdef_7","seq":42,"amount":12345}}`)
+
+// BenchmarkLoadVsVegeta compares, in one run and on one bare 200-OK handler on loopback, the
+// rate plain Vegeta reaches with unsigned requests and the rate hookproof load reaches with
+// signed deliveries, the retry queue armed and every attempt booked in the ledger, both as
+// fast as benchWorkers workers go. Rounds alternate (Vegeta, hookproof, Vegeta, hookproof)
+// so that a machine busy for a while slows both alike. It reports both rates and their ratio;
+// the target is a ratio of at least 0.90. On a shared machine the rates swing with the
+// neighbours' load, so it also reports the CPU time each spends per request.
+func BenchmarkLoadVsVegeta(b *testing.B) {
+	const (
+		rounds = 6
+		round  = 800 * time.Millisecond
+	)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer ts.Close()
+	url := ts.URL + "/webhooks"
+
+	var vegetaN, ourN float64
+	var vegetaT, ourT, vegetaCPU, ourCPU time.Duration
+	for range b.N {
+		for range rounds {
+			c0 := processCPU()
+			n, d := plainVegeta(url, round)
+			c1 := processCPU()
+			vegetaN, vegetaT, vegetaCPU = vegetaN+n, vegetaT+d, vegetaCPU+c1-c0
+			n, d = hookproofLoad(b, url, round)
+			ourN, ourT, ourCPU = ourN+n, ourT+d, ourCPU+processCPU()-c1
+		}
+	}
+	vr, or := vegetaN/vegetaT.Seconds(), ourN/ourT.Seconds()
+	b.ReportMetric(vr, "vegeta_req/s")
+	b.ReportMetric(or, "hookproof_req/s")
+	b.ReportMetric(or/vr, "ratio")
+	b.Logf("plain Vegeta %.0f req/s, hookproof load %.0f req/s, ratio %.3f (target >= 0.90)", vr, or, or/vr)
+	if vegetaCPU > 0 && ourCPU > 0 {
+		// CPU per request (both sides of the loopback: client and handler) does not depend on
+		// what else the machine runs: it is the rate each would reach on the same idle cores.
+		vc, oc := float64(vegetaCPU.Microseconds())/vegetaN, float64(ourCPU.Microseconds())/ourN
+		b.ReportMetric(vc, "vegeta_cpu_µs/req")
+		b.ReportMetric(oc, "hookproof_cpu_µs/req")
+		b.Logf("CPU per request (client and handler): plain Vegeta %.1f µs, hookproof load %.1f µs, ratio %.3f", vc, oc, vc/oc)
+	}
+}
+
+// plainVegeta attacks url with unsigned POSTs for d and returns the requests answered 200 and
+// the time they took.
+func plainVegeta(url string, d time.Duration) (float64, time.Duration) {
+	atk := vegeta.NewAttacker(vegeta.Workers(benchWorkers), vegeta.MaxWorkers(benchWorkers), vegeta.MaxBody(64<<10),
+		vegeta.Timeout(10*time.Second), vegeta.Redirects(vegeta.NoFollow))
+	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: http.MethodPost, URL: url, Body: benchBody,
+		Header: http.Header{"Content-Type": {"application/json"}}})
+	start := time.Now()
+	ok := 0
+	for res := range atk.Attack(tr, vegeta.ConstantPacer{}, d, "") {
+		if res.Code == http.StatusOK {
+			ok++
+		}
+	}
+	return float64(ok), time.Since(start)
+}
+
+// hookproofLoad runs the load engine for d and returns the attempts acked and the time the
+// attack took (the drain and the ledger's reconciliation included).
+func hookproofLoad(b *testing.B, url string, d time.Duration) (float64, time.Duration) {
+	cfg := load.Config{
+		URL: url, Secret: secret, Duration: d, Seed: 1,
+		Workers: benchWorkers, MaxWorkers: benchWorkers, RetryWorkers: benchWorkers,
+		Timeout: 10 * time.Second, Drain: 5 * time.Second, Thresholds: []string{"error_rate<0.01"},
+	}
+	start := time.Now()
+	res, err := load.Run(context.Background(), cfg)
+	took := time.Since(start)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if l := res.Load.Ledger; l.Void || l.Acked != l.Published {
+		b.Fatalf("ledger %+v", l)
+	}
+	return float64(res.Load.StatusCodes["200"]), took
+}
