@@ -53,7 +53,7 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 	upstream := fs.String("upstream", "", "URL to forward to (required)")
 	seedFlag := fs.String("seed", "", "seed of every decision (default: the scenario's, else random; printed at start)")
 	scenario := fs.String("scenario", "", "YAML scenario file; its faults come first")
-	spec := fs.String("chaos", "", "inline fault spec, e.g. drop=0.05,duplicate=0.1,delay=0-2s (after the scenario's)")
+	spec := fs.String("chaos", "", "inline fault spec, e.g. drop=0.05,duplicate=0.1,delay=0-2s, or a scenario file (after --scenario's faults)")
 	admin := fs.String("admin", "", "address of the admin API (faults, ledger, stats); off when empty")
 	ledgerLimit := fs.Int("ledger", 10000, "ledger entries kept in memory")
 	ledgerOut := fs.String("ledger-out", "", "write the ledger as JSON lines to this file on exit")
@@ -82,11 +82,14 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 		specs, seed = sc.Faults, sc.Seed
 	}
 	if *spec != "" {
-		more, err := chaos.ParseSpec(*spec)
+		sc, err := chaos.ParseSpecOrFile(*spec)
 		if err != nil {
 			return usagef("--chaos: %w", err)
 		}
-		specs = append(specs, more...)
+		specs = append(specs, sc.Faults...)
+		if seed == nil {
+			seed = sc.Seed
+		}
 	}
 	for i, f := range chaosFlagOrder {
 		if *perFault[i] == "" {
