@@ -295,9 +295,12 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 		return usageError{err}
 	case errors.Is(err, harness.ErrUnreachable):
 		return harnessError{fmt.Errorf("%w (is the endpoint running and listening at that address?)", err)}
-	case err != nil:
+	case err != nil && res == nil:
 		return harnessError{err}
 	}
+	// From here err is nil, or ErrIncomplete with the results so far: they are printed and
+	// written all the same, and the run then ends as "could not run" rather than with a verdict.
+	incomplete := err
 	if f.target.image != "" {
 		res.TargetLogs = reports.RedactString(targetLogs(ctx, tgt), f.secret)
 	}
@@ -311,6 +314,9 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 		HTMLOptions: []reports.HTMLOption{reports.WithSecrets(f.secret), reports.WithVersion(Version)}}
 	if err := outs.Write(res); err != nil {
 		return harnessError{err}
+	}
+	if incomplete != nil {
+		return harnessError{incomplete}
 	}
 	if res.Verdict() == reports.NonConformant {
 		t := res.Tally()

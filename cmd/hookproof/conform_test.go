@@ -150,6 +150,18 @@ func TestConformRuns(t *testing.T) {
 			}
 		}
 	})
+	t.Run("timeout is exit 3", func(t *testing.T) {
+		t.Parallel()
+		code, output := conformProcess(t, "--builtin", "knownbad:slow-ack", "--family", "acks", "--timeout", "2s")
+		for _, want := range []string{"did not run to the end", "not run: the suite was interrupted or timed out", "0 passed"} {
+			if !strings.Contains(output, want) {
+				t.Errorf("output lacks %q:\n%s", want, output)
+			}
+		}
+		if code != exitHarness {
+			t.Errorf("exit %d, want %d", code, exitHarness)
+		}
+	})
 	t.Run("control passes", func(t *testing.T) {
 		t.Parallel()
 		code, output := conformProcess(t, "--builtin", "knownbad:none", "--family", "signatures,cloudevents", "--strict")

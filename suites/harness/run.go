@@ -56,6 +56,9 @@ var (
 	ErrCatalogMismatch = errors.New("specs and requirements catalogue do not match one to one")
 	// ErrEmptySelection: the selection matches no requirement.
 	ErrEmptySelection = errors.New("the selection matches no requirement")
+	// ErrIncomplete: the suite was interrupted or timed out. Run returns the results so far
+	// with it; cases that did not run are skipped ("not run"), so the verdict is not one.
+	ErrIncomplete = errors.New("the suite did not run to the end")
 )
 
 // T is a ginkgo.GinkgoTestingT for runs outside `go test`: it only remembers a failure.
@@ -76,12 +79,15 @@ type runState struct {
 	reqs     []catalog.Requirement
 	selected map[string]bool
 	dryRun   bool
+	deadline time.Time // the suite timeout; specs skipped after it did not run
 
 	mu     sync.Mutex
 	checks map[string]*Check
 	cases  map[string]reports.Case
 	seen   map[string]int // spec count per ID, deselected specs included
 	stray  []string       // specs without a catalogue ID label
+	broken []string       // why Ginkgo says the suite as a whole failed (interrupt, timeout)
+	halted bool           // a spec was interrupted or aborted: the specs after it are skipped
 }
 
 var (
@@ -115,7 +121,8 @@ func (st *runState) setCheck(id string, c *Check) {
 // Run defines the suite (define registers its Ginkgo containers), runs it once with cfg and
 // returns its results in catalogue order. t receives Ginkgo's pass/fail (nil: a private T).
 // The error is for runs that could not be graded: a second run in one process, a selection
-// that matches nothing, or specs that do not match the catalogue.
+// that matches nothing, or specs that do not match the catalogue (no results); or a run that
+// was interrupted or timed out (ErrIncomplete, with the results so far).
 func Run(t ginkgo.GinkgoTestingT, cfg Config, define func()) (*reports.Results, error) {
 	stateMu.Lock()
 	if ran {
@@ -167,6 +174,11 @@ func Run(t ginkgo.GinkgoTestingT, cfg Config, define func()) (*reports.Results, 
 		define()
 	}
 	ginkgo.ReportAfterEach(st.afterEach)
+	ginkgo.ReportAfterSuite("hookproof harness", func(r types.Report) {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		st.broken = append(st.broken, r.SpecialSuiteFailureReasons...)
+	})
 	gomega.RegisterFailHandler(ginkgo.Fail)
 
 	if !cfg.GinkgoOutput {
@@ -178,9 +190,19 @@ func Run(t ginkgo.GinkgoTestingT, cfg Config, define func()) (*reports.Results, 
 		t = &T{}
 	}
 	started := time.Now()
+	st.deadline = started.Add(sc.Timeout)
 	ginkgo.RunSpecs(t, cfg.Description, sc, rc)
 	finished := time.Now()
-	return st.results(started, finished)
+	res, err := st.results(started, finished)
+	if err != nil {
+		return nil, err
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.broken) > 0 {
+		return res, fmt.Errorf("harness: %w: %s", ErrIncomplete, strings.Join(st.broken, "; "))
+	}
+	return res, nil
 }
 
 func andFilters(a, b string) string {
@@ -204,6 +226,10 @@ func (st *runState) afterEach(r types.SpecReport) {
 	}
 	st.seen[id]++
 	chk := st.checks[id]
+	halted := st.halted || (!st.deadline.IsZero() && time.Now().After(st.deadline))
+	if r.State.Is(types.SpecStateInterrupted | types.SpecStateAborted) {
+		st.halted = true
+	}
 	st.mu.Unlock()
 	if !st.selected[id] || st.seen[id] > 1 {
 		return
@@ -221,6 +247,8 @@ func (st *runState) afterEach(r types.SpecReport) {
 		c.Outcome, c.Reason = reports.Skipped, "dry run"
 	case r.State == types.SpecStatePassed:
 		c.Outcome = reports.Passed
+	case r.State == types.SpecStateSkipped && msg == "" && halted:
+		c.Outcome, c.Reason = reports.Skipped, notRun
 	case r.State == types.SpecStateSkipped:
 		c.Outcome, c.Reason = skipOutcome(msg)
 	case r.State == types.SpecStatePending:
@@ -261,6 +289,9 @@ func skipOutcome(msg string) (reports.Outcome, string) {
 	}
 	return reports.Skipped, msg
 }
+
+// notRun is the reason of a selected case that never ran.
+const notRun = "not run: the suite was interrupted or timed out"
 
 var idLabel = regexp.MustCompile(`^((RCV|SND)-[A-Z]+-[0-9]{3}|LOAD-[A-Z]+(-[A-Z]+)*)$`)
 
@@ -324,7 +355,7 @@ func (st *runState) results(started, finished time.Time) (*reports.Results, erro
 		c, ok := st.cases[r.ID]
 		if !ok {
 			c = reports.Case{ID: r.ID, Level: r.Level, Family: r.Family, Requirement: r.Requirement,
-				Source: r.Source, Outcome: reports.Skipped, Reason: "not run: the suite was interrupted or timed out"}
+				Source: r.Source, Outcome: reports.Skipped, Reason: notRun}
 		}
 		res.Cases = append(res.Cases, c)
 	}

@@ -64,7 +64,8 @@ var ErrConfig = errors.New("bad receiver suite configuration")
 
 // Run checks the options, makes sure the target answers, and runs the suite once. Ginkgo
 // allows one run per process. A target that does not accept connections is an error wrapping
-// harness.ErrUnreachable, returned before any case runs.
+// harness.ErrUnreachable, returned before any case runs. A run that was interrupted or timed
+// out returns its results so far with an error wrapping harness.ErrIncomplete.
 func Run(ctx context.Context, o Options) (*reports.Results, error) {
 	if o.Scheme == "" {
 		o.Scheme = "standard"
@@ -141,7 +142,7 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 		GinkgoOutput: o.GinkgoOutput,
 		Meta:         meta,
 	}, e.define)
-	if err != nil {
+	if res == nil {
 		return nil, err
 	}
 	if proxy != nil {
@@ -151,10 +152,10 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 	}
 	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if logs, err := o.Target.Logs(lctx); err == nil && logs != "" {
+	if logs, lerr := o.Target.Logs(lctx); lerr == nil && logs != "" {
 		res.TargetLogs = reports.RedactString(logs, o.Secret)
 	}
-	return res, nil
+	return res, err // err is nil or harness.ErrIncomplete
 }
 
 // env is what the specs share: the target, the scheme and secrets, the sink, the route through
