@@ -652,3 +652,30 @@ func TestInOrderStreamSurvivesHandOffOverflow(t *testing.T) {
 		}
 	}
 }
+
+func TestAckBody(t *testing.T) {
+	h := newHarness(t)
+	for _, tt := range []struct{ id, status string }{
+		{`msg_"quoted"\back`, "accepted"},
+		{`msg_"quoted"\back`, "duplicate"},
+	} {
+		body := envelope(tt.id, "o_ack", 1)
+		hdr, err := h.scheme.Sign(signature.Message{ID: tt.id, Body: body})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, h.srv.URL, bytes.NewReader(body))
+		req.Header = hdr
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct{ ID, Status string }
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || got.ID != tt.id || got.Status != tt.status ||
+			resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("ack = %d %+v %v, want 200 {%q %q}", resp.StatusCode, got, err, tt.id, tt.status)
+		}
+	}
+}

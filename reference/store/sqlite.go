@@ -149,7 +149,7 @@ func (s *SQLite) Insert(ctx context.Context, ds []Delivery) ([]bool, error) {
 	inserted := make([]bool, len(ds))
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	err := inTx(ctx, s.in, func(tx *sql.Tx) error {
+	err := writeTx(ctx, s.in, func(ctx context.Context, tx *sql.Tx) error {
 		st := tx.StmtContext(ctx, s.insert)
 		for i, d := range ds {
 			res, err := st.ExecContext(ctx, d.ID, nonNil(d.Body), unixMilli(d.ReceivedAt))
@@ -198,15 +198,19 @@ func (s *SQLite) Process(ctx context.Context, fn func(Tx) error) error {
 	defer s.procMu.Unlock()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	return inTx(ctx, s.w, func(tx *sql.Tx) error { return fn(sqliteTx{s, tx}) })
+	return writeTx(ctx, s.w, func(ctx context.Context, tx *sql.Tx) error { return fn(sqliteTx{s, tx, ctx}) })
 }
 
+// sqliteTx runs its statements with the transaction's own context (see writeTx), whatever
+// context its methods are given.
 type sqliteTx struct {
-	s  *SQLite
-	tx *sql.Tx
+	s   *SQLite
+	tx  *sql.Tx
+	ctx context.Context
 }
 
-func (t sqliteTx) Claim(ctx context.Context, webhookID string) (bool, error) {
+func (t sqliteTx) Claim(_ context.Context, webhookID string) (bool, error) {
+	ctx := t.ctx
 	res, err := t.tx.StmtContext(ctx, t.s.claim).ExecContext(ctx, time.Now().UnixMilli(), webhookID)
 	if err != nil {
 		return false, fmt.Errorf("store: sqlite: claim %q: %w", webhookID, err)
@@ -218,7 +222,8 @@ func (t sqliteTx) Claim(ctx context.Context, webhookID string) (bool, error) {
 	return n == 1, nil
 }
 
-func (t sqliteTx) Advance(ctx context.Context, objectID string, seq int64) (bool, error) {
+func (t sqliteTx) Advance(_ context.Context, objectID string, seq int64) (bool, error) {
+	ctx := t.ctx
 	res, err := t.tx.StmtContext(ctx, t.s.advance).ExecContext(ctx, objectID, seq)
 	if err != nil {
 		return false, fmt.Errorf("store: sqlite: advance %q to seq %d: %w", objectID, seq, err)
@@ -230,7 +235,8 @@ func (t sqliteTx) Advance(ctx context.Context, objectID string, seq int64) (bool
 	return n == 1, nil
 }
 
-func (t sqliteTx) AddEffect(ctx context.Context, e Effect, report bool) error {
+func (t sqliteTx) AddEffect(_ context.Context, e Effect, report bool) error {
+	ctx := t.ctx
 	_, err := t.tx.StmtContext(ctx, t.s.effect).ExecContext(ctx,
 		e.EffectID, e.WebhookID, e.Type, string(jsonOrNull(e.Data)), e.Applied, time.Now().UnixMilli())
 	if err != nil {
@@ -275,7 +281,7 @@ func (s *SQLite) Reported(ctx context.Context, seqs []int64) error {
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	err := inTx(ctx, s.w, func(tx *sql.Tx) error {
+	err := writeTx(ctx, s.w, func(ctx context.Context, tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `DELETE FROM outbox WHERE seq = ?`)
 		if err != nil {
 			return err
@@ -352,6 +358,17 @@ func (s *SQLite) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// writeTx runs fn in a write transaction on db. Once begun, the transaction runs to its end,
+// whatever ctx does: each is short, and a context the driver need not watch spares it a
+// goroutine per statement. ctx is checked before the transaction begins.
+func writeTx(ctx context.Context, db *sql.DB, fn func(context.Context, *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	return inTx(ctx, db, func(tx *sql.Tx) error { return fn(ctx, tx) })
 }
 
 // inTx runs fn in a transaction on db and commits it, or rolls it back when fn fails.
