@@ -353,6 +353,16 @@ func requestHash(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// logHost is what logs show of an endpoint URL: scheme and host only, since paths and queries
+// often carry tokens (Slack-style hook URLs).
+func logHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
 // checkURL accepts absolute http and https URLs.
 func checkURL(field, raw string) error {
 	if len(raw) > 2048 {
@@ -438,7 +448,7 @@ func (s *Sender) CreateEndpoint(ctx context.Context, spec EndpointSpec) (Endpoin
 	}
 	out.Rotating = len(out.activePrevious(now)) > 0
 	if created {
-		s.log.Info("endpoint registered", "endpoint", out.ID, "url", out.URL, "scheme", out.Scheme)
+		s.log.Info("endpoint registered", "endpoint", out.ID, "host", logHost(out.URL), "scheme", out.Scheme)
 	}
 	return out, created, nil
 }
