@@ -30,7 +30,7 @@ func TestEnvelopeProblems(t *testing.T) {
 	}{
 		{`{"id":"msg_1","type":"a.b","timestamp":"2026-01-02T03:04:05Z","data":{"x":1}}`, ""},
 		{`{"type":"a.b","timestamp":"2026-01-02T03:04:05.123+01:00","data":{}}`, ""}, // id optional with an id header
-		{`{"type":"a.b","timestamp":"2026-01-02T03:04:05Z"}`, ""},                     // data squashed into the top level
+		{`{"type":"a.b","timestamp":"2026-01-02T03:04:05Z"}`, ""},                    // data squashed into the top level
 		{`{"id":"msg_2","type":"a.b","timestamp":"2026-01-02T03:04:05Z","data":{}}`, "differs"},
 		{`{"type":"a.b","timestamp":"yesterday","data":{}}`, "RFC 3339"},
 		{`{"type":"","timestamp":"2026-01-02T03:04:05Z"}`, `"type"`},
