@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -15,8 +16,12 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/hookproof/hookproof/chaos"
+	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/load"
+	"github.com/hookproof/hookproof/suites/receiver"
+	"github.com/hookproof/hookproof/suites/target"
 )
 
 func init() {
@@ -33,6 +38,7 @@ const loadUsage = `--url URL --secret S --rate 200/s --duration 30s [--chaos SPE
 // loadFlags are the flags of hookproof load.
 type loadFlags struct {
 	target     *targetFlags
+	builtin    string
 	secret     string
 	scheme     string
 	rate       string
@@ -58,6 +64,7 @@ type loadFlags struct {
 func runLoad(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "load", loadUsage)
 	f := &loadFlags{target: addTargetFlags(fs)}
+	fs.StringVar(&f.builtin, "builtin", "", "load a receiver hookproof runs in process instead (with its own effect sink): "+strings.Join(receiver.Builtins(), ", "))
 	fs.StringVar(&f.secret, "secret", "", "signing secret of the endpoint (default $HOOKPROOF_SECRET)")
 	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: standard, stripe, github, shopify or slack")
 	fs.StringVar(&f.rate, "rate", "50/s", "new deliveries per period, as Vegeta writes it: 200/s, 50/1s, 1000/1m")
@@ -101,8 +108,19 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 	if f.secret == "" {
 		f.secret = e.getenv("HOOKPROOF_SECRET")
 	}
+	if f.builtin != "" {
+		if f.target.url != "" || f.target.image != "" {
+			return load.Config{}, usagef("--builtin excludes --url and --image")
+		}
+		if f.secret == "" {
+			f.secret = builtinSecret(f.scheme)
+		}
+	}
 	if f.secret == "" {
 		return load.Config{}, usagef("give the endpoint's signing secret: --secret S or $HOOKPROOF_SECRET")
+	}
+	if _, err := signature.New(f.scheme, f.secret); err != nil {
+		return load.Config{}, usagef("%v", err)
 	}
 	rate, err := load.ParseRate(f.rate)
 	if err != nil {
@@ -135,7 +153,7 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 		Secret: f.secret, Scheme: f.scheme, Rate: rate, Duration: f.duration,
 		Invalid: f.invalid, Duplicate: f.duplicate, Seed: f.seed,
 		Timeout: f.timeout, MaxAttempts: f.attempts, Drain: f.drain, SinkWait: f.sinkWait,
-		Sink: f.sink, Chaos: f.chaos, Thresholds: f.thresholds,
+		Chaos: f.chaos, Thresholds: f.thresholds,
 		Shard: shard, RunID: f.runID, MaxWorkers: f.maxWorkers,
 		Args:     append([]string{"load"}, args...),
 		Versions: map[string]string{"hookproof": Version},
@@ -153,10 +171,16 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 	}
 	// The URL is checked by the target flags, the rest by the engine before anything is sent;
 	// thresholds are checked here so that a typo fails before a container starts.
-	if _, _, err := load.Thresholds(cfg.Thresholds, cfg.Observable()); err != nil {
+	if _, _, err := load.Thresholds(cfg.Thresholds, f.observable(cfg)); err != nil {
 		return load.Config{}, usagef("%v", err)
 	}
 	return cfg, nil
+}
+
+// observable says what the run will observe: the sink is the CLI's (--sink, or the built-in
+// receiver's own), handed to the engine as a collector.
+func (f *loadFlags) observable(cfg load.Config) load.Observable {
+	return load.Observable{Sink: f.sink != "" || f.builtin != "", Invalid: cfg.Invalid > 0}
 }
 
 func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
@@ -164,15 +188,48 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	if err != nil {
 		return err
 	}
-	tgt, err := f.target.open(ctx, e, fs, f.secret)
-	if err != nil {
+	// The sink listens before the target starts, so that a built-in receiver knows where to
+	// report, and an external one can be pointed at it.
+	var opts []load.Option
+	var snk *sink.Server
+	addr := f.sink
+	if addr == "" && f.builtin != "" {
+		addr = "127.0.0.1:0"
+	}
+	if addr != "" {
+		if snk, err = sink.Listen(ctx, addr); err != nil {
+			return harnessError{fmt.Errorf("--sink: %w", err)}
+		}
+		defer snk.Close()
+		opts = append(opts, load.WithCollector(snk.Collector))
+		if f.sink != "" {
+			fmt.Fprintf(e.stderr, "hookproof: effect sink listening: your receiver must POST each effect to %s\n", snk.URL())
+		}
+	}
+	var tgt target.Target
+	if f.builtin != "" {
+		dir, derr := os.MkdirTemp("", "hookproof-load-*")
+		if derr != nil {
+			return harnessError{derr}
+		}
+		defer os.RemoveAll(dir)
+		tgt, err = receiver.StartBuiltin(ctx, f.builtin, f.scheme, f.secret, snk.URL(), dir)
+		switch {
+		case errors.Is(err, receiver.ErrConfig):
+			return usagef("--builtin: %v", err)
+		case err != nil:
+			return harnessError{err}
+		}
+	} else if tgt, err = f.target.open(ctx, e, fs, f.secret); err != nil {
 		return err
 	}
+	// The target closes before the sink (defers run last in, first out), so a receiver with
+	// an outbox can drain it.
 	defer closeTarget(context.WithoutCancel(ctx), e, tgt)
 	cfg.URL = tgt.URL()
 
-	_, unobserved, _ := load.Thresholds(cfg.Thresholds, cfg.Observable())
-	fmt.Fprintf(e.stderr, "hookproof load: %s for %s at %s, seed %d, run %s", cfg.Scheme, cfg.Duration, cfg.Rate, cfg.Seed, cfg.RunID)
+	_, unobserved, _ := load.Thresholds(cfg.Thresholds, f.observable(cfg))
+	fmt.Fprintf(e.stderr, "hookproof load: %s, %s for %s at %s, seed %d, run %s", cfg.URL, cfg.Scheme, cfg.Duration, cfg.Rate, cfg.Seed, cfg.RunID)
 	if cfg.Shard.Count > 1 {
 		fmt.Fprintf(e.stderr, ", shard %s", cfg.Shard)
 	}
@@ -181,7 +238,6 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	}
 	fmt.Fprintln(e.stderr)
 
-	var opts []load.Option
 	tty := isTerminal(e.stderr)
 	switch {
 	case f.progress == "off":
@@ -199,9 +255,17 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	case res == nil:
 		return runErr
 	}
-	if f.target.image != "" {
+	switch {
+	case f.builtin != "":
+		res.Run.Target = "builtin " + f.builtin
+	case f.target.image != "":
 		res.Run.Target = f.target.describe()
 		res.TargetLogs = targetLogs(ctx, tgt)
+	}
+	if snk != nil {
+		if u, err := url.Parse(snk.URL()); err == nil {
+			res.Run.Sink = u.Host
+		}
 	}
 
 	topts := []reports.TextOption{reports.WithTextSecrets(f.secret), reports.WithColor(isTerminal(e.stdout))}

@@ -58,6 +58,8 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"too long", []string{"--url", ok.URL, "--secret", loadSecret, "--duration", "2h"}, "limit"},
 		{"bad fraction", []string{"--url", ok.URL, "--secret", loadSecret, "--invalid", "1.5"}, "invalid fraction"},
 		{"bad progress", []string{"--url", ok.URL, "--secret", loadSecret, "--progress", "loud"}, "--progress"},
+		{"builtin and url", []string{"--builtin", "reference", "--url", ok.URL}, "excludes"},
+		{"unknown builtin", []string{"--builtin", "knownbad:lazy", "--duration", "1s"}, "--builtin"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -149,6 +151,17 @@ func TestLoadFailsTheRightThreshold(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "✗ invalid_accepted==0") {
 		t.Errorf("summary does not mark the threshold:\n%s", stdout)
+	}
+}
+
+func TestLoadBuiltinDoubleProcessorFailsDoubled(t *testing.T) {
+	code, stdout, stderr := runLoadCLI(t, "--builtin", "knownbad:double-process", "--rate", "100/s", "--duration", "1s",
+		"--duplicate", "0.2", "--seed", "3", "--drain", "5s", "--sink-wait", "3s", "--progress", "off")
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "failed: doubled==0") || strings.Contains(stderr, "lost==0") {
+		t.Errorf("stderr must name doubled==0 and only it:\n%s", stderr)
 	}
 }
 
