@@ -52,6 +52,26 @@ func (e *env) ordering() {
 				fmt.Sprintf("applied seqs strictly increasing, ending with %d", slices.Max(outOfOrder)),
 				fmt.Sprintf("sent %s; applied, in order: %s", seqList(outOfOrder), seqList(applied)))
 		})
+
+		harness.Case("RCV-ORD-002", func(ctx SpecContext, c *harness.Check) {
+			obj := e.newObject()
+			newer, older := e.event(obj, 2), e.event(obj, 1)
+			resp := e.accept(ctx, c, fmt.Sprintf("object %s, seq 2", obj), newer, 0)
+			c.Assert(resp.OK(), "an ack for seq 2", resp.Describe())
+			e.waitEffect(ctx, c, newer.ID) // seq 2 is applied before the late seq 1 is sent
+			resp = e.accept(ctx, c, fmt.Sprintf("object %s, seq 1, sent after seq 2 was applied", obj), older, 0)
+			c.Assert(resp.OK(), "an ack for the late seq 1 (it is a valid delivery)", resp.Describe())
+			// The late event may be reported as stale (applied:false) or not at all: wait for
+			// its report, or a moment, then look at what was applied.
+			deadline := time.Now().Add(settle)
+			for time.Now().Before(deadline) && e.sink.Distinct(older.ID) == 0 && ctx.Err() == nil {
+				time.Sleep(pollEvery)
+			}
+			applied := e.sink.AppliedSeq(obj)
+			c.Assert(seqList(applied) == "[2]",
+				"applied seqs [2]: the late seq 1 is processed as stale (applied:false) or not reported",
+				fmt.Sprintf("applied, in order: %s", seqList(applied)))
+		})
 	})
 }
 
