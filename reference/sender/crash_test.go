@@ -14,6 +14,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookproof/hookproof/reference/receiver"
+	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/reference/sink"
 )
 
 // childDBEnv makes the test binary run as a sender process (see TestMain) on that database.
@@ -79,12 +83,28 @@ func startChild(t *testing.T, db string) (*exec.Cmd, string) {
 }
 
 // TestKill9DuringDelivery kills the sender process (SIGKILL) while deliveries are under way,
-// restarts it on the same database, and checks every message still arrives at least once.
+// restarts it on the same database, and checks every message still arrives at least once and,
+// behind the reference receiver, is processed exactly once (some were taken by the receiver
+// while the sender died waiting for the answer, so they arrive twice).
 func TestKill9DuringDelivery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
 	const total, killAfter = 40, 10
+	// Behind the hook, the reference receiver with an effect sink: at least once from the
+	// sender, deduplicated by the receiver, is exactly once.
+	sinkSrv, err := sink.Listen(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sinkSrv.Close()
+	skc, _ := sink.NewClient(sinkSrv.URL())
+	sc, _ := signature.New("standard", testSecret)
+	rcv, err := receiver.Open(context.Background(), sc, filepath.Join(t.TempDir(), "receiver.db"), receiver.WithSink(skc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rcv.Close(context.Background())
 	var (
 		mu     sync.Mutex
 		seen   = map[string]int{}
@@ -101,7 +121,10 @@ func TestKill9DuringDelivery(t *testing.T) {
 		select {
 		case <-killed:
 		default:
-			if hold { // keep these in flight until the sender is dead
+			if hold {
+				// The receiver takes the delivery, but its answer never reaches the sender,
+				// which is killed while it waits: after the restart it must send it again.
+				rcv.ServeHTTP(httptest.NewRecorder(), r)
 				select {
 				case <-killed:
 				case <-r.Context().Done():
@@ -109,7 +132,7 @@ func TestKill9DuringDelivery(t *testing.T) {
 				return
 			}
 		}
-		w.WriteHeader(http.StatusNoContent)
+		rcv.ServeHTTP(w, r)
 	}))
 	defer recv.Close()
 
@@ -178,8 +201,22 @@ func TestKill9DuringDelivery(t *testing.T) {
 			}
 		}
 	}
+	qctx, qcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer qcancel()
+	for _, id := range ids {
+		if err := sinkSrv.Collector.WaitDistinct(qctx, id, 1); err != nil {
+			t.Fatalf("delivered but never processed: %v", err)
+		}
+	}
+	sinkSrv.Collector.WaitQuiet(qctx, 300*time.Millisecond)
+	for _, id := range ids {
+		if n := sinkSrv.Collector.Distinct(id); n != 1 {
+			t.Errorf("message %s processed %d times, want exactly once", id, n)
+		}
+	}
 	if interrupted == 0 {
 		t.Error("no attempt was recorded as interrupted: the kill did not land during a delivery")
 	}
-	t.Logf("%d messages, %d requests, %d delivered more than once, %d attempts interrupted by the kill", total, hits, dup, interrupted)
+	t.Logf("%d messages, %d requests, %d delivered more than once, %d attempts interrupted by the kill, %d effects",
+		total, hits, dup, interrupted, len(sinkSrv.Collector.Counts()))
 }

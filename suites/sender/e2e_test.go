@@ -26,7 +26,7 @@ func TestEndToEndExactlyOnce(t *testing.T) {
 	t.Parallel()
 	const (
 		objects  = 10
-		perObj   = 8
+		perObj   = 10
 		total    = objects * perObj
 		spec     = "drop=0.1,lost-ack=0.1,duplicate=0.1,reorder=0.1"
 		seed     = 20261129
