@@ -28,9 +28,9 @@ import (
 const (
 	maxRateWorkers = 64              // concurrent senders in the maximum-rate attacks
 	maxRateFor     = 4 * time.Second // each maximum-rate attack
-	maxRateRounds  = 3 // each round attacks both sides
-	warmUpFor      = time.Second // before the latency attack: connections, caches
-	fixedRate      = 2000        // acks/s of the latency attack
+	maxRateRounds  = 3               // each round attacks both sides
+	warmUpFor      = time.Second     // before the latency attack: connections, caches
+	fixedRate      = 2000            // acks/s of the latency attack
 	fixedRateFor   = 5 * time.Second
 )
 
