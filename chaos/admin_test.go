@@ -255,3 +255,58 @@ func TestUpstreamPathJoined(t *testing.T) {
 		t.Errorf("upstream saw %q", g)
 	}
 }
+
+func TestForwardsBodiesAndStatuses(t *testing.T) {
+	big := strings.Repeat("0123456789abcdef", 64<<10/16) // 64 KiB, past the pooled buffer size
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		switch r.URL.Path {
+		case "/204":
+			w.WriteHeader(http.StatusNoContent)
+		case "/echo":
+			w.Write(b)
+		case "/chunked":
+			w.Write([]byte("part1-"))
+			w.(http.Flusher).Flush()
+			w.Write([]byte("part2"))
+		case "/head":
+			w.Header().Set("Content-Length", "42")
+		}
+	}))
+	defer up.Close()
+	p, _ := NewProxy(up.URL)
+	defer p.Close()
+	ps := httptest.NewServer(p)
+	defer ps.Close()
+	for i := 0; i < 2; i++ { // twice: the second round reuses the pooled connection
+		cases := []struct {
+			method, path, body string
+			status             int
+			want               string
+		}{
+			{"POST", "/204", "x", 204, ""},
+			{"POST", "/echo", big, 200, big},
+			{"PUT", "/chunked", "", 200, "part1-part2"},
+			{"GET", "/echo", "", 200, ""},
+		}
+		for _, tc := range cases {
+			req, _ := http.NewRequest(tc.method, ps.URL+tc.path, strings.NewReader(tc.body))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", tc.method, tc.path, err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != tc.status || string(b) != tc.want {
+				t.Errorf("%s %s: %d, %d bytes, %v; want %d, %d bytes", tc.method, tc.path, resp.StatusCode, len(b), err, tc.status, len(tc.want))
+			}
+		}
+		resp, err := http.Head(ps.URL + "/head")
+		if err != nil || resp.StatusCode != 200 || resp.ContentLength != 42 {
+			t.Errorf("HEAD: %v, %v, want 200 with the upstream's Content-Length 42", resp, err)
+		}
+		if resp != nil {
+			resp.Body.Close()
+		}
+	}
+}
