@@ -8,15 +8,17 @@
 //	                                                │ for every delivery waiting (INSERT OR IGNORE)
 //	                                                ▼
 //	                                       inbox (SQLite WAL, synchronous=FULL, or PostgreSQL)
+//	                                                │ new rows are handed on in memory; the inbox
+//	                                                │ is read back at start, on overflow, on rescans
+//	                                                ▼
+//	                                           dispatcher: one queue per worker, chosen by
+//	                                                │ object_id, so one object's events keep
+//	                                                │ their inbox order
+//	                                                ▼
+//	        worker: one transaction = claim the delivery (idempotency) + advance the object's
+//	                seq (or mark the event stale) + effect row + outbox row (a fresh effect_id)
 //	                                                │
-//	                          dispatcher ◀──────────┘ unprocessed rows, in inbox order
-//	                              │ one queue per worker, chosen by object_id,
-//	                              │ so one object's events keep their inbox order
-//	                              ▼
-//	        worker: one transaction = claim the delivery (idempotency) + ordering state
-//	                + effect row + outbox row (a fresh effect_id)
-//	                              │
-//	                              ▼
+//	                                                ▼
 //	        reporter: outbox ──▶ effect sink, at least once, in commit order; a row is
 //	                  deleted only after the sink answered 2xx
 //

@@ -65,6 +65,17 @@ func (r *Receiver) dispatch(queues []chan job) {
 			return false
 		}
 	}
+	// sendFresh sends every batch waiting in fresh, oldest first.
+	sendFresh := func() bool {
+		for len(r.fresh) > 0 {
+			for _, row := range <-r.fresh {
+				if !send(row) {
+					return false
+				}
+			}
+		}
+		return true
+	}
 	drain := r.drain
 	draining := false
 	scan := true     // read the inbox before waiting again
@@ -110,12 +121,8 @@ func (r *Receiver) dispatch(queues []chan job) {
 		case <-r.wakeDispatch:
 			// The hand-off overflowed. What is still in fresh is older than what it dropped:
 			// send it first, then resume the hand-off and read the rest from the inbox.
-			for len(r.fresh) > 0 {
-				for _, row := range <-r.fresh {
-					if !send(row) {
-						return
-					}
-				}
+			if !sendFresh() {
+				return
 			}
 			r.handoffLost.Store(false)
 			scan = true
@@ -123,12 +130,8 @@ func (r *Receiver) dispatch(queues []chan job) {
 			scan, cursor = true, 0
 		case <-drain:
 			// The committer has stopped: take what it handed off, then read the whole inbox once.
-			for len(r.fresh) > 0 {
-				for _, row := range <-r.fresh {
-					if !send(row) {
-						return
-					}
-				}
+			if !sendFresh() {
+				return
 			}
 			draining, drain, scan, cursor = true, nil, true, 0
 		case <-r.ctx.Done():
