@@ -210,7 +210,7 @@ func verdictColor(v Verdict) string {
 	switch v {
 	case Conformant:
 		return ansiGreen
-	case ConformantShouldGaps:
+	case ConformantShouldGaps, Inconclusive:
 		return ansiYellow
 	default:
 		return ansiRed
@@ -321,7 +321,7 @@ func PrintVerdict(w io.Writer, rs []*Results, opts ...TextOption) {
 	for _, r := range rs {
 		v := r.Verdict()
 		n := Count(r)
-		mark := map[Verdict]string{Conformant: "✓", ConformantShouldGaps: "!", NonConformant: "✗"}[v]
+		mark := map[Verdict]string{Conformant: "✓", ConformantShouldGaps: "!", NonConformant: "✗", Inconclusive: "?"}[v]
 		extra := ""
 		if p, all := thresholdTally(r); all > 0 {
 			extra = fmt.Sprintf(", thresholds %d/%d passed", p, all)

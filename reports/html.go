@@ -206,6 +206,8 @@ func verdictFor(v Verdict) verdictView {
 		return verdictView{Text: "Conformant", Class: "ok", Icon: "✓"}
 	case ConformantShouldGaps:
 		return verdictView{Text: "Conformant with SHOULD gaps", Class: "gaps", Icon: "!"}
+	case Inconclusive:
+		return verdictView{Text: "Inconclusive: nothing could be checked", Class: "gaps", Icon: "?"}
 	default:
 		return verdictView{Text: "Non-conformant", Class: "fail", Icon: "✗"}
 	}

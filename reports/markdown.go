@@ -77,6 +77,8 @@ func verdictEmoji(v Verdict) string {
 		return "✅"
 	case ConformantShouldGaps:
 		return "⚠️"
+	case Inconclusive:
+		return "❔"
 	default:
 		return "❌"
 	}

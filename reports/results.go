@@ -200,6 +200,9 @@ const (
 	Conformant           Verdict = "conformant"
 	ConformantShouldGaps Verdict = "conformant with SHOULD gaps"
 	NonConformant        Verdict = "non-conformant"
+	// Inconclusive: nothing failed, but nothing passed either (every case skipped, not
+	// applicable or not observable). Skipped is not passed, so this is not conformant.
+	Inconclusive Verdict = "inconclusive"
 )
 
 // Tally counts cases by outcome.
@@ -251,7 +254,8 @@ func (r *Results) ThresholdsPassed() bool {
 }
 
 // Verdict grades r: any failed MUST (or, in strict mode, SHOULD) case or threshold makes
-// it non-conformant; failed SHOULD cases otherwise give "conformant with SHOULD gaps".
+// it non-conformant; failed SHOULD cases otherwise give "conformant with SHOULD gaps"; a
+// conformance run in which no case passed is inconclusive.
 func (r *Results) Verdict() Verdict {
 	t := r.Tally()
 	switch {
@@ -261,6 +265,8 @@ func (r *Results) Verdict() Verdict {
 		return NonConformant
 	case t.ShouldFailed > 0:
 		return ConformantShouldGaps
+	case r.Load == nil && t.Passed == 0:
+		return Inconclusive
 	default:
 		return Conformant
 	}

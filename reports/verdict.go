@@ -1,7 +1,8 @@
 package reports
 
-// Overall grades several runs together: the worst verdict of any of them. No runs at all
-// is not evidence of anything, so it grades as non-conformant.
+// Overall grades several runs together: the worst verdict of any of them (non-conformant,
+// then inconclusive, then SHOULD gaps). No runs at all is not evidence of anything, so it
+// grades as non-conformant.
 func Overall(rs ...*Results) Verdict {
 	if len(rs) == 0 {
 		return NonConformant
@@ -11,12 +12,19 @@ func Overall(rs ...*Results) Verdict {
 		switch r.Verdict() {
 		case NonConformant:
 			return NonConformant
+		case Inconclusive:
+			v = Inconclusive
 		case ConformantShouldGaps:
-			v = ConformantShouldGaps
+			if v != Inconclusive {
+				v = ConformantShouldGaps
+			}
 		}
 	}
 	return v
 }
+
+// Passing reports whether v lets a command exit 0: conformant, with or without SHOULD gaps.
+func (v Verdict) Passing() bool { return v == Conformant || v == ConformantShouldGaps }
 
 // KindTitle names a kind of run for people.
 func KindTitle(k Kind) string {

@@ -318,6 +318,9 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	if incomplete != nil {
 		return harnessError{incomplete}
 	}
+	if res.Verdict() == reports.Inconclusive {
+		return errInconclusive
+	}
 	if res.Verdict() == reports.NonConformant {
 		t := res.Tally()
 		msg := fmt.Sprintf("non-conformant: %d MUST case(s) failed", t.MustFailed)

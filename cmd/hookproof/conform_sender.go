@@ -184,6 +184,9 @@ func (f *conformSenderFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, 
 	if err := outs.Write(res); err != nil {
 		return harnessError{err}
 	}
+	if res.Verdict() == reports.Inconclusive {
+		return errInconclusive
+	}
 	if res.Verdict() == reports.NonConformant {
 		t := res.Tally()
 		msg := fmt.Sprintf("non-conformant: %d MUST case(s) failed", t.MustFailed)

@@ -125,12 +125,12 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 		return harnessError{err}
 	}
 	abs, _ := filepath.Abs(report)
-	verdict := worstVerdict(conformRes, loadRes)
+	verdict := reports.Overall(conformRes, loadRes)
 	fmt.Fprintf(out, "  wrote %s (+ conform-receiver.json, load.json, junit.xml, summary.md)\n", abs)
 	fmt.Fprintf(out, "\nverdict: %s (receiver suite: %s; load thresholds: %s) in %s\n",
 		verdict, conformRes.Verdict(), passFail(loadRes.ThresholdsPassed()), time.Since(started).Round(time.Second))
 	fmt.Fprintf(out, "report:  file://%s\n", abs)
-	if verdict == reports.NonConformant {
+	if !verdict.Passing() {
 		return errors.New("the reference receiver did not pass: this is a bug in hookproof, please report it with the files above")
 	}
 	return nil
@@ -253,19 +253,6 @@ func (f *demoFlags) load(ctx context.Context, e *env, work, secret string, rate 
 	res.Run.Target = "reference receiver (SQLite) at " + tgt.URL()
 	reports.PrintLoadSummary(e.stdout, res, reports.WithTextSecrets(secret), reports.WithColor(isTerminal(e.stdout)))
 	return res, nil
-}
-
-func worstVerdict(rs ...*reports.Results) reports.Verdict {
-	v := reports.Conformant
-	for _, r := range rs {
-		switch r.Verdict() {
-		case reports.NonConformant:
-			return reports.NonConformant
-		case reports.ConformantShouldGaps:
-			v = reports.ConformantShouldGaps
-		}
-	}
-	return v
 }
 
 func passFail(ok bool) string {

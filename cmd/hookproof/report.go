@@ -129,7 +129,10 @@ func report(_ context.Context, e *env, args []string) error {
 	if *out != "-" {
 		fmt.Fprintf(console, "report: %s\n", *out)
 	}
-	if reports.Overall(rs...) == reports.NonConformant {
+	switch v := reports.Overall(rs...); {
+	case v == reports.Inconclusive:
+		return errInconclusive
+	case !v.Passing():
 		return errNonConformant
 	}
 	return nil
@@ -137,6 +140,9 @@ func report(_ context.Context, e *env, args []string) error {
 
 // errNonConformant makes the exit code 1 after the verdict was printed.
 var errNonConformant = errors.New("non-conformant")
+
+// errInconclusive makes the exit code 1 when no case passed: skipped is not passed.
+var errInconclusive = errors.New("inconclusive: no case could be checked (all skipped, not applicable or not observable)")
 
 func pluralS(n int) string {
 	if n == 1 {
