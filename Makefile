@@ -4,7 +4,7 @@
 #   make bench        benchmarks: signature verify, receiver vs bare handler, chaos proxy, load generator
 #   make lint         gofmt, go vet, go mod tidy check
 #   make build        the hookproof binary in ./bin
-#   make conformance  the receiver suite against the reference receiver, with results, JUnit and HTML in ./out
+#   make conformance  the receiver suite against the reference receiver (strict), results, JUnit and HTML in ./out
 #   make fuzz         every fuzz target for FUZZTIME each (default 20s)
 #   make image        the hookproof container image (FROM scratch)
 
@@ -52,7 +52,8 @@ demo:
 
 conformance: build
 	mkdir -p out
-	$(BIN) demo --out-dir out
+	$(BIN) conform receiver --builtin reference --strict --out out/conform-receiver.json \
+	  --junit out/conform-receiver.xml --html out/conform-receiver.html
 
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \
