@@ -33,7 +33,8 @@ func init() {
 }
 
 const loadUsage = `--url URL --secret S --rate 200/s --duration 30s [--chaos SPEC] [--invalid P]
-       [--duplicate P] [--sink ADDR] [--threshold EXPR]... [--out FILE] [--html FILE] [--shard i/n]`
+       [--duplicate P] [--sink ADDR] [--threshold EXPR]... [--out FILE] [--html FILE] [--shard i/n]
+   or: --builtin reference|knownbad:FLAW [...] (a receiver hookproof runs in process)`
 
 // loadFlags are the flags of hookproof load.
 type loadFlags struct {
@@ -51,6 +52,8 @@ type loadFlags struct {
 	thresholds multiFlag
 	out        string
 	html       string
+	junit      string
+	md         string
 	shard      string
 	runID      string
 	timeout    time.Duration
@@ -77,6 +80,8 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 	fs.Var(&f.thresholds, "threshold", "pass/fail rule, k6 style, e.g. ack_p99<2s or error_rate<1% (repeatable; replaces the default on the same metric)")
 	fs.StringVar(&f.out, "out", "", "write the results file (JSON) to `FILE`")
 	fs.StringVar(&f.html, "html", "", "write the HTML report to `FILE`")
+	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to `FILE` (a testcase per threshold)")
+	fs.StringVar(&f.md, "summary-md", "", "write a Markdown summary to `FILE` (also appended to $GITHUB_STEP_SUMMARY when set)")
 	fs.StringVar(&f.shard, "shard", "", "run part `i/n` of a run split across machines: rate/n, disjoint ids (merge with hookproof report)")
 	fs.StringVar(&f.runID, "run-id", "", "name shared by the shards of one run (default: derived from the seed and arguments)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long one attempt may take, answer and body")
@@ -133,6 +138,9 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 	if f.shard != "" {
 		if shard, err = load.ParseShard(f.shard); err != nil {
 			return load.Config{}, usagef("--shard: %v", err)
+		}
+		if shard.Count > 1 && (f.html != "" || f.junit != "" || f.md != "") {
+			return load.Config{}, usagef("--shard %s: a shard is part of a run; write --out on every shard and make the report from all of them with hookproof report", f.shard)
 		}
 	}
 	seedSet := false
@@ -260,7 +268,7 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 		res.Run.Target = "builtin " + f.builtin
 	case f.target.image != "":
 		res.Run.Target = f.target.describe()
-		res.TargetLogs = targetLogs(ctx, tgt)
+		res.TargetLogs = reports.RedactString(targetLogs(ctx, tgt), f.secret)
 	}
 	if snk != nil {
 		if u, err := url.Parse(snk.URL()); err == nil {
@@ -274,13 +282,20 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 		fmt.Fprintf(e.stdout, "  ? %s\n", u)
 	}
 	printTraffic(e, res, f.secret)
-	if err := writeLoadOutputs(res, f.out, f.html, f.secret); err != nil {
-		return err
+	if f.out != "" {
+		if err := res.WriteFile(f.out); err != nil {
+			return harnessError{err}
+		}
+	}
+	outs := reports.Outputs{HTML: f.html, JUnit: f.junit, Markdown: f.md,
+		HTMLOptions: []reports.HTMLOption{reports.WithSecrets(f.secret), reports.WithVersion(Version)}}
+	if cfg.Shard.Count <= 1 {
+		outs.Getenv = e.getenv // a shard's summary would be a part of a run: hookproof report writes it
+	}
+	if err := outs.Write(res); err != nil {
+		return harnessError{err}
 	}
 	reports.PrintRecap(e.stdout, res, topts...)
-	if err := reports.AppendGitHubSummary(e.getenv, res); err != nil {
-		fmt.Fprintf(e.stderr, "hookproof load: %v\n", err)
-	}
 	if runErr != nil {
 		return runErr
 	}
@@ -326,28 +341,6 @@ func loadFailure(res *reports.Results) string {
 	return "failed: " + strings.Join(failed, ", ")
 }
 
-func writeLoadOutputs(res *reports.Results, out, html, secret string) error {
-	if out != "" {
-		if err := res.WriteFile(out); err != nil {
-			return harnessError{err}
-		}
-	}
-	if html != "" {
-		fh, err := os.Create(html)
-		if err != nil {
-			return harnessError{fmt.Errorf("--html: %w", err)}
-		}
-		err = reports.RenderHTML(fh, []*reports.Results{res}, reports.WithSecrets(secret), reports.WithVersion(Version))
-		if cerr := fh.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			return harnessError{fmt.Errorf("--html %s: %w", html, err)}
-		}
-	}
-	return nil
-}
-
 // withoutShardFlags drops what differs between the shards of one run (--shard, where the
 // results go), so that every shard derives the same run id.
 func withoutShardFlags(args []string) []string {
@@ -361,7 +354,7 @@ func withoutShardFlags(args []string) []string {
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		if strings.HasPrefix(a, "-") {
 			switch name {
-			case "shard", "out", "html", "progress":
+			case "shard", "out", "html", "junit", "summary-md", "progress":
 				skip = !hasValue
 				continue
 			}

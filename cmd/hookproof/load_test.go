@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,6 +59,7 @@ func TestLoadUsageErrors(t *testing.T) {
 		{"too long", []string{"--url", ok.URL, "--secret", loadSecret, "--duration", "2h"}, "limit"},
 		{"bad fraction", []string{"--url", ok.URL, "--secret", loadSecret, "--invalid", "1.5"}, "invalid fraction"},
 		{"bad progress", []string{"--url", ok.URL, "--secret", loadSecret, "--progress", "loud"}, "--progress"},
+		{"shard with html", []string{"--url", ok.URL, "--secret", loadSecret, "--shard", "1/2", "--seed", "1", "--html", "r.html"}, "hookproof report"},
 		{"builtin and url", []string{"--builtin", "reference", "--url", ok.URL}, "excludes"},
 		{"unknown builtin", []string{"--builtin", "knownbad:lazy", "--duration", "1s"}, "--builtin"},
 	}
@@ -108,14 +110,25 @@ func shortRun(url, sinkAddr string, extra ...string) []string {
 func TestLoadPassesAgainstAnHonestReceiver(t *testing.T) {
 	sinkAddr := freeAddr(t)
 	url := startReceiver(t, "", sinkAddr)
-	out := filepath.Join(t.TempDir(), "results.json")
-	code, stdout, stderr := runLoadCLI(t, shortRun(url, sinkAddr, "--chaos", "lost-ack=0.1,duplicate=0.1", "--out", out)...)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results.json")
+	code, stdout, stderr := runLoadCLI(t, shortRun(url, sinkAddr, "--chaos", "lost-ack=0.1,duplicate=0.1", "--out", out,
+		"--html", filepath.Join(dir, "report.html"), "--junit", filepath.Join(dir, "junit.xml"))...)
 	if code != exitOK {
 		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 	for _, want := range []string{"ack_p99<5s", "lost==0", "doubled==0", "invalid_accepted==0", "0 failed"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, name := range []string{"report.html", "junit.xml"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || len(b) == 0 {
+			t.Errorf("%s not written: %v", name, err)
+		}
+		if bytes.Contains(b, []byte("MfKQ9r8G")) {
+			t.Errorf("%s holds the secret", name)
 		}
 	}
 	res, err := reports.ReadFile(out)
