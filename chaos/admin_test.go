@@ -243,7 +243,7 @@ func TestUpstreamPathJoined(t *testing.T) {
 	p, _ := NewProxy(up.URL + "/base/")
 	ps := httptest.NewServer(p)
 	defer ps.Close()
-	req, _ := http.NewRequest("POST", ps.URL+"/hooks/a?x=1", strings.NewReader("{}"))
+	req, _ := http.NewRequest("POST", ps.URL+"/hooks/a%2Fb?x=1", strings.NewReader("{}"))
 	req.Header.Set("X-Keep", "yes")
 	req.Header.Set("User-Agent", "")
 	resp, err := http.DefaultClient.Do(req)
@@ -251,7 +251,7 @@ func TestUpstreamPathJoined(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if g := got.Load(); g != "/base/hooks/a?x=1 yes||" {
+	if g := got.Load(); g != "/base/hooks/a%2Fb?x=1 yes||" {
 		t.Errorf("upstream saw %q", g)
 	}
 }

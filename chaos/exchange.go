@@ -27,6 +27,9 @@ type Exchange struct {
 	// SetBody rather than writing into it.
 	Body []byte
 
+	rawPath string // the client's escaped path when it differs from the default encoding
+	inPath  string // Path as received: rawPath applies only while Path is unchanged
+
 	ctx    context.Context
 	p      *Proxy
 	inst   *instance // the instance whose Apply is running
@@ -100,7 +103,7 @@ func (x *Exchange) Clone() *Exchange {
 	c := &Exchange{
 		Key: x.Key, Attempt: x.Attempt, Copy: int(x.family.copies.Add(1)),
 		Method: x.Method, Path: x.Path, RawQuery: x.RawQuery,
-		Header: x.Header.Clone(), Body: x.Body,
+		Header: x.Header.Clone(), Body: x.Body, rawPath: x.rawPath, inPath: x.inPath,
 		ctx: x.p.ctx, p: x.p, inst: x.inst, family: x.family,
 	}
 	c.rec = &c.own

@@ -352,6 +352,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &Exchange{
 		Key: key, Attempt: p.attempts.next(key),
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: hdr, Body: body,
+		rawPath: r.URL.RawPath, inPath: r.URL.Path,
 		ctx: r.Context(), p: p,
 	}
 	x.rec, x.family = &x.own, &x.fam
@@ -422,6 +423,9 @@ func (p *Proxy) forward(x *Exchange) Result {
 	}
 	u := *p.upstream
 	u.Path = p.upstream.Path + x.Path
+	if x.rawPath != "" && x.Path == x.inPath { // keep the client's escaping (%2F stays %2F)
+		u.RawPath = p.upstream.EscapedPath() + x.rawPath
+	}
 	u.RawQuery = x.RawQuery
 	req := &http.Request{
 		Method: x.Method, URL: &u, Host: u.Host, Header: x.Header,
