@@ -3,6 +3,7 @@ package receiver
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 )
 
@@ -21,39 +22,39 @@ type event struct {
 }
 
 func parseEvent(body []byte) event {
-	trimmed := bytes.TrimSpace(body)
-	if !json.Valid(trimmed) {
-		return event{data: json.RawMessage("null")}
-	}
-	ev := event{data: json.RawMessage(trimmed)}
+	// One pass decodes the envelope. A field of the wrong JSON type (a numeric "type", an
+	// array at the top) is only a type error: the body is still JSON, just not the envelope.
 	var env struct {
-		Type json.RawMessage `json:"type"`
+		Type string          `json:"type"`
 		Data json.RawMessage `json:"data"`
 	}
-	if len(trimmed) == 0 || trimmed[0] != '{' || json.Unmarshal(trimmed, &env) != nil {
+	switch err := json.Unmarshal(body, &env); {
+	case err != nil && !isTypeError(err):
+		return event{data: json.RawMessage("null")} // not JSON
+	case len(env.Data) == 0:
+		return event{typ: env.Type, data: json.RawMessage(bytes.TrimSpace(body))}
+	}
+	ev := event{typ: env.Type, data: env.Data}
+	if env.Data[0] != '{' {
 		return ev
 	}
-	_ = json.Unmarshal(env.Type, &ev.typ) // a type that is not a string stays ""
-	if len(env.Data) == 0 {
-		return ev
-	}
-	ev.data = env.Data
 	var d struct {
-		ObjectID json.RawMessage `json:"object_id"`
+		ObjectID string          `json:"object_id"`
 		Seq      json.RawMessage `json:"seq"`
 	}
-	if env.Data[0] != '{' || json.Unmarshal(env.Data, &d) != nil {
+	if err := json.Unmarshal(env.Data, &d); (err != nil && !isTypeError(err)) || d.ObjectID == "" {
 		return ev
 	}
-	if json.Unmarshal(d.ObjectID, &ev.objectID) != nil || ev.objectID == "" {
-		ev.objectID = ""
-		return ev
-	}
+	// seq must be a JSON integer: strconv refuses 1.5, 1e3 and "1".
 	seq, err := strconv.ParseInt(string(d.Seq), 10, 64)
 	if err != nil {
-		ev.objectID = ""
 		return ev
 	}
-	ev.seq, ev.ordered = seq, true
+	ev.objectID, ev.seq, ev.ordered = d.ObjectID, seq, true
 	return ev
+}
+
+func isTypeError(err error) bool {
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &te)
 }
