@@ -1,7 +1,6 @@
 package chaos
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -118,4 +117,3 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-var _ = bytes.NewReader
