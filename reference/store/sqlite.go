@@ -52,7 +52,8 @@ CREATE TABLE IF NOT EXISTS objects (
 	last_seq  INTEGER NOT NULL          -- last applied seq: older events are stale
 );
 CREATE TABLE IF NOT EXISTS effects (
-	effect_id  TEXT PRIMARY KEY,
+	seq        INTEGER PRIMARY KEY,     -- commit order
+	effect_id  TEXT NOT NULL,           -- random: unique without an index to prove it
 	webhook_id TEXT NOT NULL UNIQUE,    -- one effect per delivery, enforced by the database too
 	type       TEXT NOT NULL,
 	data       TEXT NOT NULL,
@@ -60,8 +61,8 @@ CREATE TABLE IF NOT EXISTS effects (
 	created_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS outbox (
-	seq       INTEGER PRIMARY KEY AUTOINCREMENT,  -- report order = commit order
-	effect_id TEXT NOT NULL REFERENCES effects(effect_id)
+	seq    INTEGER PRIMARY KEY AUTOINCREMENT,  -- report order = commit order
+	effect INTEGER NOT NULL                    -- effects.seq
 );`
 
 // OpenSQLite opens or creates the SQLite store at path (a plain file path; ":memory:" is
@@ -79,7 +80,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	// Immediate transactions take the write lock up front instead of failing to upgrade a read
 	// lock later. No writer checkpoints by itself (wal_autocheckpoint=0): a checkpoint copies and
 	// fsyncs pages and would stall whichever commit crossed the threshold.
-	const writer = "&_busy_timeout=10000&_txlock=immediate&_foreign_keys=1&_pragma=wal_autocheckpoint(0)"
+	const writer = "&_busy_timeout=10000&_txlock=immediate&_pragma=wal_autocheckpoint(0)"
 	var err error
 	for _, c := range []struct {
 		db     **sql.DB
@@ -99,8 +100,8 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		(*c.db).SetConnMaxLifetime(0)
 		(*c.db).SetConnMaxIdleTime(0)
 		if c.db == &s.w {
-			if _, err := s.w.ExecContext(ctx, sqliteSchema); err != nil {
-				return fail("create schema in", err)
+			if err := s.createSchema(ctx); err != nil {
+				return fail("schema of", err)
 			}
 		} else if err := (*c.db).PingContext(ctx); err != nil {
 			return fail("open", err)
@@ -117,7 +118,7 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 		{s.w, &s.advance, `INSERT INTO objects(object_id, last_seq) VALUES(?, ?)
 			ON CONFLICT(object_id) DO UPDATE SET last_seq = excluded.last_seq WHERE excluded.last_seq > objects.last_seq`},
 		{s.w, &s.effect, `INSERT INTO effects(effect_id, webhook_id, type, data, applied, created_ms) VALUES(?, ?, ?, ?, ?, ?)`},
-		{s.w, &s.queue, `INSERT INTO outbox(effect_id) VALUES(?)`},
+		{s.w, &s.queue, `INSERT INTO outbox(effect) VALUES(?)`},
 	} {
 		if *p.st, err = p.db.PrepareContext(ctx, p.sql); err != nil {
 			return fail("prepare a statement for", err)
@@ -125,6 +126,26 @@ func OpenSQLite(ctx context.Context, path string) (*SQLite, error) {
 	}
 	go s.checkpoints()
 	return s, nil
+}
+
+// sqliteSchemaVersion is stored as the file's user_version. A file made by another version is
+// refused rather than migrated: the inbox of a reference receiver is cheap to start afresh.
+const sqliteSchemaVersion = 1
+
+func (s *SQLite) createSchema(ctx context.Context) error {
+	var version, tables int
+	if err := s.w.QueryRowContext(ctx, `SELECT (SELECT user_version FROM pragma_user_version),
+		(SELECT COUNT(*) FROM sqlite_master WHERE type = 'table')`).Scan(&version, &tables); err != nil {
+		return err
+	}
+	switch {
+	case tables > 0 && version != sqliteSchemaVersion:
+		return fmt.Errorf("the file has schema version %d, this receiver needs %d: use a new file", version, sqliteSchemaVersion)
+	case tables > 0:
+		return nil
+	}
+	_, err := s.w.ExecContext(ctx, sqliteSchema+fmt.Sprintf("\nPRAGMA user_version = %d;", sqliteSchemaVersion))
+	return err
 }
 
 // checkpoints moves the WAL into the database file in the background: a PASSIVE checkpoint
@@ -237,13 +258,17 @@ func (t sqliteTx) Advance(_ context.Context, objectID string, seq int64) (bool, 
 
 func (t sqliteTx) AddEffect(_ context.Context, e Effect, report bool) error {
 	ctx := t.ctx
-	_, err := t.tx.StmtContext(ctx, t.s.effect).ExecContext(ctx,
+	res, err := t.tx.StmtContext(ctx, t.s.effect).ExecContext(ctx,
 		e.EffectID, e.WebhookID, e.Type, string(jsonOrNull(e.Data)), e.Applied, time.Now().UnixMilli())
 	if err != nil {
 		return fmt.Errorf("store: sqlite: add effect of %q: %w", e.WebhookID, err)
 	}
 	if report {
-		if _, err := t.tx.StmtContext(ctx, t.s.queue).ExecContext(ctx, e.EffectID); err != nil {
+		seq, err := res.LastInsertId()
+		if err != nil {
+			return fmt.Errorf("store: sqlite: queue effect of %q: %w", e.WebhookID, err)
+		}
+		if _, err := t.tx.StmtContext(ctx, t.s.queue).ExecContext(ctx, seq); err != nil {
 			return fmt.Errorf("store: sqlite: queue effect of %q: %w", e.WebhookID, err)
 		}
 	}
@@ -253,7 +278,7 @@ func (t sqliteTx) AddEffect(_ context.Context, e Effect, report bool) error {
 // Outbox implements Store.
 func (s *SQLite) Outbox(ctx context.Context, limit int) ([]Queued, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT o.seq, e.effect_id, e.webhook_id, e.type, e.data, e.applied
-		FROM outbox o JOIN effects e ON e.effect_id = o.effect_id ORDER BY o.seq LIMIT ?`, limit)
+		FROM outbox o JOIN effects e ON e.seq = o.effect ORDER BY o.seq LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: outbox: %w", err)
 	}
@@ -303,7 +328,7 @@ func (s *SQLite) Reported(ctx context.Context, seqs []int64) error {
 // Effects implements Store.
 func (s *SQLite) Effects(ctx context.Context, webhookID string) ([]Effect, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT effect_id, webhook_id, type, data, applied FROM effects
-		WHERE ? = '' OR webhook_id = ? ORDER BY rowid`, webhookID, webhookID)
+		WHERE ? = '' OR webhook_id = ? ORDER BY seq`, webhookID, webhookID)
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: effects: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -286,4 +287,22 @@ func BenchmarkSQLiteCommitLatency(b *testing.B) {
 	slices.Sort(ds)
 	b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, "p50_ms")
 	b.ReportMetric(float64(ds[len(ds)*99/100].Microseconds())/1000, "p99_ms")
+}
+
+func TestSQLiteRefusesAnotherSchemaVersion(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	s, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err := OpenSQLite(context.Background(), path); err == nil || !strings.Contains(err.Error(), "schema version 99") {
+		if s != nil {
+			s.Close()
+		}
+		t.Fatalf("OpenSQLite on a version-99 file = %v, want a schema version error", err)
+	}
 }
