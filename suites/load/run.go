@@ -111,7 +111,9 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	r.start = started
 	r.queue = newRetryQueue(time.Now)
 	tag := runTag(cfg.RunID, started)
-	r.idPrefix = "msg_" + tag + "_" + strconv.Itoa(shard.Index) + "_"
+	// Ids and object ids carry the shard index: shards of one run never share either.
+	tag += "_" + strconv.Itoa(shard.Index)
+	r.idPrefix = "msg_" + tag + "_"
 	if r.sg, err = newSigner(cfg.Scheme, cfg.Secret, wrongSecretFor(cfg.Scheme, cfg.Seed, cfg.Secret), tag); err != nil {
 		return nil, err
 	}
