@@ -180,11 +180,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	interrupted := context.AfterFunc(ctx, stop)
 	defer interrupted()
 
-	select {
-	case <-mainDone:
-	case <-ctx.Done():
-		<-mainDone
-	}
+	<-mainDone // the attack's duration, or ctx (which stops it)
 	r.phase.Store("drain")
 	drainTimer := time.AfterFunc(cfg.Drain, stop)
 	<-retryDone
@@ -247,7 +243,7 @@ func probe(ctx context.Context, rt http.RoundTripper, target string, timeout tim
 	}
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
-		return fmt.Errorf("%w: %s did not answer a HEAD probe within %s: %w", ErrUnreachable, redactURL(target), timeout, err)
+		return fmt.Errorf("%w: %s did not answer a HEAD probe (waited up to %s): %w", ErrUnreachable, redactURL(target), timeout, err)
 	}
 	resp.Body.Close()
 	return nil
