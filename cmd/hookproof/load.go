@@ -287,13 +287,14 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 			return harnessError{err}
 		}
 	}
-	outs := reports.Outputs{HTML: f.html, JUnit: f.junit, Markdown: f.md,
-		HTMLOptions: []reports.HTMLOption{reports.WithSecrets(f.secret), reports.WithVersion(Version)}}
+	// A shard is a part of a run: its report, JUnit and job summary are made by hookproof
+	// report from every shard's --out (config refuses --html and the like with --shard).
 	if cfg.Shard.Count <= 1 {
-		outs.Getenv = e.getenv // a shard's summary would be a part of a run: hookproof report writes it
-	}
-	if err := outs.Write(res); err != nil {
-		return harnessError{err}
+		outs := reports.Outputs{HTML: f.html, JUnit: f.junit, Markdown: f.md, Getenv: e.getenv,
+			HTMLOptions: []reports.HTMLOption{reports.WithSecrets(f.secret), reports.WithVersion(Version)}}
+		if err := outs.Write(res); err != nil {
+			return harnessError{err}
+		}
 	}
 	reports.PrintRecap(e.stdout, res, topts...)
 	if runErr != nil {

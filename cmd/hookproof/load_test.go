@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -175,6 +176,34 @@ func TestLoadBuiltinDoubleProcessorFailsDoubled(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "failed: doubled==0") || strings.Contains(stderr, "lost==0") {
 		t.Errorf("stderr must name doubled==0 and only it:\n%s", stderr)
+	}
+}
+
+func TestLoadShardsMergeIntoOneRun(t *testing.T) {
+	dir := t.TempDir()
+	var files []*reports.Results
+	for i := 1; i <= 2; i++ {
+		out := filepath.Join(dir, fmt.Sprintf("shard%d.json", i))
+		code, stdout, stderr := runLoadCLI(t, "--builtin", "knownbad:none", "--rate", "100/s", "--duration", "1s",
+			"--seed", "11", "--shard", fmt.Sprintf("%d/2", i), "--out", out, "--drain", "5s", "--sink-wait", "3s", "--progress", "off")
+		if code != exitOK {
+			t.Fatalf("shard %d: exit %d\nstdout:\n%s\nstderr:\n%s", i, code, stdout, stderr)
+		}
+		res, err := reports.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, res)
+	}
+	if files[0].Run.Shard.RunID != files[1].Run.Shard.RunID {
+		t.Fatalf("the shards derived different run ids: %q, %q", files[0].Run.Shard.RunID, files[1].Run.Shard.RunID)
+	}
+	merged, err := reports.Merge(files...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(merged) != 1 || merged[0].Load.Rate != 100 || !merged[0].ThresholdsPassed() {
+		t.Errorf("merged: %d runs, rate %v, passed %v", len(merged), merged[0].Load.Rate, merged[0].ThresholdsPassed())
 	}
 }
 
