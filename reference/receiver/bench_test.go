@@ -26,7 +26,7 @@ import (
 //	go test -run '^$' -bench 'Receiver' -benchtime 1x ./reference/receiver
 
 const (
-	maxRateWorkers = 64              // concurrent senders in the maximum-rate attacks
+	maxRateWorkers = 256             // concurrent senders in the maximum-rate attacks
 	maxRateFor     = 4 * time.Second // each maximum-rate attack
 	maxRateRounds  = 3               // each round attacks both sides
 	warmUpFor      = time.Second     // before the latency attack: connections, caches
@@ -109,7 +109,7 @@ func benchReceiver(b *testing.B) (*httptest.Server, func()) {
 }
 
 // BenchmarkReceiverVsBare measures the maximum sustained acks/s of the receiver and of a bare
-// 200-OK handler under the same attack (64 senders, as fast as answers come), in rounds that
+// 200-OK handler under the same attack (256 senders, as fast as answers come), in rounds that
 // alternate which side goes first, so both see the same machine. It reports each side's best
 // rate and their ratio, the median of the rounds' ratios, and the CPU time the process spent per
 // delivery (attacker included): on a shared machine the rates swing with the neighbours' load,

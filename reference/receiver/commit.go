@@ -86,7 +86,13 @@ func (r *Receiver) commitLoop() {
 		for _, a := range batch {
 			ds = append(ds, a.d)
 		}
+		r.inboxCommit.Store(true) // processing yields the writer (see apply)
 		inserted, err := r.store.Insert(r.ctx, ds)
+		r.inboxCommit.Store(false)
+		r.commitMu.Lock()
+		close(r.commitDone)
+		r.commitDone = make(chan struct{})
+		r.commitMu.Unlock()
 		var fresh []store.Row
 		for i, a := range batch {
 			res := ackResult{err: err}

@@ -163,22 +163,42 @@ func (r *Receiver) work(queue <-chan job) {
 			}
 		}
 		linger.Stop()
-		for attempt := 0; ; attempt++ {
-			err := r.store.Process(r.ctx, func(tx store.Tx) error { return r.apply(r.ctx, tx, batch) })
-			if err == nil {
-				break
-			}
-			if r.ctx.Err() != nil {
+		for rest := batch; len(rest) > 0; {
+			// An inbox commit waiting for the writer ends the transaction early (see apply);
+			// the rest of the batch goes in the next one, once the commit is through.
+			r.waitInboxCommit()
+			done, ok := r.processBatch(rest)
+			if !ok {
 				return
 			}
-			r.log.Error("processing failed, retrying", "rows", len(batch), "attempt", attempt+1, "err", err)
-			if !sleep(r.ctx, backoff(attempt)) {
-				return
+			r.unmarkQueued(rest[:done])
+			rest = rest[done:]
+			if r.cfg.sink != nil {
+				notify(r.wakeReport)
 			}
 		}
-		r.unmarkQueued(batch)
-		if r.cfg.sink != nil {
-			notify(r.wakeReport)
+	}
+}
+
+// processBatch runs apply in one transaction, retrying a failed transaction until it commits;
+// it returns how many jobs it processed, or false when ctx ended first.
+func (r *Receiver) processBatch(batch []job) (int, bool) {
+	for attempt := 0; ; attempt++ {
+		var done int
+		err := r.store.Process(r.ctx, func(tx store.Tx) error {
+			var err error
+			done, err = r.apply(r.ctx, tx, batch)
+			return err
+		})
+		if err == nil {
+			return done, true
+		}
+		if r.ctx.Err() != nil {
+			return 0, false
+		}
+		r.log.Error("processing failed, retrying", "rows", len(batch), "attempt", attempt+1, "err", err)
+		if !sleep(r.ctx, backoff(attempt)) {
+			return 0, false
 		}
 	}
 }
@@ -186,11 +206,17 @@ func (r *Receiver) work(queue <-chan job) {
 // apply is the business logic, inside one transaction with the idempotency check: claim each
 // delivery (skip it if it was processed before), decide whether it is stale for its object,
 // and record its effect with a fresh effect_id, queued for the sink.
-func (r *Receiver) apply(ctx context.Context, tx store.Tx, batch []job) error {
-	for _, j := range batch {
+//
+// Acks come first: when an inbox commit is waiting, apply stops after the job in hand and
+// returns how many it did, so the transaction commits and frees the writer.
+func (r *Receiver) apply(ctx context.Context, tx store.Tx, batch []job) (int, error) {
+	for i, j := range batch {
+		if i > 0 && r.inboxCommit.Load() {
+			return i, nil
+		}
 		claimed, err := tx.Claim(ctx, j.row.ID)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if !claimed {
 			continue // processed already: by an earlier run, a rescan, or another replica
@@ -200,15 +226,30 @@ func (r *Receiver) apply(ctx context.Context, tx store.Tx, batch []job) error {
 			// Stale when this object already shows a seq at least as new: processed, recorded
 			// with applied=false, and the object's state is left alone.
 			if applied, err = tx.Advance(ctx, j.ev.objectID, j.ev.seq); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		e := store.Effect{EffectID: newEffectID(), WebhookID: j.row.ID, Type: j.ev.typ, Data: j.ev.data, Applied: applied}
 		if err := tx.AddEffect(ctx, e, r.cfg.sink != nil); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return len(batch), nil
+}
+
+// waitInboxCommit waits while an inbox commit is waiting for the writer or running, so that a
+// processing transaction does not take the writer from under it.
+func (r *Receiver) waitInboxCommit() {
+	r.commitMu.Lock()
+	done := r.commitDone
+	r.commitMu.Unlock()
+	if !r.inboxCommit.Load() {
+		return
+	}
+	select {
+	case <-done:
+	case <-r.ctx.Done():
+	}
 }
 
 // newEffectID names one processing. It is random, not derived from the delivery id: two

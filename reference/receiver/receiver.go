@@ -78,6 +78,12 @@ type Receiver struct {
 
 	submit chan *ack // handlers → committer
 
+	// An inbox commit in progress: processing yields the writer to it, and waits on
+	// commitDone (closed and replaced after each commit) before taking the writer again.
+	inboxCommit atomic.Bool
+	commitMu    sync.Mutex
+	commitDone  chan struct{}
+
 	fresh        chan []store.Row // rows the committer just stored, for the dispatcher
 	handoffLost  atomic.Bool      // fresh was full: rows wait in the inbox, not in fresh
 	wakeDispatch chan struct{}    // the dispatcher must read the inbox
@@ -140,6 +146,7 @@ func New(scheme signature.Scheme, st store.Store, opts ...Option) (*Receiver, er
 	r := &Receiver{
 		scheme: scheme, store: st, cfg: cfg, log: cfg.log,
 		submit:        make(chan *ack, 2*cfg.maxBatch),
+		commitDone:    make(chan struct{}),
 		fresh:         make(chan []store.Row, freshBatches),
 		wakeDispatch:  make(chan struct{}, 1),
 		wakeReport:    make(chan struct{}, 1),
