@@ -58,6 +58,9 @@ type tally struct {
 	effects, lost, doubled           int
 	observed                         bool
 	lostIDs, doubledIDs              []string // a few examples, for the summary
+	// foreign counts the sink's webhook ids that this run never sent: effects reported under
+	// another id (an internal one, say) make every event look lost.
+	foreign int
 }
 
 // counts looks up distinct effects per delivery id; nil when no sink observed the run.
@@ -169,4 +172,17 @@ func (t tally) acceptedDetail() string {
 		parts[i] = fmt.Sprintf("%s: %d", k, t.acceptedBy[Invalid(k)])
 	}
 	return fmt.Sprintf("%d (%s)", t.invalidAccepted, strings.Join(parts, ", "))
+}
+
+// exactlyOnceDetail is the display of a lost or doubled count: a few example ids, and, for
+// lost events, a hint when the sink heard of ids this run never sent.
+func (t tally) exactlyOnceDetail(n int, examples []string, lost bool) string {
+	if n == 0 {
+		return "0"
+	}
+	out := fmt.Sprintf("%d (e.g. %s)", n, strings.Join(examples, ", "))
+	if lost && t.foreign > 0 {
+		out += fmt.Sprintf("; the sink got effects for %d ids this run never sent: is webhook_id the delivery id?", t.foreign)
+	}
+	return out
 }

@@ -119,3 +119,22 @@ func TestSlabGrowsAcrossChunks(t *testing.T) {
 		}
 	}
 }
+
+func TestExactlyOnceDetail(t *testing.T) {
+	tl := tally{foreign: 7}
+	tests := []struct {
+		n    int
+		ex   []string
+		lost bool
+		want string
+	}{
+		{0, nil, true, "0"},
+		{2, []string{"msg_a_1_4", "msg_a_1_9"}, false, "2 (e.g. msg_a_1_4, msg_a_1_9)"},
+		{1, []string{"msg_a_1_4"}, true, "1 (e.g. msg_a_1_4); the sink got effects for 7 ids this run never sent: is webhook_id the delivery id?"},
+	}
+	for _, tt := range tests {
+		if got := tl.exactlyOnceDetail(tt.n, tt.ex, tt.lost); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/load"
 )
@@ -235,6 +236,32 @@ var _ = Describe("the load engine", Label("engine"), func() {
 		for _, id := range target.ids {
 			Expect(target.seen[id]).To(Equal(1), "the proxy answered the first attempts itself")
 		}
+	})
+
+	It("fails lost==0 for a receiver that reports its effects under ids of its own, and says why", func() {
+		s := startSink()
+		client, err := sink.NewClient(s.URL())
+		Expect(err).NotTo(HaveOccurred())
+		target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			e := sink.Effect{WebhookID: "internal-" + r.Header.Get("webhook-id"), Type: load.EventType, Applied: true}
+			if client.Report(r.Context(), e) != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+		}))
+		DeferCleanup(target.Close)
+		cfg := bare(target.URL + "/hook")
+		cfg.Duration = 500 * time.Millisecond
+		cfg.SinkWait, cfg.SinkQuiet = time.Second, 100*time.Millisecond // the effects never come
+		res, err := load.Run(context.Background(), cfg, load.WithCollector(s.Collector))
+		Expect(err).NotTo(HaveOccurred())
+		ledgerCloses(res)
+		th := threshold(res, "lost==0")
+		Expect(th.Passed).To(BeFalse())
+		Expect(th.Display).To(ContainSubstring("is webhook_id the delivery id?"))
+		Expect(res.Load.Ledger.Lost).To(Equal(res.Load.Ledger.Acked))
 	})
 
 	It("stops when its context ends and returns what it has, the ledger closed", func() {

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -200,6 +201,13 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 		effects = collector.Distinct
 	}
 	t := reconcile(&r.dels, r.id, effects)
+	if collector != nil {
+		for id := range collector.Counts() {
+			if !strings.HasPrefix(id, r.idPrefix) {
+				t.foreign++
+			}
+		}
+	}
 	r.chk.results = int(results.Load())
 	r.chk.vegetaOK = int(vegetaOK.Load())
 
@@ -353,8 +361,13 @@ func (r *run) results(t tally, rules []Threshold, shard Shard, sinkAddr string) 
 	observe := r.observer(t, l.Ledger)
 	for _, th := range rules {
 		rt := th.Evaluate(observe)
-		if th.Metric == "invalid_accepted" {
+		switch th.Metric {
+		case "invalid_accepted":
 			rt.Display = t.acceptedDetail()
+		case "lost":
+			rt.Display = t.exactlyOnceDetail(t.lost, t.lostIDs, true)
+		case "doubled":
+			rt.Display = t.exactlyOnceDetail(t.doubled, t.doubledIDs, false)
 		}
 		l.Thresholds = append(l.Thresholds, rt)
 	}
