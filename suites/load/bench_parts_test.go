@@ -1,7 +1,6 @@
 package load
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"testing"
@@ -59,7 +58,7 @@ func BenchmarkRecorder(b *testing.B) {
 	r := &run{cfg: cfg, start: time.Now(), attackURL: cfg.URL, idPrefix: "msg_0123456789abcdef_1_", interval: time.Millisecond}
 	r.sg, _ = newSigner("standard", cfg.Secret, wrongSecretFor("standard", 1, cfg.Secret), "tag")
 	r.queue = newRetryQueue(time.Now)
-	r.sendCtx, r.cutOff = context.WithCancel(context.Background())
+	defer r.initSends()()
 	rec := &recorder{base: cannedRT{}, r: r}
 	var tgt vegeta.Target
 	if err := r.mainTargeter(&tgt); err != nil {

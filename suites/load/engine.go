@@ -34,16 +34,18 @@ type run struct {
 	attackURL string
 	queue     *retryQueue
 
-	// sendCtx is the parent of every attempt's context; cancelling it cuts off what is in flight.
-	sendCtx   context.Context
-	cutOff    context.CancelFunc
-	stopping  atomic.Bool
-	mainDone  atomic.Bool
-	ticks     atomic.Uint64
-	phase     atomic.Value // string: "attack", "drain", "sink"
-	liveSent  atomic.Int64
-	liveAcked atomic.Int64
-	liveErrs  atomic.Int64
+	// sendCtx is the ancestor of every attempt's context; cancelling it cuts off what is in
+	// flight. Attempts hang off sendShards (children of sendCtx) so that thousands of them
+	// registering and leaving at once do not all queue on one context's lock.
+	sendCtx    context.Context
+	sendShards [16]context.Context
+	stopping   atomic.Bool
+	mainDone   atomic.Bool
+	ticks      atomic.Uint64
+	phase      atomic.Value // string: "attack", "drain", "sink"
+	liveSent   atomic.Int64
+	liveAcked  atomic.Int64
+	liveErrs   atomic.Int64
 
 	mu       sync.Mutex
 	dels     slab
@@ -149,6 +151,23 @@ func (r *run) newDeliveryLocked(now time.Time, invalid uint8) (uint64, *delivery
 		r.pending++
 	}
 	return n, d
+}
+
+// initSends makes the contexts attempts hang off and returns what cancels them all: the
+// cut-off at the end of the drain.
+func (r *run) initSends() context.CancelFunc {
+	var cancel context.CancelFunc
+	r.sendCtx, cancel = context.WithCancel(context.Background())
+	shards := make([]context.CancelFunc, len(r.sendShards))
+	for i := range r.sendShards {
+		r.sendShards[i], shards[i] = context.WithCancel(r.sendCtx)
+	}
+	return func() {
+		cancel() // cancels the shards and every attempt under them
+		for _, c := range shards {
+			c() // releases the shards' own resources
+		}
+	}
 }
 
 // mainTargeter makes each tick of the paced attack one delivery: new valid event, invalid
@@ -279,7 +298,7 @@ func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	// read again (redirects are not followed), so the header is dropped in place rather than
 	// copying the whole header map per attempt.
 	delete(req.Header, "X-Vegeta-Seq")
-	ctx, cancel := context.WithTimeout(r.sendCtx, r.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(r.sendShards[tok.n%uint64(len(r.sendShards))], r.cfg.Timeout)
 	resp, err := rec.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		r.record(tok, sched, 0, err, ctx.Err(), time.Now())

@@ -118,9 +118,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	if r.sg, err = newSigner(cfg.Scheme, cfg.Secret, wrongSecretFor(cfg.Scheme, cfg.Seed, cfg.Secret), tag); err != nil {
 		return nil, err
 	}
-	var cancelSends context.CancelFunc
-	r.sendCtx, cancelSends = context.WithCancel(context.Background())
-	r.cutOff = cancelSends
+	cancelSends := r.initSends()
 	defer cancelSends()
 
 	client := &http.Client{
