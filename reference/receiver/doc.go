@@ -29,10 +29,12 @@
 // Answers:
 //
 //	200  delivery stored (first time) or already stored (duplicate): either way, no retry needed
-//	400  malformed request: missing or malformed id or timestamp header (including non-ASCII
-//	     bytes), a timestamp outside the tolerance (stale or future), no usable delivery id,
-//	     a body that could not be read
-//	401  missing signature header, or no signature that verifies
+//	400  malformed request: a missing or malformed id or timestamp header, a signature header
+//	     not in the scheme's form (github's without "sha256=", a repeated one, non-ASCII
+//	     bytes, over 8 KiB), a timestamp outside the tolerance (stale or future), no usable
+//	     delivery id, a body that could not be read
+//	401  missing signature header, or no signature that verifies (including well-formed
+//	     entries of garbage, and entries of unknown versions only)
 //	405  a method other than POST (deliveries), GET/HEAD /healthz, OPTIONS (handshake); with Allow
 //	413  a body over 1 MiB
 //	503  the store failed or the receiver is shutting down: the sender should retry (never
