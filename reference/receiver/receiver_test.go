@@ -299,6 +299,13 @@ func TestRejections(t *testing.T) {
 		{"tampered body", "POST", sign(good, "msg_rej", body), append(bytes.Clone(body), ' '), 401},
 		{"missing signature", "POST", with(sign(good, "msg_rej", body), "Webhook-Signature", ""), body, 401},
 		{"garbage signature", "POST", with(sign(good, "msg_rej", body), "Webhook-Signature", "v1,AAAA"), body, 401},
+		{"only unknown signature versions", "POST", with(sign(good, "msg_rej", body), "Webhook-Signature", "v2,AAAA v9,BBBB"), body, 401},
+		{"signature header sent twice", "POST", func() http.Header {
+			h := sign(good, "msg_rej", body)
+			h.Add("Webhook-Signature", h.Get("Webhook-Signature"))
+			return h
+		}(), body, 400},
+		{"16 KiB signature header", "POST", with(sign(good, "msg_rej", body), "Webhook-Signature", "v1,"+strings.Repeat("A", 16<<10)), body, 400},
 		{"stale timestamp", "POST", sign(past, "msg_rej", body), body, 400},
 		{"future timestamp", "POST", sign(future, "msg_rej", body), body, 400},
 		{"timestamp not a number", "POST", with(sign(good, "msg_rej", body), "Webhook-Timestamp", "yesterday"), body, 400},
