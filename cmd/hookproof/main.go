@@ -66,15 +66,13 @@ func (h harnessError) Unwrap() error { return h.err }
 
 // exitCode maps an error returned by a subcommand to an exit code and prints it.
 func exitCode(e *env, name string, err error) int {
-	if err == nil {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
 	fmt.Fprintf(e.stderr, "hookproof %s: %v\n", name, err)
 	var u usageError
 	var h harnessError
 	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
 	case errors.As(err, &u):
 		return exitUsage
 	case errors.As(err, &h):
