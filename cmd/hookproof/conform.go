@@ -93,24 +93,50 @@ const conformReceiverUsage = `--url URL --secret S [--scheme standard] [--sink A
 
 // conformReceiverFlags are the flags of hookproof conform receiver.
 type conformReceiverFlags struct {
+	suiteFlags
 	target  *targetFlags
 	builtin string
 	secret  string
 	scheme  string
 	sink    string
 	chaos   string
-	seed    int64
-	strict  bool
-	list    bool
-	ids     string
-	family  string
-	level   string
 	optIns  multiFlag
-	out     string
-	junit   string
-	html    string
-	md      string
-	timeout time.Duration
+}
+
+// suiteFlags are the flags every conformance suite shares: selection, grading and outputs.
+type suiteFlags struct {
+	seed                 int64
+	strict, list         bool
+	ids, family, level   string
+	out, junit, html, md string
+	timeout              time.Duration
+}
+
+// register adds the shared flags; idExample and families describe the suite's catalogue.
+func (s *suiteFlags) register(fs *flag.FlagSet, idExample, families string, timeout time.Duration) {
+	fs.Int64Var(&s.seed, "seed", 0, "seed of the run: spec order, generated ids, chaos decisions (default: random, printed)")
+	fs.BoolVar(&s.strict, "strict", false, "SHOULD failures fail the run too")
+	fs.BoolVar(&s.list, "list", false, "print the requirements (as selected by --id, --family, --level) and exit")
+	fs.StringVar(&s.ids, "id", "", "run only these case `IDS`, comma-separated; "+idExample+" matches a prefix")
+	fs.StringVar(&s.family, "family", "", "run only these families, comma-separated: "+families)
+	fs.StringVar(&s.level, "level", "", "run only these levels, comma-separated: MUST, SHOULD, INFO")
+	fs.StringVar(&s.out, "out", "", "write the results (JSON) to `FILE`")
+	fs.StringVar(&s.junit, "junit", "", "write a JUnit XML report to `FILE`")
+	fs.StringVar(&s.html, "html", "", "write the self-contained HTML report to `FILE`")
+	fs.StringVar(&s.md, "summary-md", "", "write a Markdown summary to `FILE`")
+	fs.DurationVar(&s.timeout, "timeout", timeout, "bound on the whole suite")
+}
+
+// selection parses and checks --id, --family and --level against suite su's catalogue.
+func (s *suiteFlags) selection(su catalog.Suite) (catalog.Selector, error) {
+	sel, err := catalog.ParseSelector(s.ids, s.family, s.level)
+	if err != nil {
+		return sel, usagef("%v", err)
+	}
+	if err := sel.Validate(su); err != nil {
+		return sel, usagef("%v", err)
+	}
+	return sel, nil
 }
 
 func conformReceiver(ctx context.Context, e *env, args []string) error {
@@ -121,40 +147,37 @@ func conformReceiver(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300); without it idempotency and ordering are not observable")
 	fs.StringVar(&f.chaos, "chaos", "", "send deliveries through an in-process chaos proxy: inline `SPEC` (e.g. drop=0.1,duplicate=0.2) or scenario file; the suite then retries like a sender")
-	fs.Int64Var(&f.seed, "seed", 0, "seed of spec order, delivery ids and chaos (default: random, printed)")
-	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
-	fs.BoolVar(&f.list, "list", false, "print the requirements (as selected by --id, --family, --level) and exit")
-	fs.StringVar(&f.ids, "id", "", "run only these case `IDS`, comma-separated; RCV-SIG-* matches a prefix")
-	fs.StringVar(&f.family, "family", "", "run only these families, comma-separated: signatures, timestamps, acks, idempotency, ordering, cloudevents")
-	fs.StringVar(&f.level, "level", "", "run only these levels, comma-separated: MUST, SHOULD, INFO")
 	fs.Var(&f.optIns, "opt-in", "run an optional check the endpoint implements: "+strings.Join(receiver.OptIns, ", ")+" (repeatable)")
-	fs.StringVar(&f.out, "out", "", "write the results (JSON) to `FILE`")
-	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to `FILE`")
-	fs.StringVar(&f.html, "html", "", "write the self-contained HTML report to `FILE`")
-	fs.StringVar(&f.md, "summary-md", "", "write a Markdown summary to `FILE`")
-	fs.DurationVar(&f.timeout, "timeout", 10*time.Minute, "bound on the whole suite")
+	f.register(fs, "RCV-SIG-*", "signatures, timestamps, acks, idempotency, ordering, cloudevents", 10*time.Minute)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q", fs.Arg(0))
 	}
-	sel, err := catalog.ParseSelector(f.ids, f.family, f.level)
+	sel, err := f.selection(catalog.Receiver)
 	if err != nil {
-		return usagef("%v", err)
-	}
-	if err := sel.Validate(catalog.Receiver); err != nil {
-		return usagef("%v", err)
+		return err
 	}
 	if f.list {
-		return listRequirements(e.stdout, sel)
+		return listRequirements(e.stdout, catalog.Receiver, sel, func(r catalog.Requirement) string {
+			var notes string
+			if r.Has("sink") {
+				notes += "; needs --sink"
+			}
+			if r.OptIn != "" {
+				notes += "; optional: --opt-in " + r.OptIn
+			}
+			return notes
+		})
 	}
 	return f.run(ctx, e, fs, args, sel)
 }
 
-// listRequirements prints the selected receiver requirements, two lines each.
-func listRequirements(w io.Writer, sel catalog.Selector) error {
-	reqs, err := catalog.All(catalog.Receiver)
+// listRequirements prints the selected requirements of suite su, two lines each: the
+// requirement, then its source, schemes and what running it takes (notes).
+func listRequirements(w io.Writer, su catalog.Suite, sel catalog.Selector, notes func(catalog.Requirement) string) error {
+	reqs, err := catalog.All(su)
 	if err != nil {
 		return harnessError{err}
 	}
@@ -164,18 +187,12 @@ func listRequirements(w io.Writer, sel catalog.Selector) error {
 			continue
 		}
 		n++
-		fmt.Fprintf(w, "%-13s %-6s %-12s %s\n", r.ID, r.Level, r.Family, r.Requirement)
+		fmt.Fprintf(w, "%-15s %-6s %-12s %s\n", r.ID, r.Level, r.Family, r.Requirement)
 		extra := "source: " + r.Source
 		if len(r.Schemes) > 0 {
 			extra += "; schemes: " + strings.Join(r.Schemes, ", ")
 		}
-		if r.Has("sink") {
-			extra += "; needs --sink"
-		}
-		if r.OptIn != "" {
-			extra += "; optional: --opt-in " + r.OptIn
-		}
-		fmt.Fprintf(w, "%34s%s\n", "", extra)
+		fmt.Fprintf(w, "%36s%s\n", "", extra+notes(r))
 	}
 	fmt.Fprintf(w, "%d requirements\n", n)
 	return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"time"
@@ -35,12 +34,10 @@ const conformSenderUsage = `--listen ADDR --secret S --trigger CMD [--scheme sta
    or: --list [--id IDS] [--family F] [--level L]`
 
 type conformSenderFlags struct {
-	listen, publicURL, trigger, secret, previous, scheme  string
-	triggerTimeout, retryWait, quiet, maxTimeout, timeout time.Duration
-	skipLong, strict, list                                bool
-	seed                                                  int64
-	ids, family, level                                    string
-	out, junit, html, md                                  string
+	suiteFlags
+	listen, publicURL, trigger, secret, previous, scheme string
+	triggerTimeout, retryWait, quiet, maxTimeout         time.Duration
+	skipLong                                             bool
 }
 
 func conformSender(ctx context.Context, e *env, args []string) error {
@@ -57,63 +54,30 @@ func conformSender(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&f.quiet, "quiet", sender.DefaultQuiet, "how long to watch for attempts that must not come (after a 2xx, a 410)")
 	fs.DurationVar(&f.maxTimeout, "max-timeout", sender.DefaultMaxTimeout, "how long an attempt is left unanswered before hookproof gives up waiting for the sender to")
 	fs.BoolVar(&f.skipLong, "skip-long", false, "leave out SND-TIMEOUT-001, which waits out your sender's request timeout (15-30 s)")
-	fs.Int64Var(&f.seed, "seed", 0, "seed of the run (default: random, printed)")
-	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
-	fs.BoolVar(&f.list, "list", false, "print the requirements (as selected by --id, --family, --level) and exit")
-	fs.StringVar(&f.ids, "id", "", "run only these case `IDS`, comma-separated; SND-RETRY-* matches a prefix")
-	fs.StringVar(&f.family, "family", "", "run only these families, comma-separated: headers, signatures, ids, timestamps, retries, status, timeouts, payload")
-	fs.StringVar(&f.level, "level", "", "run only these levels, comma-separated: MUST, SHOULD, INFO")
-	fs.StringVar(&f.out, "out", "", "write the results (JSON) to `FILE`")
-	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to `FILE`")
-	fs.StringVar(&f.html, "html", "", "write the self-contained HTML report to `FILE`")
-	fs.StringVar(&f.md, "summary-md", "", "write a Markdown summary to `FILE`")
-	fs.DurationVar(&f.timeout, "timeout", 15*time.Minute, "bound on the whole suite")
+	f.register(fs, "SND-RETRY-*", "headers, signatures, ids, timestamps, retries, status, timeouts, payload", 15*time.Minute)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q (quote the --trigger command)", fs.Arg(0))
 	}
-	sel, err := catalog.ParseSelector(f.ids, f.family, f.level)
+	sel, err := f.selection(catalog.Sender)
 	if err != nil {
-		return usagef("%v", err)
-	}
-	if err := sel.Validate(catalog.Sender); err != nil {
-		return usagef("%v", err)
+		return err
 	}
 	if f.list {
-		return listSenderRequirements(e.stdout, sel)
+		return listRequirements(e.stdout, catalog.Sender, sel, func(r catalog.Requirement) string {
+			var notes string
+			if r.OptIn == sender.OptInRotation {
+				notes += "; optional: give --previous-secret"
+			}
+			if r.Has("long") {
+				notes += "; long: --skip-long leaves it out"
+			}
+			return notes
+		})
 	}
 	return f.run(ctx, e, fs, args, sel)
-}
-
-// listSenderRequirements prints the selected sender requirements, two lines each.
-func listSenderRequirements(w io.Writer, sel catalog.Selector) error {
-	reqs, err := catalog.All(catalog.Sender)
-	if err != nil {
-		return harnessError{err}
-	}
-	n := 0
-	for _, r := range reqs {
-		if !sel.Match(r) {
-			continue
-		}
-		n++
-		fmt.Fprintf(w, "%-15s %-6s %-10s %s\n", r.ID, r.Level, r.Family, r.Requirement)
-		extra := "source: " + r.Source
-		if len(r.Schemes) > 0 {
-			extra += "; schemes: " + strings.Join(r.Schemes, ", ")
-		}
-		if r.OptIn == sender.OptInRotation {
-			extra += "; optional: give --previous-secret"
-		}
-		if r.Has("long") {
-			extra += "; long: --skip-long leaves it out"
-		}
-		fmt.Fprintf(w, "%34s%s\n", "", extra)
-	}
-	fmt.Fprintf(w, "%d requirements\n", n)
-	return nil
 }
 
 func (f *conformSenderFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []string, sel catalog.Selector) error {
