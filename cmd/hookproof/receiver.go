@@ -91,7 +91,21 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "hookproof receiver: listening on http://%s (scheme %s, db %s, sink %s, workers %d)\n",
 		ln.Addr(), scheme.Name(), redactDSN(*db), sinkShown, workers.n)
 
-	srv := &http.Server{Handler: rcv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	return serveGracefully(ctx, e, ln, rcv, rcv.Close, *drainFor, gracefulText{
+		stopping: "hookproof receiver: shutting down, draining in-flight work",
+		failed:   "drain (unfinished work resumes on the next start)",
+		done:     "hookproof receiver: drained",
+	})
+}
+
+// gracefulText is what serveGracefully says when it stops, fails to drain, and is done.
+type gracefulText struct{ stopping, failed, done string }
+
+// serveGracefully serves h on ln until ctx is done, then stops taking requests and closes
+// the service behind h (drain) within drainFor: the shutdown of the receiver and the sender.
+func serveGracefully(ctx context.Context, e *env, ln net.Listener, h http.Handler,
+	drain func(context.Context) error, drainFor time.Duration, say gracefulText) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	var serveErr error
@@ -99,19 +113,19 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 	case err := <-served:
 		serveErr = harnessError{fmt.Errorf("serve: %w", err)}
 	case <-ctx.Done():
-		fmt.Fprintln(e.stdout, "hookproof receiver: shutting down, draining in-flight work")
+		fmt.Fprintln(e.stdout, say.stopping)
 	}
-	// Stop taking requests first, then drain what was acknowledged.
-	dctx, cancel := context.WithTimeout(context.Background(), *drainFor)
+	// Stop taking requests first, then drain what was accepted.
+	dctx, cancel := context.WithTimeout(context.Background(), drainFor)
 	defer cancel()
-	err = errors.Join(srv.Shutdown(dctx), rcv.Close(dctx))
+	err := errors.Join(srv.Shutdown(dctx), drain(dctx))
 	if serveErr != nil {
 		return serveErr
 	}
 	if err != nil {
-		return harnessError{fmt.Errorf("drain (unfinished work resumes on the next start): %w", err)}
+		return harnessError{fmt.Errorf("%s: %w", say.failed, err)}
 	}
-	fmt.Fprintln(e.stdout, "hookproof receiver: drained")
+	fmt.Fprintln(e.stdout, say.done)
 	return nil
 }
 

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"time"
 
@@ -105,27 +104,11 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "hookproof sender: listening on http://%s (db %s, schedule %s, timeout %s, seed %d)\n",
 		ln.Addr(), *db, sch, *timeout, *seed)
 
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	var serveErr error
-	select {
-	case err := <-served:
-		serveErr = harnessError{fmt.Errorf("serve: %w", err)}
-	case <-ctx.Done():
-		fmt.Fprintln(e.stdout, "hookproof sender: shutting down, waiting for attempts under way")
-	}
-	dctx, cancel := context.WithTimeout(context.Background(), *drainFor)
-	defer cancel()
-	err = errors.Join(srv.Shutdown(dctx), s.Close(dctx))
-	if serveErr != nil {
-		return serveErr
-	}
-	if err != nil {
-		return harnessError{fmt.Errorf("shut down (interrupted attempts are retried on the next start): %w", err)}
-	}
-	fmt.Fprintln(e.stdout, "hookproof sender: stopped")
-	return nil
+	return serveGracefully(ctx, e, ln, s.Handler(), s.Close, *drainFor, gracefulText{
+		stopping: "hookproof sender: shutting down, waiting for attempts under way",
+		failed:   "shut down (interrupted attempts are retried on the next start)",
+		done:     "hookproof sender: stopped",
+	})
 }
 
 // senderSend registers (or reuses) an endpoint for --url and sends one event to it. The
