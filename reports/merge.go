@@ -522,12 +522,14 @@ func mergeThresholds(loads []*Load) []Threshold {
 		}
 		th.Observed = sums[th.Expr]
 		th.Display = strconv.FormatFloat(th.Observed, 'f', -1, 64)
-		th.Passed = compare(th.Observed, sm[2], limit)
+		th.Passed = CompareThreshold(th.Observed, sm[2], limit)
 	}
 	return out
 }
 
-func compare(v float64, op string, limit float64) bool {
+// CompareThreshold applies a threshold's operator (<, <=, >, >=, ==, !=) to an observed value
+// v and the limit; load runs evaluate their thresholds with it, and Merge re-checks them.
+func CompareThreshold(v float64, op string, limit float64) bool {
 	switch op {
 	case "<":
 		return v < limit

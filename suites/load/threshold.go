@@ -278,26 +278,10 @@ func (t Threshold) Evaluate(observe func(Threshold) Observation) reports.Thresho
 	}
 	out.Observed = round3(o.Value)
 	out.Display = display(o.Value, t.unit)
-	out.Passed = compare(o.Value, t.Op, t.Limit)
+	out.Passed = reports.CompareThreshold(o.Value, t.Op, t.Limit)
 	return out
 }
 
-func compare(v float64, op string, limit float64) bool {
-	switch op {
-	case "<":
-		return v < limit
-	case "<=":
-		return v <= limit
-	case ">":
-		return v > limit
-	case ">=":
-		return v >= limit
-	case "==":
-		return v == limit
-	default:
-		return v != limit
-	}
-}
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
