@@ -282,7 +282,6 @@ func (t Threshold) Evaluate(observe func(Threshold) Observation) reports.Thresho
 	return out
 }
 
-
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // display formats an observed value with its unit, as the summary prints it.
