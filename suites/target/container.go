@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	cerrdefs "github.com/containerd/errdefs"
 	"io"
 	"net"
 	"os"
@@ -62,6 +63,15 @@ func Start(ctx context.Context, image string, opts ...Option) (*Container, error
 		return nil, fmt.Errorf("start container %s: %w", image, err)
 	}
 	reapOnce.Do(func() { _ = RemoveLeftovers(ctx) })
+	// hookproof never pulls: the image under test is one the user built or pulled, and a
+	// missing one is said plainly rather than fetched from a registry behind their back.
+	if _, err := cli.ImageInspect(ctx, image); err != nil {
+		_ = cli.Close()
+		if cerrdefs.IsNotFound(err) {
+			return nil, fmt.Errorf("start container %s: %w: build it (make image builds hookproof:dev) or pull it first; hookproof never pulls images", image, ErrNoImage)
+		}
+		return nil, fmt.Errorf("start container %s: inspect image: %w", image, err)
+	}
 
 	port := cfg.port
 	if port == 0 {

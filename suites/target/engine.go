@@ -49,6 +49,9 @@ func applyEngineEnv() {
 
 // CheckEngine pings the Docker engine and returns an error wrapping ErrNoEngine, with advice,
 // when none answers within ten seconds.
+// ErrNoImage means the image to start is not in the local engine (hookproof never pulls).
+var ErrNoImage = errors.New("image not found in the local Docker engine")
+
 func CheckEngine(ctx context.Context) error {
 	cli, err := newClient(ctx)
 	if err != nil {

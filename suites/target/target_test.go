@@ -374,3 +374,12 @@ func ownContainers(t *testing.T) int {
 	}
 	return len(list.Items)
 }
+
+// A missing image is refused with ErrNoImage, never pulled from a registry.
+func TestStartMissingImageIsNotPulled(t *testing.T) {
+	needEngine(t)
+	_, err := Start(context.Background(), "hookproof-test-no-such-image:never-built")
+	if !errors.Is(err, ErrNoImage) {
+		t.Fatalf("Start(missing image) = %v, want ErrNoImage", err)
+	}
+}
