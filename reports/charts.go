@@ -183,6 +183,9 @@ func stepTicks(min, max, step float64, label func(float64) string) []plot.Tick {
 	}
 	var ts []plot.Tick
 	for v := math.Ceil(min/step) * step; v <= max+step*1e-9 && len(ts) < maxTicks; v += step {
+		if v == 0 {
+			v = 0 // math.Ceil(-0.5) is -0, which would be labelled "-0"
+		}
 		ts = append(ts, plot.Tick{Value: v, Label: label(v)})
 	}
 	return ts
@@ -255,11 +258,49 @@ func shortMS(ms float64) string {
 	return strconv.FormatFloat(ms, 'f', -1, 64) + " ms"
 }
 
-// latencyChart plots the ack latency percentiles of every second, on a log scale when they
-// span more than a decade (a slow spike would otherwise flatten the p50 line).
-func latencyChart(series []Point) (string, error) {
-	lo, hi := math.Inf(1), 0.0
+// timeRange is the x range of the per-second charts: every second of the run, with half a
+// second on each side so a bar centred on the first or last second stays inside the axes.
+func timeRange(series []Point) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
 	for _, pt := range series {
+		lo, hi = min(lo, float64(pt.Second)), max(hi, float64(pt.Second))
+	}
+	if lo > hi {
+		return -0.5, 0.5
+	}
+	return lo - 0.5, hi + 0.5
+}
+
+// ackedRuns splits the seconds of a run into runs of consecutive seconds that acknowledged
+// something. A second with no ack has no latency: drawing its percentiles as 0 ms would show
+// the run's quiet last second (only retries in flight) as an absurd plunge to zero.
+func ackedRuns(series []Point) [][]Point {
+	var out [][]Point
+	var cur []Point
+	for i, pt := range series {
+		if pt.Acked <= 0 || i > 0 && pt.Second != series[i-1].Second+1 {
+			if len(cur) > 0 {
+				out = append(out, cur)
+			}
+			cur = nil
+		}
+		if pt.Acked > 0 {
+			cur = append(cur, pt)
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// latencyChart plots the ack latency percentiles of every second that acknowledged
+// something, on a log scale when they span more than a decade (a slow spike would otherwise
+// flatten the p50 line).
+func latencyChart(series []Point) (string, error) {
+	runs := ackedRuns(series)
+	lo, hi := math.Inf(1), 0.0
+	for _, pt := range slices.Concat(runs...) {
 		for _, v := range []float64{pt.P50, pt.P90, pt.P99} {
 			if v = finite(v); v > 0 {
 				// Below a microsecond is noise; it also keeps the log axis finite.
@@ -274,13 +315,17 @@ func latencyChart(series []Point) (string, error) {
 	}
 	p := newPlot("seconds since start", "ack latency")
 	p.X.Tick.Marker = secondTicks{}
-	if log {
+	p.X.Min, p.X.Max = timeRange(series)
+	switch {
+	case log:
 		p.Y.Scale = plot.LogScale{}
 		p.Y.Min = floor
 		p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi*1.5)))
-	} else {
+	case hi > 0:
 		p.Y.Min = 0
 		p.Y.Max = hi * 1.2
+	default: // nothing acknowledged: empty axes on a readable scale
+		p.Y.Min, p.Y.Max = 0, 1000
 	}
 	p.Y.Tick.Marker = msTicks(log)
 	for _, s := range []struct {
@@ -293,23 +338,36 @@ func latencyChart(series []Point) (string, error) {
 		{"p90", func(pt Point) float64 { return pt.P90 }, colAmber, 1.4},
 		{"p50", func(pt Point) float64 { return pt.P50 }, colBlue, 1.6},
 	} {
-		xys := make(plotter.XYs, 0, len(series))
-		for _, pt := range series {
-			v := finite(s.get(pt))
-			if log {
-				v = max(v, floor)
+		for i, run := range runs {
+			xys := make(plotter.XYs, 0, len(run))
+			for _, pt := range run {
+				v := finite(s.get(pt))
+				if log {
+					v = max(v, floor)
+				}
+				xys = append(xys, plotter.XY{X: float64(pt.Second), Y: v})
 			}
-			xys = append(xys, plotter.XY{X: float64(pt.Second), Y: v})
+			l, err := line(xys, s.col, vg.Points(float64(s.w)), false)
+			if err != nil {
+				return "", err
+			}
+			p.Add(l)
+			if len(xys) == 1 {
+				// A line needs two points: a lone second is a dot.
+				dot, err := plotter.NewScatter(xys)
+				if err != nil {
+					return "", err
+				}
+				dot.GlyphStyle = draw.GlyphStyle{Color: s.col, Radius: vg.Points(2), Shape: draw.CircleGlyph{}}
+				p.Add(dot)
+			}
+			if i == 0 {
+				p.Legend.Add(s.name, l)
+			}
 		}
-		l, err := line(xys, s.col, vg.Points(float64(s.w)), false)
-		if err != nil {
-			return "", err
-		}
-		p.Add(l)
-		p.Legend.Add(s.name, l)
 	}
 	return renderSVG("ack latency percentiles over time", wideW, wideH, func(dc draw.Canvas) error {
-		p.Draw(dc)
+		p.Draw(draw.Crop(dc, max(timeGutter-yAxisWidth(p, dc), 0), 0, 0, 0))
 		return nil
 	})
 }
@@ -321,6 +379,7 @@ func throughputChart(series []Point) (string, error) {
 	top.Y.Min = 0
 	top.Y.Tick.Marker = countTicks{}
 	top.X.Tick.Marker = secondTicks{}
+	top.X.Min, top.X.Max = timeRange(series)
 	bottom := newPlot("seconds since start", "errors/s")
 	bottom.Y.Min = 0
 	bottom.X.Tick.Marker = secondTicks{}
@@ -362,7 +421,8 @@ func throughputChart(series []Point) (string, error) {
 		bars.XMin = float64(series[0].Second)
 		bottom.Add(bars)
 	}
-	bottom.Y.Max = max(1, maxErr)
+	// Headroom so the tallest bar does not touch the panel's top.
+	bottom.Y.Max = max(1, maxErr*1.15)
 	bottom.Y.Tick.Marker = countTicks{}
 	// Both panels share one time range.
 	bottom.X.Min, bottom.X.Max = top.X.Min, top.X.Max
@@ -370,13 +430,18 @@ func throughputChart(series []Point) (string, error) {
 		h := dc.Max.Y - dc.Min.Y
 		upper := draw.Crop(dc, 0, 0, h*0.34, 0)
 		lower := draw.Crop(dc, 0, 0, 0, -h*0.68)
-		// Align the two panels' data areas on the same left edge.
-		pad := max(yAxisWidth(top, upper), yAxisWidth(bottom, lower))
+		// Align the two panels' data areas on the same left edge, and on the latency
+		// chart's above when the labels allow it.
+		pad := max(yAxisWidth(top, upper), yAxisWidth(bottom, lower), timeGutter)
 		top.Draw(draw.Crop(upper, pad-yAxisWidth(top, upper), 0, 0, 0))
 		bottom.Draw(draw.Crop(lower, pad-yAxisWidth(bottom, lower), 0, 0, 0))
 		return nil
 	})
 }
+
+// timeGutter is where the data area of the per-second charts starts, so the latency and the
+// throughput charts, stacked at the same width, put each second at the same x.
+const timeGutter = 0.8 * vg.Inch
 
 // yAxisWidth is how far the data area of p starts from the left of c.
 func yAxisWidth(p *plot.Plot, c draw.Canvas) vg.Length {
@@ -462,6 +527,8 @@ func statusChart(codes map[string]int) (string, error) {
 		labels.Labels = append(labels.Labels, strconv.Itoa(int(n)))
 	}
 	p.Y.Max = top * 1.15
+	// Half a slot on each side keeps the first and last bars inside the axes.
+	p.X.Min, p.X.Max = -0.5, float64(len(keys))-0.5
 	if len(keys) > 0 {
 		lb, err := plotter.NewLabels(labels)
 		if err != nil {
@@ -513,6 +580,7 @@ func histogramChart(buckets []Bucket) (string, error) {
 		}
 	}
 	p.Y.Max = top * 1.08
+	p.X.Min, p.X.Max = -0.5, float64(len(bs))-0.5
 	if len(bs) > 0 {
 		bc, err := plotter.NewBarChart(vals, vg.Points(min(26, float64(280/max(len(bs), 1)))))
 		if err != nil {

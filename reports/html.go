@@ -139,16 +139,19 @@ type filterOpt struct {
 }
 
 type runView struct {
-	Anchor     string
-	TableID    string
-	Title      string
-	Target     string
-	Verdict    verdictView
-	Meta       []kv
-	Args       string
-	Failures   []*caseView
-	FailClass  string // "fail" when a MUST case failed, else "gaps"
-	Cases      []*caseView
+	Anchor    string
+	TableID   string
+	Title     string
+	Target    string
+	Verdict   verdictView
+	Meta      []kv
+	Args      string
+	Failures  []*caseView
+	FailClass string // "fail" when a MUST case failed, else "gaps"
+	Cases     []*caseView
+	// HasEA: some case has an expected or actual value. When none has (a run where every
+	// case passed), the table drops those two empty columns and gives the requirement room.
+	HasEA      bool
 	Outcomes   []filterOpt
 	Levels     []filterOpt
 	Load       *loadView
@@ -329,6 +332,7 @@ func buildRun(cfg *htmlConfig, clean func(string) string, n int, r *Results) *ru
 		}
 		outcomes[cv.Outcome]++
 		levels[cv.Level]++
+		rv.HasEA = rv.HasEA || cv.Expected != "" || cv.Actual != ""
 	}
 	if len(rv.Failures) > 0 && rv.FailClass == "" {
 		rv.FailClass = "gaps"
@@ -421,6 +425,9 @@ func runMeta(clean func(string) string, r *Results) []kv {
 	add("Chaos", m.ChaosSpec, true)
 	if m.Sink != "" {
 		add("Effect sink", m.Sink, true)
+	} else if r.Load != nil && r.Load.Ledger.Observed {
+		// A collector handed to the run in-process has no address to record.
+		add("Effect sink", "in-process collector", false)
 	} else if r.Kind != KindConformSender {
 		add("Effect sink", "none (effects not observed)", false)
 	}
@@ -634,8 +641,9 @@ var faultKinds = []struct {
 	words []string
 	kind  string
 }{
-	{[]string{"dup"}, "duplicate"},
-	{[]string{"drop", "reset", "abort", "close", "timeout", "blackhole", "crash"}, "loss"},
+	// A lost ack and a replay are both, to the target, one event delivered again.
+	{[]string{"dup", "lost-ack", "lostack", "lost_ack", "replay"}, "duplicate"},
+	{[]string{"drop", "reset", "abort", "close", "timeout", "blackhole", "crash", "error"}, "loss"},
 	{[]string{"delay", "slow", "latency", "jitter", "throttle", "bandwidth"}, "delay"},
 	{[]string{"reorder", "order", "shuffle"}, "order"},
 	{[]string{"corrupt", "tamper", "invalid", "sig", "truncat", "mangle"}, "invalid"},
