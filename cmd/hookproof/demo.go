@@ -251,6 +251,7 @@ func (f *demoFlags) load(ctx context.Context, e *env, work, secret string, rate 
 		return nil, harnessError{fmt.Errorf("load run: %w", err)}
 	}
 	res.Run.Target = "reference receiver (SQLite) at " + tgt.URL()
+	res.Run.Sink = snk.URL()
 	reports.PrintLoadSummary(e.stdout, res, reports.WithTextSecrets(secret), reports.WithColor(isTerminal(e.stdout)))
 	return res, nil
 }
