@@ -76,18 +76,13 @@ func OpenPostgres(ctx context.Context, dsn string) (*Postgres, error) {
 // Insert implements Store.
 func (s *Postgres) Insert(ctx context.Context, ds []Delivery) ([]bool, error) {
 	inserted := make([]bool, len(ds))
-	err := inTx(ctx, s.db, func(tx *sql.Tx) error {
+	err := inTx(ctx, s.db, func(tx *sql.Tx) (err error) {
 		for i, d := range ds {
-			res, err := tx.ExecContext(ctx, `INSERT INTO receiver_inbox(id, body, received_ms) VALUES($1, $2, $3) ON CONFLICT(id) DO NOTHING`,
-				d.ID, nonNil(d.Body), unixMilli(d.ReceivedAt))
+			inserted[i], err = changedOne(tx.ExecContext(ctx,
+				`INSERT INTO receiver_inbox(id, body, received_ms) VALUES($1, $2, $3) ON CONFLICT(id) DO NOTHING`, inboxValues(d)...))
 			if err != nil {
 				return err
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			inserted[i] = n == 1
 		}
 		return nil
 	})
@@ -99,24 +94,8 @@ func (s *Postgres) Insert(ctx context.Context, ds []Delivery) ([]bool, error) {
 
 // Pending implements Store.
 func (s *Postgres) Pending(ctx context.Context, after int64, limit int) ([]Row, error) {
-	rows, err := s.db.QueryContext(ctx,
+	return queryAll(ctx, s.db, "store: postgres: pending", scanRow,
 		`SELECT seq, id, body FROM receiver_inbox WHERE processed_ms IS NULL AND seq > $1 ORDER BY seq LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: postgres: pending: %w", err)
-	}
-	defer rows.Close()
-	var out []Row
-	for rows.Next() {
-		var r Row
-		if err := rows.Scan(&r.Seq, &r.ID, &r.Body); err != nil {
-			return nil, fmt.Errorf("store: postgres: pending: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: postgres: pending: %w", err)
-	}
-	return out, nil
 }
 
 // Process implements Store.
@@ -129,36 +108,28 @@ type postgresTx struct{ tx *sql.Tx }
 func (t postgresTx) Claim(ctx context.Context, webhookID string) (bool, error) {
 	// The UPDATE locks the row: a replica claiming it at the same time waits for this
 	// transaction, then finds it processed and claims nothing.
-	res, err := t.tx.ExecContext(ctx, `UPDATE receiver_inbox SET processed_ms = $1 WHERE id = $2 AND processed_ms IS NULL`,
-		time.Now().UnixMilli(), webhookID)
+	claimed, err := changedOne(t.tx.ExecContext(ctx,
+		`UPDATE receiver_inbox SET processed_ms = $1 WHERE id = $2 AND processed_ms IS NULL`, time.Now().UnixMilli(), webhookID))
 	if err != nil {
 		return false, fmt.Errorf("store: postgres: claim %q: %w", webhookID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store: postgres: claim %q: %w", webhookID, err)
-	}
-	return n == 1, nil
+	return claimed, nil
 }
 
 func (t postgresTx) Advance(ctx context.Context, objectID string, seq int64) (bool, error) {
 	// The upsert locks the object's row until commit, so replicas advance one object one
 	// event at a time; it changes nothing when the event is not newer.
-	res, err := t.tx.ExecContext(ctx, `INSERT INTO receiver_objects(object_id, last_seq) VALUES($1, $2)
-		ON CONFLICT(object_id) DO UPDATE SET last_seq = excluded.last_seq WHERE receiver_objects.last_seq < excluded.last_seq`, objectID, seq)
+	applied, err := changedOne(t.tx.ExecContext(ctx, `INSERT INTO receiver_objects(object_id, last_seq) VALUES($1, $2)
+		ON CONFLICT(object_id) DO UPDATE SET last_seq = excluded.last_seq WHERE receiver_objects.last_seq < excluded.last_seq`, objectID, seq))
 	if err != nil {
 		return false, fmt.Errorf("store: postgres: advance %q to seq %d: %w", objectID, seq, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store: postgres: advance %q to seq %d: %w", objectID, seq, err)
-	}
-	return n == 1, nil
+	return applied, nil
 }
 
 func (t postgresTx) AddEffect(ctx context.Context, e Effect, report bool) error {
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO receiver_effects(effect_id, webhook_id, type, data, applied, created_ms)
-		VALUES($1, $2, $3, $4, $5, $6)`, e.EffectID, e.WebhookID, e.Type, string(jsonOrNull(e.Data)), e.Applied, time.Now().UnixMilli())
+		VALUES($1, $2, $3, $4, $5, $6)`, effectValues(e)...)
 	if err != nil {
 		return fmt.Errorf("store: postgres: add effect of %q: %w", e.WebhookID, err)
 	}
@@ -173,26 +144,8 @@ func (t postgresTx) AddEffect(ctx context.Context, e Effect, report bool) error 
 // Outbox implements Store. Several replicas may read the same entries and report them twice;
 // the shared effect_id makes that count once, and each reports in commit order.
 func (s *Postgres) Outbox(ctx context.Context, limit int) ([]Queued, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT o.seq, e.effect_id, e.webhook_id, e.type, e.data, e.applied
+	return queryAll(ctx, s.db, "store: postgres: outbox", scanQueued, `SELECT o.seq, e.effect_id, e.webhook_id, e.type, e.data, e.applied
 		FROM receiver_outbox o JOIN receiver_effects e ON e.effect_id = o.effect_id ORDER BY o.seq LIMIT $1`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: postgres: outbox: %w", err)
-	}
-	defer rows.Close()
-	var out []Queued
-	for rows.Next() {
-		var q Queued
-		var data string
-		if err := rows.Scan(&q.Seq, &q.EffectID, &q.WebhookID, &q.Type, &data, &q.Applied); err != nil {
-			return nil, fmt.Errorf("store: postgres: outbox: %w", err)
-		}
-		q.Data = []byte(data)
-		out = append(out, q)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: postgres: outbox: %w", err)
-	}
-	return out, nil
 }
 
 // Reported implements Store.
@@ -208,40 +161,17 @@ func (s *Postgres) Reported(ctx context.Context, seqs []int64) error {
 
 // Effects implements Store.
 func (s *Postgres) Effects(ctx context.Context, webhookID string) ([]Effect, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT effect_id, webhook_id, type, data, applied FROM receiver_effects
+	return queryAll(ctx, s.db, "store: postgres: effects", scanEffect, `SELECT effect_id, webhook_id, type, data, applied FROM receiver_effects
 		WHERE $1 = '' OR webhook_id = $1 ORDER BY seq`, webhookID)
-	if err != nil {
-		return nil, fmt.Errorf("store: postgres: effects: %w", err)
-	}
-	defer rows.Close()
-	var out []Effect
-	for rows.Next() {
-		var e Effect
-		var data string
-		if err := rows.Scan(&e.EffectID, &e.WebhookID, &e.Type, &data, &e.Applied); err != nil {
-			return nil, fmt.Errorf("store: postgres: effects: %w", err)
-		}
-		e.Data = []byte(data)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: postgres: effects: %w", err)
-	}
-	return out, nil
 }
 
 // Stats implements Store.
 func (s *Postgres) Stats(ctx context.Context) (Stats, error) {
-	var st Stats
-	err := s.db.QueryRowContext(ctx, `SELECT
+	return queryStats(ctx, s.db, "store: postgres: stats", `SELECT
 		(SELECT COUNT(*) FROM receiver_inbox),
 		(SELECT COUNT(*) FROM receiver_inbox WHERE processed_ms IS NULL),
 		(SELECT COUNT(*) FROM receiver_effects),
-		(SELECT COUNT(*) FROM receiver_outbox)`).Scan(&st.Inbox, &st.Pending, &st.Effects, &st.Outbox)
-	if err != nil {
-		return Stats{}, fmt.Errorf("store: postgres: stats: %w", err)
-	}
-	return st, nil
+		(SELECT COUNT(*) FROM receiver_outbox)`)
 }
 
 // Close implements Store.

@@ -170,18 +170,12 @@ func (s *SQLite) Insert(ctx context.Context, ds []Delivery) ([]bool, error) {
 	inserted := make([]bool, len(ds))
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	err := writeTx(ctx, s.in, func(ctx context.Context, tx *sql.Tx) error {
+	err := writeTx(ctx, s.in, func(ctx context.Context, tx *sql.Tx) (err error) {
 		st := tx.StmtContext(ctx, s.insert)
 		for i, d := range ds {
-			res, err := st.ExecContext(ctx, d.ID, nonNil(d.Body), unixMilli(d.ReceivedAt))
-			if err != nil {
+			if inserted[i], err = changedOne(st.ExecContext(ctx, inboxValues(d)...)); err != nil {
 				return err
 			}
-			n, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			inserted[i] = n == 1
 		}
 		return nil
 	})
@@ -193,24 +187,8 @@ func (s *SQLite) Insert(ctx context.Context, ds []Delivery) ([]bool, error) {
 
 // Pending implements Store.
 func (s *SQLite) Pending(ctx context.Context, after int64, limit int) ([]Row, error) {
-	rows, err := s.r.QueryContext(ctx,
+	return queryAll(ctx, s.r, "store: sqlite: pending", scanRow,
 		`SELECT seq, id, body FROM inbox WHERE processed_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: sqlite: pending: %w", err)
-	}
-	defer rows.Close()
-	var out []Row
-	for rows.Next() {
-		var r Row
-		if err := rows.Scan(&r.Seq, &r.ID, &r.Body); err != nil {
-			return nil, fmt.Errorf("store: sqlite: pending: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: sqlite: pending: %w", err)
-	}
-	return out, nil
 }
 
 // Process implements Store.
@@ -230,45 +208,39 @@ type sqliteTx struct {
 	ctx context.Context
 }
 
+// exec runs one of the prepared statements in the transaction.
+func (t sqliteTx) exec(st *sql.Stmt, args ...any) (sql.Result, error) {
+	return t.tx.StmtContext(t.ctx, st).ExecContext(t.ctx, args...)
+}
+
 func (t sqliteTx) Claim(_ context.Context, webhookID string) (bool, error) {
-	ctx := t.ctx
-	res, err := t.tx.StmtContext(ctx, t.s.claim).ExecContext(ctx, time.Now().UnixMilli(), webhookID)
+	claimed, err := changedOne(t.exec(t.s.claim, time.Now().UnixMilli(), webhookID))
 	if err != nil {
 		return false, fmt.Errorf("store: sqlite: claim %q: %w", webhookID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store: sqlite: claim %q: %w", webhookID, err)
-	}
-	return n == 1, nil
+	return claimed, nil
 }
 
 func (t sqliteTx) Advance(_ context.Context, objectID string, seq int64) (bool, error) {
-	ctx := t.ctx
-	res, err := t.tx.StmtContext(ctx, t.s.advance).ExecContext(ctx, objectID, seq)
+	applied, err := changedOne(t.exec(t.s.advance, objectID, seq))
 	if err != nil {
 		return false, fmt.Errorf("store: sqlite: advance %q to seq %d: %w", objectID, seq, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("store: sqlite: advance %q to seq %d: %w", objectID, seq, err)
-	}
-	return n == 1, nil
+	return applied, nil
 }
 
 func (t sqliteTx) AddEffect(_ context.Context, e Effect, report bool) error {
-	ctx := t.ctx
-	res, err := t.tx.StmtContext(ctx, t.s.effect).ExecContext(ctx,
-		e.EffectID, e.WebhookID, e.Type, string(jsonOrNull(e.Data)), e.Applied, time.Now().UnixMilli())
+	res, err := t.exec(t.s.effect, effectValues(e)...)
 	if err != nil {
 		return fmt.Errorf("store: sqlite: add effect of %q: %w", e.WebhookID, err)
 	}
 	if report {
+		// The outbox points at the effect's rowid: no index on effect_id is needed to join it.
 		seq, err := res.LastInsertId()
 		if err != nil {
 			return fmt.Errorf("store: sqlite: queue effect of %q: %w", e.WebhookID, err)
 		}
-		if _, err := t.tx.StmtContext(ctx, t.s.queue).ExecContext(ctx, seq); err != nil {
+		if _, err := t.exec(t.s.queue, seq); err != nil {
 			return fmt.Errorf("store: sqlite: queue effect of %q: %w", e.WebhookID, err)
 		}
 	}
@@ -277,26 +249,8 @@ func (t sqliteTx) AddEffect(_ context.Context, e Effect, report bool) error {
 
 // Outbox implements Store.
 func (s *SQLite) Outbox(ctx context.Context, limit int) ([]Queued, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT o.seq, e.effect_id, e.webhook_id, e.type, e.data, e.applied
+	return queryAll(ctx, s.r, "store: sqlite: outbox", scanQueued, `SELECT o.seq, e.effect_id, e.webhook_id, e.type, e.data, e.applied
 		FROM outbox o JOIN effects e ON e.seq = o.effect ORDER BY o.seq LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: sqlite: outbox: %w", err)
-	}
-	defer rows.Close()
-	var out []Queued
-	for rows.Next() {
-		var q Queued
-		var data string
-		if err := rows.Scan(&q.Seq, &q.EffectID, &q.WebhookID, &q.Type, &data, &q.Applied); err != nil {
-			return nil, fmt.Errorf("store: sqlite: outbox: %w", err)
-		}
-		q.Data = []byte(data)
-		out = append(out, q)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: sqlite: outbox: %w", err)
-	}
-	return out, nil
 }
 
 // Reported implements Store.
@@ -327,40 +281,17 @@ func (s *SQLite) Reported(ctx context.Context, seqs []int64) error {
 
 // Effects implements Store.
 func (s *SQLite) Effects(ctx context.Context, webhookID string) ([]Effect, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT effect_id, webhook_id, type, data, applied FROM effects
+	return queryAll(ctx, s.r, "store: sqlite: effects", scanEffect, `SELECT effect_id, webhook_id, type, data, applied FROM effects
 		WHERE ? = '' OR webhook_id = ? ORDER BY seq`, webhookID, webhookID)
-	if err != nil {
-		return nil, fmt.Errorf("store: sqlite: effects: %w", err)
-	}
-	defer rows.Close()
-	var out []Effect
-	for rows.Next() {
-		var e Effect
-		var data string
-		if err := rows.Scan(&e.EffectID, &e.WebhookID, &e.Type, &data, &e.Applied); err != nil {
-			return nil, fmt.Errorf("store: sqlite: effects: %w", err)
-		}
-		e.Data = []byte(data)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: sqlite: effects: %w", err)
-	}
-	return out, nil
 }
 
 // Stats implements Store.
 func (s *SQLite) Stats(ctx context.Context) (Stats, error) {
-	var st Stats
-	err := s.r.QueryRowContext(ctx, `SELECT
+	return queryStats(ctx, s.r, "store: sqlite: stats", `SELECT
 		(SELECT COUNT(*) FROM inbox),
 		(SELECT COUNT(*) FROM inbox WHERE processed_ms IS NULL),
 		(SELECT COUNT(*) FROM effects),
-		(SELECT COUNT(*) FROM outbox)`).Scan(&st.Inbox, &st.Pending, &st.Effects, &st.Outbox)
-	if err != nil {
-		return Stats{}, fmt.Errorf("store: sqlite: stats: %w", err)
-	}
-	return st, nil
+		(SELECT COUNT(*) FROM outbox)`)
 }
 
 // Close implements Store.
@@ -394,32 +325,4 @@ func writeTx(ctx context.Context, db *sql.DB, fn func(context.Context, *sql.Tx) 
 	}
 	ctx = context.WithoutCancel(ctx)
 	return inTx(ctx, db, func(tx *sql.Tx) error { return fn(ctx, tx) })
-}
-
-// inTx runs fn in a transaction on db and commits it, or rolls it back when fn fails.
-func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
-// nonNil keeps an empty body a body: a nil slice would be stored as NULL.
-func nonNil(b []byte) []byte {
-	if b == nil {
-		return []byte{}
-	}
-	return b
-}
-
-func jsonOrNull(b []byte) []byte {
-	if len(b) == 0 {
-		return []byte("null")
-	}
-	return b
 }
