@@ -16,24 +16,6 @@ import (
 	"time"
 )
 
-// chaosOut is a stdout the test reads while the command writes it.
-type chaosOut struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *chaosOut) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *chaosOut) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
-
 func TestChaosUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
@@ -81,7 +63,7 @@ func TestChaosRuns(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &chaosOut{}
+	out := &syncBuffer{}
 	var errb bytes.Buffer
 	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: &errb, getenv: func(string) string { return "" }}
 	done := make(chan int, 1)

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,45 +67,10 @@ func TestConformSenderList(t *testing.T) {
 	}
 }
 
-// TestConformSenderHelperProcess is not a test: it runs hookproof with the arguments in
-// $HOOKPROOF_SENDER_HELPER_ARGS in a process of its own, as the conform run (Ginkgo runs one
-// suite per process) and as its trigger (`sender send`).
-func TestConformSenderHelperProcess(t *testing.T) {
-	raw := os.Getenv("HOOKPROOF_SENDER_HELPER_ARGS")
-	if raw == "" {
-		t.Skip("helper process for the conform sender tests")
-	}
-	var args []string
-	if err := json.Unmarshal([]byte(raw), &args); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, getenv: func(string) string { return "" }}
-	os.Exit(run(context.Background(), e, args))
-}
-
-// helperCommand is a shell command running this binary as `hookproof args...`.
-func helperCommand(args ...string) string {
-	raw, _ := json.Marshal(args)
-	return "HOOKPROOF_SENDER_HELPER_ARGS='" + string(raw) + "' exec '" + os.Args[0] + "' -test.run='^TestConformSenderHelperProcess$'"
-}
-
 func conformSenderProcess(t *testing.T, args ...string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	raw, _ := json.Marshal(append([]string{"conform", "sender"}, args...))
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestConformSenderHelperProcess$")
-	cmd.Env = append(os.Environ(), "HOOKPROOF_SENDER_HELPER_ARGS="+string(raw))
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &exit):
-		return exit.ExitCode(), string(out)
-	}
-	t.Fatalf("conform sender %v: %v\n%s", args, err, out)
-	return 0, ""
+	code, stdout, stderr := hookproofProcess(t, 2*time.Minute, append([]string{"conform", "sender"}, args...)...)
+	return code, stdout + stderr
 }
 
 // TestConformSenderRuns runs the suite through the CLI, the trigger being `hookproof sender

@@ -3,10 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,38 +80,10 @@ func TestConformList(t *testing.T) {
 	}
 }
 
-// TestConformHelperProcess is not a test: it is the conform command in a process of its own,
-// for the tests that run the suite (Ginkgo runs one suite per process).
-func TestConformHelperProcess(t *testing.T) {
-	raw := os.Getenv("HOOKPROOF_CONFORM_ARGS")
-	if raw == "" {
-		t.Skip("helper process for the conform tests")
-	}
-	var args []string
-	if err := json.Unmarshal([]byte(raw), &args); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, getenv: func(string) string { return "" }}
-	os.Exit(run(context.Background(), e, args))
-}
-
 func conformProcess(t *testing.T, args ...string) (code int, output string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	raw, _ := json.Marshal(append([]string{"conform", "receiver"}, args...))
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestConformHelperProcess$")
-	cmd.Env = append(os.Environ(), "HOOKPROOF_CONFORM_ARGS="+string(raw))
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &exit):
-		return exit.ExitCode(), string(out)
-	}
-	t.Fatalf("conform %v: %v\n%s", args, err, out)
-	return 0, ""
+	code, stdout, stderr := hookproofProcess(t, 2*time.Minute, append([]string{"conform", "receiver"}, args...)...)
+	return code, stdout + stderr
 }
 
 // TestConformRuns runs the suite through the CLI: a known-bad receiver fails with exit 1 and

@@ -3,11 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,23 +22,7 @@ import (
 // process, which runs any command line it is given.
 func demoProcess(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	raw, _ := json.Marshal(append([]string{"demo"}, args...))
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestConformHelperProcess$")
-	cmd.Env = append(os.Environ(), "HOOKPROOF_CONFORM_ARGS="+string(raw))
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, out.String(), errb.String()
-	case errors.As(err, &exit):
-		return exit.ExitCode(), out.String(), errb.String()
-	}
-	t.Fatalf("demo %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, out.String(), errb.String())
-	return 0, "", ""
+	return hookproofProcess(t, 3*time.Minute, append([]string{"demo"}, args...)...)
 }
 
 // demoFiles are what the demo writes into --out-dir.

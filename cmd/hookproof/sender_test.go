@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -21,26 +20,8 @@ import (
 
 var senderTestSecret = "whsec_" + base64.StdEncoding.EncodeToString([]byte("sender-cli-test-secret-32-bytes!"))
 
-// senderBuffer is a bytes.Buffer safe to read while a command writes to it.
-type senderBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *senderBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *senderBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func senderEnv(vars map[string]string) (*env, *senderBuffer, *senderBuffer) {
-	out, errb := &senderBuffer{}, &senderBuffer{}
+func senderEnv(vars map[string]string) (*env, *syncBuffer, *syncBuffer) {
+	out, errb := &syncBuffer{}, &syncBuffer{}
 	return &env{stdin: strings.NewReader(""), stdout: out, stderr: errb, getenv: func(k string) string { return vars[k] }}, out, errb
 }
 

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Real suite runs need a process each (Ginkgo runs once per process), so tests re-run this
+// test binary as `hookproof ARGS...`: TestHookproofProcess is the child's entry point.
+
+const processArgsEnv = "HOOKPROOF_TEST_PROCESS_ARGS"
+
+// TestHookproofProcess runs `hookproof` with the JSON-encoded arguments of $HOOKPROOF_TEST_PROCESS_ARGS
+// and exits with its code; without them it is skipped.
+func TestHookproofProcess(t *testing.T) {
+	raw := os.Getenv(processArgsEnv)
+	if raw == "" {
+		t.Skip("the child process of hookproofProcess")
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(raw), &args); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, getenv: func(string) string { return "" }}
+	os.Exit(run(context.Background(), e, args))
+}
+
+// hookproofProcess runs `hookproof args...` in a child process, bounded by timeout, and
+// returns its exit code, stdout and stderr.
+func hookproofProcess(t *testing.T, timeout time.Duration, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	raw, _ := json.Marshal(args)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHookproofProcess$")
+	cmd.Env = append(os.Environ(), processArgsEnv+"="+string(raw))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, out.String(), errb.String()
+	case errors.As(err, &exit):
+		return exit.ExitCode(), out.String(), errb.String()
+	}
+	t.Fatalf("hookproof %v: %v\nstdout:\n%s\nstderr:\n%s", args, err, out.String(), errb.String())
+	return 0, "", ""
+}
+
+// helperCommand is a shell command running this test binary as `hookproof args...`.
+func helperCommand(args ...string) string {
+	raw, _ := json.Marshal(args)
+	return processArgsEnv + "='" + string(raw) + "' exec '" + os.Args[0] + "' -test.run='^TestHookproofProcess$'"
+}
+
+// syncBuffer is a bytes.Buffer a test may read while a command writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
