@@ -3,7 +3,10 @@ package signature
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"hash"
+	"net/http"
 	"sync"
 )
 
@@ -53,11 +56,40 @@ func (st *macState) sum(body []byte, prefix ...string) []byte {
 	return st.h.Sum(st.out[:0])
 }
 
-// macOf returns a fresh copy of HMAC-SHA256(key, prefix+body), for signing.
-func (m *macKey) macOf(body []byte, prefix ...string) []byte {
+// macEncoding is how a scheme writes a MAC into a header.
+type macEncoding bool
+
+const (
+	hexMAC    macEncoding = false
+	base64MAC macEncoding = true // standard alphabet, padded
+)
+
+// appendMAC appends HMAC-SHA256(key, prefix[0]+prefix[1]+...+body), encoded, to dst: for
+// signing, with a pooled keyed hash and no copy of the MAC.
+func (m *macKey) appendMAC(dst []byte, enc macEncoding, body []byte, prefix ...string) []byte {
 	st := m.get()
-	defer m.put(st)
-	return append([]byte(nil), st.sum(body, prefix...)...)
+	mac := st.sum(body, prefix...)
+	if enc == base64MAC {
+		dst = base64.StdEncoding.AppendEncode(dst, mac)
+	} else {
+		dst = hex.AppendEncode(dst, mac)
+	}
+	m.put(st)
+	return dst
+}
+
+// signedHeader makes the header Sign returns from canonical keys and their values, given as
+// key, value, key, value...: the keys are net/http's spelling already, so no Header.Set
+// (which canonicalises, allocating for every lower-case name), and the one-value slices share
+// one backing array (each capped at one, so that an Add to one never overwrites the next).
+func signedHeader(kv ...string) http.Header {
+	vs := make([]string, len(kv)/2)
+	h := make(http.Header, len(vs))
+	for i := range vs {
+		vs[i] = kv[2*i+1]
+		h[kv[2*i]] = vs[i : i+1 : i+1]
+	}
+	return h
 }
 
 // matchAny reports whether got is the MAC of prefix+body under any of keys. Each comparison is

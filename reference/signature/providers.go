@@ -72,16 +72,15 @@ func (s *stripe) Sign(msg Message) (http.Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	b.WriteString("t=")
-	b.WriteString(t)
+	// "t=…,v1=…" in one buffer, on the stack for up to two secrets.
+	var room [160]byte
+	v := append(room[:0], "t="...)
+	v = append(v, t...)
 	for _, k := range s.keys {
-		b.WriteString(",v1=")
-		b.WriteString(hex.EncodeToString(k.macOf(msg.Body, t, ".")))
+		v = append(v, ",v1="...)
+		v = k.appendMAC(v, hexMAC, msg.Body, t, ".")
 	}
-	h := make(http.Header, 1)
-	h.Set(HeaderStripeSignature, b.String())
-	return h, nil
+	return signedHeader(hStripeSignature.key, string(v)), nil
 }
 
 // Verify reads "t=…,v1=…[,v1=…]": every item must be key=value and t must appear exactly once;
@@ -142,19 +141,19 @@ type bodyMAC struct {
 	name             string
 	sigHeader, idHdr headerName
 	prefix           string
-	hex              bool // the MAC travels as hex (github), else as standard base64 (shopify)
+	enc              macEncoding // hex (github) or standard base64 (shopify)
 	c                config
 	keys             []*macKey
 }
 
 func newGitHub(secrets []string, c config) (Scheme, error) {
 	return &bodyMAC{name: "github", sigHeader: hGitHubSignature, idHdr: hGitHubDelivery,
-		prefix: "sha256=", hex: true, c: c, keys: rawKeys(secrets)}, nil
+		prefix: "sha256=", enc: hexMAC, c: c, keys: rawKeys(secrets)}, nil
 }
 
 func newShopify(secrets []string, c config) (Scheme, error) {
 	return &bodyMAC{name: "shopify", sigHeader: hShopifyHmac, idHdr: hShopifyWebhookID,
-		c: c, keys: rawKeys(secrets)}, nil
+		enc: base64MAC, c: c, keys: rawKeys(secrets)}, nil
 }
 
 func (s *bodyMAC) Name() string { return s.name }
@@ -162,16 +161,9 @@ func (s *bodyMAC) Traits() Traits {
 	return Traits{IDHeader: s.idHdr.name, SignatureHeader: s.sigHeader.name}
 }
 
-func (s *bodyMAC) encode(mac []byte) string {
-	if s.hex {
-		return hex.EncodeToString(mac)
-	}
-	return base64.StdEncoding.EncodeToString(mac)
-}
-
 // decode reads a MAC in the scheme's encoding: hex in either case, or canonical base64.
 func (s *bodyMAC) decode(dst *[sha256.Size]byte, enc string) bool {
-	if s.hex {
+	if s.enc == hexMAC {
 		return decodeHexMAC(dst, enc)
 	}
 	if len(enc) != base64.StdEncoding.EncodedLen(sha256.Size) {
@@ -187,10 +179,9 @@ func (s *bodyMAC) Sign(msg Message) (http.Header, error) {
 	if err := checkID(s.name, msg.ID); err != nil {
 		return nil, err
 	}
-	h := make(http.Header, 2)
-	h.Set(s.idHdr.name, msg.ID)
-	h.Set(s.sigHeader.name, s.prefix+s.encode(s.keys[0].macOf(msg.Body)))
-	return h, nil
+	var room [80]byte
+	v := s.keys[0].appendMAC(append(room[:0], s.prefix...), s.enc, msg.Body)
+	return signedHeader(s.idHdr.key, msg.ID, s.sigHeader.key, string(v)), nil
 }
 
 func (s *bodyMAC) Verify(h http.Header, body []byte) (Verified, error) {
@@ -236,10 +227,9 @@ func (s *slack) Sign(msg Message) (http.Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := make(http.Header, 2)
-	h.Set(HeaderSlackTimestamp, t)
-	h.Set(HeaderSlackSignature, "v0="+hex.EncodeToString(s.keys[0].macOf(msg.Body, "v0:", t, ":")))
-	return h, nil
+	var room [80]byte
+	v := s.keys[0].appendMAC(append(room[:0], "v0="...), hexMAC, msg.Body, "v0:", t, ":")
+	return signedHeader(hSlackTimestamp.key, t, hSlackSignature.key, string(v)), nil
 }
 
 func (s *slack) Verify(h http.Header, body []byte) (Verified, error) {
