@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -177,5 +178,46 @@ func TestNewSignerRejectsBadSecrets(t *testing.T) {
 	}
 	if _, err := newSigner("carrier-pigeon", "x", "y", "t"); !errors.Is(err, ErrConfig) {
 		t.Errorf("unknown scheme: %v", err)
+	}
+}
+
+// TestAttemptCtx checks the shared deadline contexts: never sooner than Timeout after an
+// attempt starts, at most slotWidth later, shared within a slot, and cut off by the run.
+func TestAttemptCtx(t *testing.T) {
+	r := &run{cfg: Config{Timeout: time.Second}}
+	cancelSends := r.initSends()
+	start := time.Now()
+	tests := []struct {
+		name  string
+		at    time.Duration // after start
+		share bool          // the same context as the attempt at start
+	}{
+		{"same instant", 0, true},
+		{"within the slot", r.slotWidth / 2, true},
+		{"past the slot", 2 * r.slotWidth, false},
+	}
+	first := r.attemptCtx(3, start)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := start.Add(tt.at)
+			ctx := r.attemptCtx(3, now)
+			dl, ok := ctx.Deadline()
+			if !ok || dl.Before(now.Add(time.Second)) || dl.After(now.Add(time.Second+r.slotWidth)) {
+				t.Fatalf("deadline %v for an attempt at %v (timeout 1s, slot %v)", dl.Sub(start), tt.at, r.slotWidth)
+			}
+			if got := ctx == first; got != tt.share {
+				t.Fatalf("shared with the first attempt: %v, want %v", got, tt.share)
+			}
+		})
+	}
+	if r.slotWidth != 10*time.Millisecond {
+		t.Fatalf("slot width %v for a 1s timeout, want 10ms", r.slotWidth)
+	}
+	other := r.attemptCtx(4, start)
+	cancelSends()
+	for _, ctx := range []context.Context{first, other} {
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			t.Fatalf("after the cut-off: %v, want canceled", ctx.Err())
+		}
 	}
 }

@@ -38,14 +38,17 @@ type run struct {
 	// flight. Attempts hang off sendShards (children of sendCtx) so that thousands of them
 	// registering and leaving at once do not all queue on one context's lock.
 	sendCtx    context.Context
-	sendShards [16]context.Context
-	stopping   atomic.Bool
-	mainDone   atomic.Bool
-	ticks      atomic.Uint64
-	phase      atomic.Value // string: "attack", "drain", "sink"
-	liveSent   atomic.Int64
-	liveAcked  atomic.Int64
-	liveErrs   atomic.Int64
+	sendShards [16]sendShard
+	// slotWidth is how much later than Timeout an attempt may be cut off: attempts that
+	// start within it share one deadline context (see attemptCtx).
+	slotWidth time.Duration
+	stopping  atomic.Bool
+	mainDone  atomic.Bool
+	ticks     atomic.Uint64
+	phase     atomic.Value // string: "attack", "drain", "sink"
+	liveSent  atomic.Int64
+	liveAcked atomic.Int64
+	liveErrs  atomic.Int64
 
 	mu       sync.Mutex
 	dels     slab
@@ -153,21 +156,60 @@ func (r *run) newDeliveryLocked(now time.Time, invalid uint8) (uint64, *delivery
 	return n, d
 }
 
+// sendShard is one of the contexts attempts hang off, with the deadline context that the
+// attempts starting now share.
+type sendShard struct {
+	ctx  context.Context
+	slot atomic.Pointer[deadlineSlot]
+}
+
+// deadlineSlot is a deadline context shared by the attempts that start within one slotWidth:
+// one context (and one timer) per slot instead of one per attempt. It releases itself at its
+// deadline, or when the run's cut-off cancels its shard.
+type deadlineSlot struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	deadline time.Time
+}
+
+// maxSlotWidth bounds how late past Timeout a shared deadline may cut an attempt off.
+const maxSlotWidth = 10 * time.Millisecond
+
 // initSends makes the contexts attempts hang off and returns what cancels them all: the
 // cut-off at the end of the drain.
 func (r *run) initSends() context.CancelFunc {
 	var cancel context.CancelFunc
 	r.sendCtx, cancel = context.WithCancel(context.Background())
+	r.slotWidth = min(r.cfg.Timeout/100, maxSlotWidth)
 	shards := make([]context.CancelFunc, len(r.sendShards))
 	for i := range r.sendShards {
-		r.sendShards[i], shards[i] = context.WithCancel(r.sendCtx)
+		r.sendShards[i].ctx, shards[i] = context.WithCancel(r.sendCtx)
 	}
 	return func() {
 		cancel() // cancels the shards and every attempt under them
-		for _, c := range shards {
+		for i, c := range shards {
 			c() // releases the shards' own resources
+			if s := r.sendShards[i].slot.Load(); s != nil {
+				s.cancel()
+			}
 		}
 	}
+}
+
+// attemptCtx is the context of an attempt starting at now on shard i: cancelled by the run's
+// cut-off, and past its deadline no sooner than Timeout after now and at most slotWidth later.
+// Attempts starting within one slotWidth share it; none is cancelled early, so sharing is safe.
+func (r *run) attemptCtx(i uint64, now time.Time) context.Context {
+	sh := &r.sendShards[i%uint64(len(r.sendShards))]
+	want := now.Add(r.cfg.Timeout)
+	if s := sh.slot.Load(); s != nil && !s.deadline.Before(want) {
+		return s.ctx
+	}
+	// Two attempts may make a slot at once: both are correct, the later one stays current.
+	s := &deadlineSlot{deadline: want.Add(r.slotWidth)}
+	s.ctx, s.cancel = context.WithDeadline(sh.ctx, s.deadline)
+	sh.slot.Store(s)
+	return s.ctx
 }
 
 // mainTargeter makes each tick of the paced attack one delivery: new valid event, invalid
@@ -278,8 +320,8 @@ func (r *run) scheduled(t token, seqHeader []string) time.Time {
 	return r.start.Add(time.Duration(t.sched))
 }
 
-// recorder is the attackers' RoundTripper: it applies the per-attempt timeout and the run's
-// cut-off, and records every attempt's outcome exactly once, when its answer has been read to
+// recorder is the attackers' RoundTripper: it applies the per-attempt timeout (to within
+// slotWidth) and the run's cut-off, and records every attempt's outcome exactly once, when its answer has been read to
 // the end (or failed). Requests without a token (the probe) pass through unrecorded.
 type recorder struct {
 	base http.RoundTripper
@@ -298,14 +340,13 @@ func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	// read again (redirects are not followed), so the header is dropped in place rather than
 	// copying the whole header map per attempt.
 	delete(req.Header, "X-Vegeta-Seq")
-	ctx, cancel := context.WithTimeout(r.sendShards[tok.n%uint64(len(r.sendShards))], r.cfg.Timeout)
+	ctx := r.attemptCtx(tok.n, time.Now())
 	resp, err := rec.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		r.record(tok, sched, 0, err, ctx.Err(), time.Now())
-		cancel()
 		return nil, err
 	}
-	resp.Body = &recordedBody{rc: resp.Body, r: r, tok: tok, sched: sched, status: resp.StatusCode, ctx: ctx, cancel: cancel}
+	resp.Body = &recordedBody{rc: resp.Body, r: r, tok: tok, sched: sched, status: resp.StatusCode, ctx: ctx}
 	return resp, nil
 }
 
@@ -321,7 +362,6 @@ type recordedBody struct {
 	sched  time.Time
 	status int
 	ctx    context.Context
-	cancel context.CancelFunc
 	done   bool
 }
 
@@ -349,7 +389,6 @@ func (b *recordedBody) finish(err error) {
 	} else {
 		b.r.record(b.tok, b.sched, 0, err, b.ctx.Err(), end)
 	}
-	b.cancel()
 }
 
 // record books one attempt's outcome: statistics, then the delivery's state, then (for a
