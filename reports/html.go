@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -357,11 +359,7 @@ func filterOpts(counts map[string]int, order []string, label func(string) string
 			delete(counts, v)
 		}
 	}
-	rest := make([]string, 0, len(counts))
-	for v := range counts {
-		rest = append(rest, v)
-	}
-	sort.Strings(rest)
+	rest := slices.Sorted(maps.Keys(counts))
 	for _, v := range rest {
 		out = append(out, filterOpt{Value: v, Label: label(v), Count: counts[v]})
 	}
@@ -444,11 +442,7 @@ func runMeta(clean func(string) string, r *Results) []kv {
 		}
 	}
 	if len(m.Versions) > 0 {
-		keys := make([]string, 0, len(m.Versions))
-		for k := range m.Versions {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(m.Versions))
 		var vs []string
 		for _, k := range keys {
 			vs = append(vs, k+" "+m.Versions[k])
@@ -485,11 +479,7 @@ func buildCase(cfg *htmlConfig, clean func(string) string, run int, c Case) *cas
 // headerBlock formats headers one per line, sorted, with secret-bearing values redacted.
 func headerBlock(h map[string][]string) string {
 	red := RedactHeaders(http.Header(h))
-	names := make([]string, 0, len(red))
-	for k := range red {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(red))
 	var b strings.Builder
 	for _, k := range names {
 		for _, v := range red[k] {
@@ -749,11 +739,7 @@ func chaosEffect(r *Results, fault string) (did, class string) {
 func buildChaos(clean func(string) string, r *Results) *chaosView {
 	c := r.Chaos
 	cv := &chaosView{Spec: clean(c.Spec), Seed: strconv.FormatInt(c.Seed, 10), Requests: count(int(c.Requests))}
-	names := make([]string, 0, len(c.Counters))
-	for k := range c.Counters {
-		names = append(names, k)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(c.Counters))
 	for _, k := range names {
 		did, class := chaosEffect(r, k)
 		cv.Rows = append(cv.Rows, chaosRow{Fault: clean(k), Injected: count(int(c.Counters[k])), Did: clean(did), Class: class})

@@ -4,7 +4,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -97,11 +98,7 @@ func junitSuiteFor(r *Results) junitSuite {
 	prop("strict", strconv.FormatBool(r.Run.Strict))
 	prop("chaos", r.Run.ChaosSpec)
 	prop("verdict", string(r.Verdict()))
-	keys := make([]string, 0, len(r.Run.Versions))
-	for k := range r.Run.Versions {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(r.Run.Versions))
 	for _, k := range keys {
 		prop("version."+k, r.Run.Versions[k])
 	}

@@ -7,10 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -211,11 +212,7 @@ func loopbackDefault(addr string) (string, error) {
 }
 
 func formatCounts(m map[string]int64) string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(m))
 	var b strings.Builder
 	for _, n := range names {
 		fmt.Fprintf(&b, " %s=%d", n, m[n])

@@ -6,8 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -54,11 +55,7 @@ func registerConformMode(m conformMode) {
 
 func conformUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: hookproof conform <suite> [flags]\n\nsuites:")
-	names := make([]string, 0, len(conformModes))
-	for n := range conformModes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(conformModes))
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, conformModes[n].summary)
 	}

@@ -9,9 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,11 +55,7 @@ func register(f flaw) {
 
 // Flaws lists the flaw names New accepts (besides None), sorted.
 func Flaws() []string {
-	out := make([]string, 0, len(flaws))
-	for n := range flaws {
-		out = append(out, n)
-	}
-	sort.Strings(out)
+	out := slices.Sorted(maps.Keys(flaws))
 	return out
 }
 

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,11 +44,7 @@ func register(f flaw) {
 
 // Flaws lists the flaw names New accepts (besides None), sorted.
 func Flaws() []string {
-	names := make([]string, 0, len(flaws))
-	for n := range flaws {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(flaws))
 	return names
 }
 

@@ -3,8 +3,9 @@ package signature
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -94,11 +95,7 @@ var schemes = map[string]factory{
 
 // Names lists the scheme names New accepts, sorted.
 func Names() []string {
-	n := make([]string, 0, len(schemes))
-	for k := range schemes {
-		n = append(n, k)
-	}
-	sort.Strings(n)
+	n := slices.Sorted(maps.Keys(schemes))
 	return n
 }
 
