@@ -155,7 +155,7 @@ func PrintRecap(w io.Writer, r *Results, opts ...TextOption) {
 	void := false
 	if r.Load != nil {
 		for _, th := range r.Load.Thresholds {
-			if !th.Passed {
+			if th.Result() == Failed {
 				failedTh = append(failedTh, th)
 			}
 		}
@@ -184,10 +184,22 @@ func PrintRecap(w io.Writer, r *Results, opts ...TextOption) {
 	if void {
 		fmt.Fprintf(w, "\n  %s ledger void: %s\n", cfg.paint(ansiRed, Mark(Failed)), cfg.clean(orDash(r.Load.Ledger.VoidReason), false))
 	}
+	if r.Load != nil && r.Load.Outage != nil {
+		fmt.Fprintf(w, "\n  %s %s\n", cfg.paint(ansiRed, Mark(Failed)), cfg.clean(OutageLine(r.Load.Outage), false))
+	}
 	fmt.Fprintln(w)
 	v := r.Verdict()
 	fmt.Fprintf(w, "verdict: %s\n", cfg.paint(verdictColor(v), string(v)))
+	if ex := r.Explain(); ex != "" {
+		fmt.Fprintf(w, "  %s\n", cfg.clean(ex, false))
+	}
 	closingLines(w, Count(r))
+}
+
+// OutageLine says in plain words that the target stopped answering, and when.
+func OutageLine(o *Outage) string {
+	return fmt.Sprintf("the target stopped answering %.1fs into the run (at %s): %s; none of the %d attempts after that got an HTTP answer",
+		o.AfterS, o.At.UTC().Format("15:04:05.000"), o.Error, o.Attempts)
 }
 
 // closingLines prints the "(n not applicable, m not observable)" line when either is
@@ -210,7 +222,7 @@ func verdictColor(v Verdict) string {
 	switch v {
 	case Conformant:
 		return ansiGreen
-	case ConformantShouldGaps, Inconclusive:
+	case ConformantShouldGaps, Inconclusive, Incomplete:
 		return ansiYellow
 	default:
 		return ansiRed
@@ -254,10 +266,12 @@ func PrintLoadSummary(w io.Writer, r *Results, opts ...TextOption) {
 		return cfg.paint(ansiRed, v+" ✗")
 	}
 	fmt.Fprintln(w, cfg.paint(ansiBold, "ledger"))
-	row("published", fmt.Sprint(g.Published))
+	unacked := g.FailedAfterRetries + g.CutOff
+	row("published", fmt.Sprintf("%d = %d acked + %d failed after retries + %d cut off", g.Published, g.Acked, g.FailedAfterRetries, g.CutOff))
 	row("acked", fmt.Sprint(g.Acked))
-	row("failed after retries", fmt.Sprint(g.FailedAfterRetries))
-	row("cut off", fmt.Sprint(g.CutOff))
+	row("failed after retries", mark(g.FailedAfterRetries == 0, fmt.Sprint(g.FailedAfterRetries)))
+	row("cut off", mark(g.CutOff == 0, fmt.Sprint(g.CutOff)))
+	row("unacked", mark(unacked == 0, fmt.Sprint(unacked)))
 	row("attempts", fmt.Sprintf("%d (%d retries)", g.Attempts, g.Retries))
 	if g.Observed && g.Effects >= 0 {
 		row("effects", fmt.Sprint(g.Effects))
@@ -282,11 +296,16 @@ func PrintLoadSummary(w io.Writer, r *Results, opts ...TextOption) {
 	}
 	fmt.Fprintln(w, cfg.paint(ansiBold, "thresholds"))
 	for _, th := range l.Thresholds {
-		m, col := Mark(Passed), ansiGreen
-		if !th.Passed {
-			m, col = Mark(Failed), ansiRed
+		o := th.Result()
+		col := map[Outcome]string{Passed: ansiGreen, Failed: ansiRed}[o]
+		if col == "" {
+			col = ansiGrey
 		}
-		fmt.Fprintf(w, "  %s %s: %s\n", cfg.paint(col, m), padDots(cfg.clean(th.Expr, false), 22), cfg.clean(thresholdDisplay(th), false))
+		shown := thresholdDisplay(th)
+		if o == NotObservable {
+			shown = "not observable: " + th.Reason
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", cfg.paint(col, Mark(o)), padDots(cfg.clean(th.Expr, false), 22), cfg.clean(shown, false))
 	}
 }
 
@@ -321,7 +340,7 @@ func PrintVerdict(w io.Writer, rs []*Results, opts ...TextOption) {
 	for _, r := range rs {
 		v := r.Verdict()
 		n := Count(r)
-		mark := map[Verdict]string{Conformant: "✓", ConformantShouldGaps: "!", NonConformant: "✗", Inconclusive: "?"}[v]
+		mark := VerdictMark(v)
 		extra := ""
 		if p, all := thresholdTally(r); all > 0 {
 			extra = fmt.Sprintf(", thresholds %d/%d passed", p, all)
@@ -333,5 +352,26 @@ func PrintVerdict(w io.Writer, rs []*Results, opts ...TextOption) {
 	}
 	v := Overall(rs...)
 	fmt.Fprintf(w, "verdict: %s\n", cfg.paint(verdictColor(v), string(v)))
+	for _, r := range rs {
+		if ex := r.Explain(); ex != "" && r.Verdict() == v {
+			fmt.Fprintf(w, "  %s: %s\n", KindTitle(r.Kind), cfg.clean(ex, false))
+		}
+	}
 	closingLines(w, Count(rs...))
+}
+
+// VerdictMark is the one-character sign of a verdict in text output.
+func VerdictMark(v Verdict) string {
+	switch v {
+	case Conformant:
+		return "✓"
+	case ConformantShouldGaps:
+		return "!"
+	case Inconclusive, Incomplete:
+		return "?"
+	case Interrupted:
+		return "⊘"
+	default:
+		return "✗"
+	}
 }

@@ -185,6 +185,7 @@ type loadView struct {
 	Latency    []kv
 	Merge      string
 	Void       string
+	Outage     string
 	Thresholds []thresholdView
 	Charts     []chart
 	Errors     []kv
@@ -213,6 +214,10 @@ func verdictFor(v Verdict) verdictView {
 		return verdictView{Text: "Conformant with SHOULD gaps", Class: "gaps", Icon: "!"}
 	case Inconclusive:
 		return verdictView{Text: "Inconclusive: nothing could be checked", Class: "gaps", Icon: "?"}
+	case Incomplete:
+		return verdictView{Text: "Incomplete: MUST requirements not observed", Class: "gaps", Icon: "?"}
+	case Interrupted:
+		return verdictView{Text: "Interrupted: the run did not finish", Class: "fail", Icon: "⊘"}
 	default:
 		return verdictView{Text: "Non-conformant", Class: "fail", Icon: "✗"}
 	}
@@ -231,12 +236,21 @@ func why(rs ...*Results) []string {
 	}
 	thPass, thAll := thresholdTally(rs...)
 	var out []string
+	unobserved := false
+	for _, r := range rs {
+		if ex := r.Explain(); ex != "" {
+			out = append(out, ex)
+		}
+		unobserved = unobserved || len(r.UnobservedMust()) > 0
+	}
 	if cases > 0 {
 		out = append(out, plural(cases, "requirement")+" checked")
 	}
 	switch {
 	case must > 0:
 		out = append(out, plural(must, "MUST requirement")+" failed")
+	case cases > 0 && unobserved:
+		out = append(out, "every observed MUST requirement met")
 	case cases > 0:
 		out = append(out, "every MUST requirement met")
 	}
@@ -582,7 +596,9 @@ func buildLoad(clean func(string) string, r *Results) *loadView {
 	if !observed {
 		eff = card{Label: "Effects", Value: "—", Note: "not observed: no effect sink"}
 	}
-	lv.Cards = append(lv.Cards, eff,
+	unacked := zeroCard("Unacked", g.FailedAfterRetries+g.CutOff, true, "every valid event acked",
+		fmt.Sprintf("%s failed after retries, %s cut off", count(g.FailedAfterRetries), count(g.CutOff)))
+	lv.Cards = append(lv.Cards, unacked, eff,
 		zeroCard("Lost", g.Lost, observed, "every ack has its effect", "acked, never processed"),
 		zeroCard("Doubled", g.Doubled, observed, "nothing processed twice", "processed more than once"),
 		zeroCard("Invalid accepted", g.InvalidAccepted, true, fmt.Sprintf("of %s invalid sent", count(g.InvalidSent)), fmt.Sprintf("of %s invalid sent", count(g.InvalidSent))),
@@ -597,6 +613,9 @@ func buildLoad(clean func(string) string, r *Results) *loadView {
 	if g.Void {
 		lv.Void = clean(orDash(g.VoidReason))
 	}
+	if l.Outage != nil {
+		lv.Outage = clean(OutageLine(l.Outage))
+	}
 	lv.Latency = []kv{
 		{K: "p50", V: fmtMS(l.Latency.P50)},
 		{K: "p90", V: fmtMS(l.Latency.P90)},
@@ -607,8 +626,11 @@ func buildLoad(clean func(string) string, r *Results) *loadView {
 	lv.Merge = clean(l.Latency.Merge)
 	for _, th := range l.Thresholds {
 		tv := thresholdView{Expr: clean(th.Expr), Observed: clean(thresholdDisplay(th)), Mark: "✓", Class: "ok"}
-		if !th.Passed {
+		switch th.Result() {
+		case Failed:
 			tv.Mark, tv.Class = "✗", "bad"
+		case NotObservable:
+			tv.Mark, tv.Class, tv.Observed = "?", "na", clean("not observable: "+th.Reason)
 		}
 		lv.Thresholds = append(lv.Thresholds, tv)
 	}
@@ -712,8 +734,8 @@ func chaosEffect(r *Results, fault string) (did, class string) {
 		for _, th := range r.Load.Thresholds {
 			m := strings.ToLower(th.Metric + th.Expr)
 			if strings.Contains(m, "p99") || strings.Contains(m, "latency") {
-				if !th.Passed {
-					return s + " (" + th.Expr + " failed)", "bad"
+				if th.Result() != Passed {
+					return s + " (" + th.Expr + " " + string(th.Result()) + ")", "bad"
 				}
 				return s + " (" + th.Expr + " passed)", "ok"
 			}

@@ -136,7 +136,12 @@ func junitSuiteFor(r *Results) junitSuite {
 	if l := r.Load; l != nil {
 		for _, th := range l.Thresholds {
 			jc := junitCase{Name: xmlSafe("threshold " + th.Expr), Classname: class + ".thresholds", Time: "0.000"}
-			if !th.Passed {
+			switch th.Result() {
+			case Passed:
+			case NotObservable:
+				s.Skipped++
+				jc.Skipped = &junitMessage{Message: xmlSafe("not observable: " + th.Reason)}
+			default:
 				s.Failures++
 				jc.Failure = &junitMessage{Message: xmlSafe("threshold " + th.Expr + " failed: observed " + thresholdDisplay(th)),
 					Type: "threshold", Text: xmlSafe(fmt.Sprintf("threshold: %s\nobserved:  %s\n", th.Expr, thresholdDisplay(th)))}

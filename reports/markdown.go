@@ -77,8 +77,10 @@ func verdictEmoji(v Verdict) string {
 		return "✅"
 	case ConformantShouldGaps:
 		return "⚠️"
-	case Inconclusive:
+	case Inconclusive, Incomplete:
 		return "❔"
+	case Interrupted:
+		return "⏹️"
 	default:
 		return "❌"
 	}
@@ -148,8 +150,15 @@ func writeMarkdownLoad(b *bytes.Buffer, r *Results) {
 	if !g.Observed || g.Effects < 0 {
 		eff, lost, doubled = "not observed", "—", "—"
 	}
-	b.WriteString("| published | acked | effects | lost | doubled | invalid accepted |\n|--:|--:|--:|--:|--:|--:|\n")
-	fmt.Fprintf(b, "| %d | %d | %s | %s | %s | %d |\n\n", g.Published, g.Acked, eff, lost, doubled, g.InvalidAccepted)
+	unacked := fmt.Sprint(g.FailedAfterRetries + g.CutOff)
+	if g.FailedAfterRetries+g.CutOff > 0 {
+		unacked = fmt.Sprintf("❌ %s (%d failed after retries, %d cut off)", unacked, g.FailedAfterRetries, g.CutOff)
+	}
+	b.WriteString("| published | acked | unacked | effects | lost | doubled | invalid accepted |\n|--:|--:|--:|--:|--:|--:|--:|\n")
+	fmt.Fprintf(b, "| %d | %d | %s | %s | %s | %s | %d |\n\n", g.Published, g.Acked, unacked, eff, lost, doubled, g.InvalidAccepted)
+	if l.Outage != nil {
+		fmt.Fprintf(b, "❌ %s\n\n", mdText(OutageLine(l.Outage)))
+	}
 	if g.Void {
 		fmt.Fprintf(b, "❌ The ledger is void: %s\n\n", mdText(orDash(g.VoidReason)))
 	}
@@ -158,11 +167,14 @@ func writeMarkdownLoad(b *bytes.Buffer, r *Results) {
 	if len(l.Thresholds) > 0 {
 		b.WriteString("| | threshold | observed |\n|---|---|---|\n")
 		for _, th := range l.Thresholds {
-			mark := "✅"
-			if !th.Passed {
+			mark, shown := "✅", thresholdDisplay(th)
+			switch th.Result() {
+			case Failed:
 				mark = "❌"
+			case NotObservable:
+				mark, shown = "❔", "not observable: "+th.Reason
 			}
-			fmt.Fprintf(b, "| %s | %s | %s |\n", mark, mdCode(th.Expr), mdText(thresholdDisplay(th)))
+			fmt.Fprintf(b, "| %s | %s | %s |\n", mark, mdCode(th.Expr), mdText(shown))
 		}
 		b.WriteString("\n")
 	}

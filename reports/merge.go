@@ -124,6 +124,14 @@ func mergeShards(id string, shards []*Results) (*Results, error) {
 		m.Load = mergeLoads(loads, shardStarts(shards))
 	}
 	m.Chaos = mergeChaos(shards)
+	// One interrupted shard makes the whole run interrupted: its part of the load is partial.
+	for _, s := range shards {
+		if in := s.Interrupted; in != nil && m.Interrupted == nil {
+			c := *in
+			c.Reason = fmt.Sprintf("shard %d/%d: %s", s.Run.Shard.Index, s.Run.Shard.Count, in.Reason)
+			m.Interrupted = &c
+		}
+	}
 	var logs []string
 	for _, s := range shards {
 		if s.TargetLogs != "" {
@@ -147,10 +155,13 @@ func mergeMeta(shards []*Results) RunMeta {
 		Versions:  map[string]string{},
 		Args:      slices.Clone(first.Args),
 		Shard:     &Shard{Index: 0, Count: first.Shard.Count, RunID: first.Shard.RunID},
+		// Unobserved MUSTs are allowed for the merged run only if every shard allowed them.
+		AllowUnobserved: true,
 	}
 	for _, s := range shards {
 		r := s.Run
 		m.Strict = m.Strict || r.Strict
+		m.AllowUnobserved = m.AllowUnobserved && r.AllowUnobserved
 		if !r.Started.IsZero() && (m.Started.IsZero() || r.Started.Before(m.Started)) {
 			m.Started = r.Started
 		}
@@ -272,6 +283,12 @@ func mergeLoads(loads []*Load, offs []int) *Load {
 	m.Histogram, m.Latency = mergeLatency(loads)
 	m.Series = mergeSeries(loads, offs)
 	m.Thresholds = mergeThresholds(loads)
+	for _, l := range loads {
+		if o := l.Outage; o != nil && (m.Outage == nil || o.At.Before(m.Outage.At)) {
+			c := *o
+			m.Outage = &c
+		}
+	}
 	return m
 }
 
@@ -473,7 +490,22 @@ var thresholdExpr = regexp.MustCompile(`^\s*([A-Za-z0-9_.]+)\s*(<=|>=|==|!=|<|>)
 var countMetrics = map[string]bool{
 	"lost": true, "doubled": true, "invalid_accepted": true, "failed_after_retries": true,
 	"cut_off": true, "errors": true, "published": true, "acked": true, "effects": true,
-	"attempts": true, "retries": true,
+	"attempts": true, "retries": true, "unacked": true, "timeouts": true, "invalid_sent": true,
+}
+
+// thresholdRule is a threshold's metric, operator and limit: from the fields a v2 file
+// records, or parsed from the expression of a v1 file (whose limits are plain numbers for
+// count metrics, the only ones re-checked).
+func thresholdRule(th Threshold) (metric, op string, limit float64, ok bool) {
+	if th.Op != "" {
+		return strings.ToLower(th.Metric), th.Op, th.Limit, true
+	}
+	sm := thresholdExpr.FindStringSubmatch(th.Expr)
+	if sm == nil {
+		return "", "", 0, false
+	}
+	limit, err := strconv.ParseFloat(sm[3], 64)
+	return strings.ToLower(sm[1]), sm[2], limit, err == nil
 }
 
 func mergeThresholds(loads []*Load) []Threshold {
@@ -491,10 +523,14 @@ func mergeThresholds(loads []*Load) []Threshold {
 			}
 			sums[th.Expr] += th.Observed
 			m := &out[i]
-			op := ""
-			if sm := thresholdExpr.FindStringSubmatch(th.Expr); sm != nil {
-				op = sm[2]
+			if th.Result() == NotObservable || m.Result() == NotObservable {
+				// Not observable in one shard: not observable in the run.
+				if m.Result() != NotObservable {
+					m.Outcome, m.Reason, m.Passed = NotObservable, th.Reason, false
+				}
+				continue
 			}
+			_, op, _, _ := thresholdRule(th)
 			worse := false
 			switch op {
 			case "<", "<=":
@@ -508,21 +544,23 @@ func mergeThresholds(loads []*Load) []Threshold {
 				m.Observed, m.Display = th.Observed, th.Display
 			}
 			m.Passed = m.Passed && th.Passed
+			if m.Outcome != "" {
+				m.Outcome = map[bool]Outcome{true: Passed, false: Failed}[m.Passed]
+			}
 		}
 	}
 	for i := range out {
 		th := &out[i]
-		sm := thresholdExpr.FindStringSubmatch(th.Expr)
-		if sm == nil || !countMetrics[strings.ToLower(sm[1])] {
-			continue
-		}
-		limit, err := strconv.ParseFloat(sm[3], 64)
-		if err != nil {
+		metric, op, limit, ok := thresholdRule(*th)
+		if !ok || !countMetrics[metric] || th.Result() == NotObservable {
 			continue
 		}
 		th.Observed = sums[th.Expr]
 		th.Display = strconv.FormatFloat(th.Observed, 'f', -1, 64)
-		th.Passed = CompareThreshold(th.Observed, sm[2], limit)
+		th.Passed = CompareThreshold(th.Observed, op, limit)
+		if th.Outcome != "" {
+			th.Outcome = map[bool]Outcome{true: Passed, false: Failed}[th.Passed]
+		}
 	}
 	return out
 }

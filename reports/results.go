@@ -1,17 +1,25 @@
 package reports
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
 
-// Schema names the version of the results format. A reader refuses other major versions.
-const Schema = "hookproof.results/v1"
+// Schema names the version of the results format this build writes. Read also accepts
+// SchemaV1 files (written before interrupted runs, unobserved thresholds and the unacked
+// threshold were recorded); any other version is refused.
+const Schema = "hookproof.results/v2"
+
+// SchemaV1 is the first results format, still read.
+const SchemaV1 = "hookproof.results/v1"
 
 // Kind says which job produced a results file.
 type Kind string
@@ -54,6 +62,30 @@ type Results struct {
 	Chaos  *Chaos  `json:"chaos,omitempty"`
 	// TargetLogs is the tail of the target's logs when hookproof started it (container runs).
 	TargetLogs string `json:"target_logs,omitempty"`
+	// Interrupted is set when the run was stopped before its end (a signal, --timeout): its
+	// verdict is then "interrupted", whatever its cases and thresholds say.
+	Interrupted *Interruption `json:"interrupted,omitempty"`
+}
+
+// Interrupt records that a run started at started was stopped at at because ctx ended: the
+// reason is ctx's cause ("terminated signal received", "interrupt signal received"), or
+// "timeout" when its deadline passed.
+func Interrupt(ctx context.Context, started, at time.Time) *Interruption {
+	reason := "cancelled"
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, context.DeadlineExceeded):
+		reason = "timeout: the run's time limit passed"
+	case cause != nil && !errors.Is(cause, context.Canceled):
+		reason = cause.Error()
+	}
+	return &Interruption{At: at, AfterS: math.Round(at.Sub(started).Seconds()*1000) / 1000, Reason: reason}
+}
+
+// Interruption says when and why a run was stopped before its end.
+type Interruption struct {
+	At     time.Time `json:"at"`
+	AfterS float64   `json:"after_s"` // seconds after the run started
+	Reason string    `json:"reason"`  // e.g. "signal: terminated", "suite timeout 10m0s"
 }
 
 // RunMeta describes how a run was made. Secrets never appear here (see Redact).
@@ -69,6 +101,9 @@ type RunMeta struct {
 	Versions  map[string]string `json:"versions,omitempty"` // hookproof, go, ginkgo, vegeta, ...
 	Shard     *Shard            `json:"shard,omitempty"`
 	Args      []string          `json:"args,omitempty"` // command line, secrets redacted
+	// AllowUnobserved records that the user passed --allow-unobserved: an "incomplete"
+	// verdict (a MUST requirement not observable) then exits 0. The verdict stays incomplete.
+	AllowUnobserved bool `json:"allow_unobserved,omitempty"`
 }
 
 // Shard identifies one part of a logical run split across machines (--shard i/n).
@@ -124,9 +159,21 @@ type Load struct {
 	Histogram   []Bucket       `json:"histogram,omitempty"`
 	Series      []Point        `json:"series,omitempty"` // one point per second of the run
 	Thresholds  []Threshold    `json:"thresholds,omitempty"`
+	// Outage is set when the target stopped answering for the rest of the run: every attempt
+	// from At on failed without an HTTP answer (connection refused, reset, timeout).
+	Outage *Outage `json:"outage,omitempty"`
 }
 
-// Ledger reconciles what was published with what the target acknowledged and did.
+// Outage is the target going silent: the first failed attempt after its last HTTP answer.
+type Outage struct {
+	At       time.Time `json:"at"`
+	AfterS   float64   `json:"after_s"`  // seconds after the run started
+	Error    string    `json:"error"`    // the first attempt's error, e.g. "connection refused"
+	Attempts int       `json:"attempts"` // attempts that failed from then on, none answered
+}
+
+// Ledger reconciles what was published with what the target acknowledged and did:
+// Published = Acked + FailedAfterRetries + CutOff, and the last two are the unacked events.
 type Ledger struct {
 	Published          int    `json:"published"` // distinct valid events scheduled
 	Acked              int    `json:"acked"`     // valid events with a 2xx for some attempt
@@ -176,11 +223,33 @@ type Point struct {
 
 // Threshold is one pass/fail rule of a load run, k6 style: "ack_p99<5s".
 type Threshold struct {
-	Expr     string  `json:"expr"`
-	Metric   string  `json:"metric"`
-	Observed float64 `json:"observed"`
-	Display  string  `json:"display"` // observed value with its unit, as printed
-	Passed   bool    `json:"passed"`
+	Expr   string  `json:"expr"`
+	Metric string  `json:"metric"`
+	Op     string  `json:"op,omitempty"`   // <, <=, >, >=, ==, !=
+	Limit  float64 `json:"limit"`          // in the metric's unit (milliseconds for latencies)
+	Unit   string  `json:"unit,omitempty"` // "ms", "count" or "ratio"
+	// Requirement is the load catalogue requirement a default threshold grades, with its level.
+	Requirement string  `json:"requirement,omitempty"`
+	Level       Level   `json:"level,omitempty"`
+	Observed    float64 `json:"observed"`
+	Display     string  `json:"display"` // observed value with its unit, as printed
+	Passed      bool    `json:"passed"`
+	// Outcome is passed, failed or not-observable (the run could not measure the metric, e.g.
+	// lost without an effect sink: never counted as passed). Empty in v1 files: see Result.
+	Outcome Outcome `json:"outcome,omitempty"`
+	Reason  string  `json:"reason,omitempty"` // why it is not observable
+}
+
+// Result is the threshold's outcome, for v1 files too (which only have Passed).
+func (th Threshold) Result() Outcome {
+	switch {
+	case th.Outcome != "":
+		return th.Outcome
+	case th.Passed:
+		return Passed
+	default:
+		return Failed
+	}
 }
 
 // Chaos is what the chaos proxy did during a run.
@@ -203,6 +272,12 @@ const (
 	// Inconclusive: nothing failed, but nothing passed either (every case skipped, not
 	// applicable or not observable). Skipped is not passed, so this is not conformant.
 	Inconclusive Verdict = "inconclusive"
+	// Incomplete: every observed MUST held, but at least one MUST requirement could not be
+	// observed (no effect sink, no invalid deliveries, ...). Not conformant; exits 1 unless the
+	// run was made with --allow-unobserved (RunMeta.AllowUnobserved).
+	Incomplete Verdict = "incomplete"
+	// Interrupted: the run was stopped before its end (a signal, --timeout). Never passing.
+	Interrupted Verdict = "interrupted"
 )
 
 // Tally counts cases by outcome.
@@ -237,7 +312,8 @@ func (r *Results) Tally() Tally {
 	return t
 }
 
-// ThresholdsPassed reports whether every load threshold passed and the ledger is not void.
+// ThresholdsPassed reports whether no load threshold failed and the ledger is not void.
+// A threshold that was not observable did not fail (see Unobserved for what it means).
 func (r *Results) ThresholdsPassed() bool {
 	if r.Load == nil {
 		return true
@@ -246,30 +322,76 @@ func (r *Results) ThresholdsPassed() bool {
 		return false
 	}
 	for _, th := range r.Load.Thresholds {
-		if !th.Passed {
+		if th.Result() == Failed {
 			return false
 		}
 	}
 	return true
 }
 
-// Verdict grades r: any failed MUST (or, in strict mode, SHOULD) case or threshold makes
-// it non-conformant; failed SHOULD cases otherwise give "conformant with SHOULD gaps"; a
-// conformance run in which no case passed is inconclusive.
+// UnobservedMust lists the MUST requirements the run could not observe: conformance cases
+// that are not observable, and default load thresholds that are not observable (by their
+// requirement ID, or their expression when a file does not name it). Sorted, no repeats.
+func (r *Results) UnobservedMust() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(id string) {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	for _, c := range r.Cases {
+		if c.Outcome == NotObservable && c.Level == MUST {
+			add(c.ID)
+		}
+	}
+	if r.Load != nil {
+		for _, th := range r.Load.Thresholds {
+			if th.Result() != NotObservable || (th.Level != "" && th.Level != MUST) {
+				continue
+			}
+			if th.Requirement != "" {
+				add(th.Requirement)
+			} else {
+				add(th.Expr)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Verdict grades r: an interrupted run is interrupted; any failed MUST (or, in strict mode,
+// SHOULD) case or threshold makes it non-conformant; a conformance run in which no case
+// passed is inconclusive; a MUST that could not be observed makes it incomplete; failed
+// SHOULD cases otherwise give "conformant with SHOULD gaps".
 func (r *Results) Verdict() Verdict {
+	if r.Interrupted != nil {
+		return Interrupted
+	}
 	t := r.Tally()
 	switch {
 	case t.MustFailed > 0 || !r.ThresholdsPassed():
 		return NonConformant
 	case t.ShouldFailed > 0 && r.Run.Strict:
 		return NonConformant
+	case r.Load == nil && t.Passed == 0 && t.Failed == 0:
+		return Inconclusive
+	case len(r.UnobservedMust()) > 0:
+		return Incomplete
 	case t.ShouldFailed > 0:
 		return ConformantShouldGaps
-	case r.Load == nil && t.Passed == 0:
-		return Inconclusive
 	default:
 		return Conformant
 	}
+}
+
+// Passing reports whether r lets a command exit 0: conformant (with or without SHOULD gaps),
+// or incomplete when the run was made with --allow-unobserved.
+func (r *Results) Passing() bool {
+	v := r.Verdict()
+	return v.Passing() || (v == Incomplete && r.Run.AllowUnobserved)
 }
 
 // Write encodes r as indented JSON.
@@ -328,8 +450,8 @@ func Read(rd io.Reader) (*Results, error) {
 	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("reports: decode results: %w", err)
 	}
-	if r.Schema != Schema {
-		return nil, fmt.Errorf("reports: schema %q (want %q): %w", r.Schema, Schema, ErrSchema)
+	if r.Schema != Schema && r.Schema != SchemaV1 {
+		return nil, fmt.Errorf("reports: schema %q (want %q or %q): %w", r.Schema, Schema, SchemaV1, ErrSchema)
 	}
 	return &r, nil
 }

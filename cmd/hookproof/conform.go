@@ -104,6 +104,7 @@ type conformReceiverFlags struct {
 type suiteFlags struct {
 	seed                 int64
 	strict, list         bool
+	allowUnobserved      bool
 	ids, family, level   string
 	out, junit, html, md string
 	timeout              time.Duration
@@ -113,6 +114,7 @@ type suiteFlags struct {
 func (s *suiteFlags) register(fs *flag.FlagSet, idExample, families string, timeout time.Duration) {
 	fs.Int64Var(&s.seed, "seed", 0, "seed of the run: spec order, generated ids, chaos decisions (default: random, printed)")
 	fs.BoolVar(&s.strict, "strict", false, "SHOULD failures fail the run too")
+	fs.BoolVar(&s.allowUnobserved, "allow-unobserved", false, allowUnobservedUsage)
 	fs.BoolVar(&s.list, "list", false, "print the requirements (as selected by --id, --family, --level) and exit")
 	fs.StringVar(&s.ids, "id", "", "run only these case `IDS`, comma-separated; "+idExample+" matches a prefix")
 	fs.StringVar(&s.family, "family", "", "run only these families, comma-separated: "+families)
@@ -224,6 +226,18 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 			}
 		}
 	}
+	// Every flag is checked before the target is contacted or started: a bad flag is a usage
+	// error (exit 2) even when the target is down.
+	if f.chaos != "" {
+		if _, err := chaos.ParseSpecOrFile(f.chaos); err != nil {
+			return usagef("--chaos: %v", err)
+		}
+	}
+	for _, in := range f.optIns {
+		if !slices.Contains(receiver.OptIns, in) {
+			return usagef("--opt-in %q: unknown optional check (known: %s)", in, strings.Join(receiver.OptIns, ", "))
+		}
+	}
 	if f.builtin == "" {
 		if err := f.target.validate(fs); err != nil {
 			return err
@@ -290,8 +304,9 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 		Strict: f.strict, Selector: sel, OptIns: f.optIns, Timeout: f.timeout,
 		Out: e.stdout, TextOptions: topts,
 		Meta: reports.RunMeta{
-			Args:     reports.RedactArgs(append([]string{"conform", "receiver"}, args...)),
-			Versions: map[string]string{"hookproof": Version},
+			Args:            reports.RedactArgs(append([]string{"conform", "receiver"}, args...)),
+			Versions:        map[string]string{"hookproof": Version},
+			AllowUnobserved: f.allowUnobserved,
 		},
 	}
 	switch {
@@ -312,9 +327,8 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	case err != nil && res == nil:
 		return harnessError{err}
 	}
-	// From here err is nil, or ErrIncomplete with the results so far: they are printed and
-	// written all the same, and the run then ends as "could not run" rather than with a verdict.
-	incomplete := err
+	// From here err is nil, or ErrIncomplete with the results so far, marked interrupted: they
+	// are printed and written all the same, and the verdict "interrupted" exits 1.
 	if f.target.image != "" {
 		res.TargetLogs = reports.RedactString(targetLogs(ctx, tgt), f.secret)
 	}
@@ -329,21 +343,7 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	if err := outs.Write(res); err != nil {
 		return harnessError{err}
 	}
-	if incomplete != nil {
-		return harnessError{incomplete}
-	}
-	if res.Verdict() == reports.Inconclusive {
-		return errInconclusive
-	}
-	if res.Verdict() == reports.NonConformant {
-		t := res.Tally()
-		msg := fmt.Sprintf("non-conformant: %d MUST case(s) failed", t.MustFailed)
-		if f.strict && t.ShouldFailed > 0 {
-			msg += fmt.Sprintf(", %d SHOULD case(s) failed (--strict)", t.ShouldFailed)
-		}
-		return errors.New(msg)
-	}
-	return nil
+	return verdictError(res)
 }
 
 // builtinSecret is the secret of a built-in receiver when none is given: it never leaves the

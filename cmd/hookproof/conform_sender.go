@@ -127,13 +127,16 @@ func (f *conformSenderFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, 
 		Seed: f.seed, Strict: f.strict, Selector: sel, Timeout: f.timeout,
 		Out: e.stdout, TextOptions: topts,
 		Meta: reports.RunMeta{
-			Args:     reports.RedactArgs(append([]string{"conform", "sender"}, redactTrigger(args, f.secret, f.previous)...)),
-			Versions: map[string]string{"hookproof": Version},
+			Args:            reports.RedactArgs(append([]string{"conform", "sender"}, redactTrigger(args, f.secret, f.previous)...)),
+			Versions:        map[string]string{"hookproof": Version},
+			AllowUnobserved: f.allowUnobserved,
 		},
 	})
 	switch {
 	case errors.Is(err, sender.ErrConfig), errors.Is(err, harness.ErrEmptySelection):
 		return usageError{err}
+	case errors.Is(err, harness.ErrIncomplete) && res != nil:
+		// Interrupted or timed out: the results so far are printed and written as interrupted.
 	case err != nil:
 		return harnessError{err}
 	}
@@ -148,18 +151,7 @@ func (f *conformSenderFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, 
 	if err := outs.Write(res); err != nil {
 		return harnessError{err}
 	}
-	if res.Verdict() == reports.Inconclusive {
-		return errInconclusive
-	}
-	if res.Verdict() == reports.NonConformant {
-		t := res.Tally()
-		msg := fmt.Sprintf("non-conformant: %d MUST case(s) failed", t.MustFailed)
-		if f.strict && t.ShouldFailed > 0 {
-			msg += fmt.Sprintf(", %d SHOULD case(s) failed (--strict)", t.ShouldFailed)
-		}
-		return errors.New(msg)
-	}
-	return nil
+	return verdictError(res)
 }
 
 // redactTrigger hides the secrets inside a --trigger command (RedactArgs only knows flags

@@ -119,16 +119,24 @@ func TestConformRuns(t *testing.T) {
 			}
 		}
 	})
-	t.Run("timeout is exit 3", func(t *testing.T) {
+	t.Run("timeout is interrupted, exit 1", func(t *testing.T) {
 		t.Parallel()
-		code, output := conformProcess(t, "--builtin", "knownbad:slow-ack", "--family", "acks", "--timeout", "2s")
-		for _, want := range []string{"did not run to the end", "not run: the suite was interrupted or timed out", "0 passed"} {
+		out := filepath.Join(t.TempDir(), "r.json")
+		code, output := conformProcess(t, "--builtin", "knownbad:slow-ack", "--family", "acks", "--timeout", "2s", "--out", out)
+		for _, want := range []string{"verdict: interrupted", "not run: the suite was interrupted or timed out", "Timeout", "0 passed"} {
 			if !strings.Contains(output, want) {
 				t.Errorf("output lacks %q:\n%s", want, output)
 			}
 		}
-		if code != exitHarness {
-			t.Errorf("exit %d, want %d", code, exitHarness)
+		if code != exitFailed {
+			t.Errorf("exit %d, want %d", code, exitFailed)
+		}
+		res, err := reports.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Interrupted == nil || res.Verdict() != reports.Interrupted {
+			t.Errorf("results file: interrupted %+v, verdict %s; want interrupted", res.Interrupted, res.Verdict())
 		}
 	})
 	t.Run("control passes", func(t *testing.T) {

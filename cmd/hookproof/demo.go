@@ -17,6 +17,7 @@ import (
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reports"
+	"github.com/hookproof/hookproof/suites/harness"
 	"github.com/hookproof/hookproof/suites/load"
 	"github.com/hookproof/hookproof/suites/receiver"
 	"github.com/hookproof/hookproof/suites/target"
@@ -130,8 +131,8 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 	fmt.Fprintf(out, "\nverdict: %s (receiver suite: %s; load thresholds: %s) in %s\n",
 		verdict, conformRes.Verdict(), passFail(loadRes.ThresholdsPassed()), time.Since(started).Round(time.Second))
 	fmt.Fprintf(out, "report:  file://%s\n", abs)
-	if !verdict.Passing() {
-		return errors.New("the reference receiver did not pass: this is a bug in hookproof, please report it with the files above")
+	if !reports.OverallPassing(conformRes, loadRes) {
+		return fmt.Errorf("the reference receiver did not pass (%v): this is a bug in hookproof, please report it with the files above", verdictError(conformRes, loadRes))
 	}
 	return nil
 }
@@ -163,10 +164,14 @@ func (f *demoFlags) conform(ctx context.Context, e *env, work, secret string) (*
 		Meta: reports.RunMeta{Target: "reference receiver (SQLite) at " + tgt.URL(),
 			Args: []string{"demo"}, Versions: map[string]string{"hookproof": Version}},
 	})
-	if err != nil {
+	if err != nil && !(errors.Is(err, harness.ErrIncomplete) && res != nil) {
 		return nil, harnessError{fmt.Errorf("receiver suite: %w", err)}
 	}
 	reports.PrintRecap(out, res, reports.WithTextSecrets(secret), reports.WithColor(isTerminal(out)))
+	if res.Interrupted != nil {
+		// Stopped: say so and write nothing that looks like a finished demo.
+		return nil, verdictError(res)
+	}
 	return res, nil
 }
 
@@ -253,6 +258,10 @@ func (f *demoFlags) load(ctx context.Context, e *env, work, secret string, rate 
 	res.Run.Target = "reference receiver (SQLite) at " + tgt.URL()
 	res.Run.Sink = snk.URL()
 	reports.PrintLoadSummary(e.stdout, res, reports.WithTextSecrets(secret), reports.WithColor(isTerminal(e.stdout)))
+	if res.Interrupted != nil {
+		reports.PrintRecap(e.stdout, res, reports.WithTextSecrets(secret), reports.WithColor(isTerminal(e.stdout)))
+		return nil, verdictError(res)
+	}
 	return res, nil
 }
 

@@ -62,6 +62,7 @@ type loadFlags struct {
 	sinkWait   time.Duration
 	maxWorkers int
 	progress   string
+	allowUnobs bool
 }
 
 func runLoad(ctx context.Context, e *env, args []string) int {
@@ -90,6 +91,7 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 	fs.DurationVar(&f.sinkWait, "sink-wait", 10*time.Second, "after the drain, how long to wait for effects to arrive at the sink")
 	fs.IntVar(&f.maxWorkers, "max-workers", 4096, "bound on concurrent first attempts")
 	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (rewritten line on a terminal, plain lines otherwise), plain or off")
+	fs.BoolVar(&f.allowUnobs, "allow-unobserved", false, allowUnobservedUsage)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: hookproof load %s\n\nflags:\n", loadUsage)
 		fs.PrintDefaults()
@@ -98,6 +100,8 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintln(e.stderr, "  "+l)
 		}
 		fmt.Fprintf(e.stderr, "default thresholds: %s\n", strings.Join(load.DefaultThresholds, ", "))
+		fmt.Fprintln(e.stderr, "  unacked==0 fails the run when any valid event was not acked by the end of the drain;")
+		fmt.Fprintln(e.stderr, "  loosen it only on purpose, e.g. --threshold unacked<=10")
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return exitCode(e, "load", err)
@@ -177,9 +181,17 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 	default:
 		return load.Config{}, usagef("--progress %q: want auto, plain or off", f.progress)
 	}
-	// The URL is checked by the target flags, the rest by the engine before anything is sent;
-	// thresholds are checked here so that a typo fails before a container starts.
+	// Every flag is checked here, before the target is contacted or a container starts: a
+	// typo is a usage error (exit 2) even when the target is down.
 	if _, _, err := load.Thresholds(cfg.Thresholds, f.observable(cfg)); err != nil {
+		return load.Config{}, usagef("%v", err)
+	}
+	if f.chaos != "" {
+		if _, err := chaos.ParseSpecOrFile(f.chaos); err != nil {
+			return load.Config{}, usagef("--chaos: %v", err)
+		}
+	}
+	if err := cfg.Check(); err != nil {
 		return load.Config{}, usagef("%v", err)
 	}
 	return cfg, nil
@@ -236,7 +248,6 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	defer closeTarget(context.WithoutCancel(ctx), e, tgt)
 	cfg.URL = tgt.URL()
 
-	_, unobserved, _ := load.Thresholds(cfg.Thresholds, f.observable(cfg))
 	fmt.Fprintf(e.stderr, "hookproof load: %s, %s for %s at %s, seed %d, run %s", cfg.URL, cfg.Scheme, cfg.Duration, cfg.Rate, cfg.Seed, cfg.RunID)
 	if cfg.Shard.Count > 1 {
 		fmt.Fprintf(e.stderr, ", shard %s", cfg.Shard)
@@ -277,10 +288,8 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	}
 
 	topts := []reports.TextOption{reports.WithTextSecrets(f.secret), reports.WithColor(isTerminal(e.stdout))}
+	res.Run.AllowUnobserved = f.allowUnobs
 	reports.PrintLoadSummary(e.stdout, res, topts...)
-	for _, u := range unobserved {
-		fmt.Fprintf(e.stdout, "  ? %s\n", u)
-	}
 	printTraffic(e, res, f.secret)
 	if f.out != "" {
 		if err := res.WriteFile(f.out); err != nil {
@@ -297,13 +306,7 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 		}
 	}
 	reports.PrintRecap(e.stdout, res, topts...)
-	if runErr != nil {
-		return runErr
-	}
-	if !res.ThresholdsPassed() {
-		return errors.New(loadFailure(res))
-	}
-	return nil
+	return verdictError(res)
 }
 
 // printTraffic adds what the summary leaves out: the status codes and transport errors seen.
@@ -326,20 +329,6 @@ func printTraffic(e *env, res *reports.Results, secret string) {
 	}
 	line("status codes (0: no answer)", l.StatusCodes)
 	line("errors", l.Errors)
-}
-
-// loadFailure names what failed, for the last line on stderr.
-func loadFailure(res *reports.Results) string {
-	var failed []string
-	for _, th := range res.Load.Thresholds {
-		if !th.Passed {
-			failed = append(failed, th.Expr)
-		}
-	}
-	if res.Load.Ledger.Void {
-		failed = append(failed, "ledger void")
-	}
-	return "failed: " + strings.Join(failed, ", ")
 }
 
 // withoutShardFlags drops what differs between the shards of one run (--shard, where the

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
@@ -27,8 +26,11 @@ Reads results files written by conform and load (--out), merges the shards of a 
 and prints the verdict. Flags may come before or after the files.
 When $GITHUB_STEP_SUMMARY is set, the Markdown summary is appended to it.
 
-exit codes: 0 conformant, or conformant with SHOULD gaps (non-strict runs)
-            1 non-conformant: a MUST case or a threshold failed (or a SHOULD case, in strict runs)
+exit codes: 0 conformant, or conformant with SHOULD gaps (non-strict runs), or incomplete
+              in runs made with --allow-unobserved
+            1 non-conformant: a MUST case or a threshold failed (or a SHOULD case, in strict runs);
+              interrupted: a run was stopped before its end; incomplete: a MUST requirement
+              was not observable; inconclusive: no case could be checked
             2 a file is missing, unreadable or not a results file, or shards do not form whole runs
             3 an output could not be written`
 
@@ -129,20 +131,8 @@ func report(_ context.Context, e *env, args []string) error {
 	if *out != "-" {
 		fmt.Fprintf(console, "report: %s\n", *out)
 	}
-	switch v := reports.Overall(rs...); {
-	case v == reports.Inconclusive:
-		return errInconclusive
-	case !v.Passing():
-		return errNonConformant
-	}
-	return nil
+	return verdictError(rs...)
 }
-
-// errNonConformant makes the exit code 1 after the verdict was printed.
-var errNonConformant = errors.New("non-conformant")
-
-// errInconclusive makes the exit code 1 when no case passed: skipped is not passed.
-var errInconclusive = errors.New("inconclusive: no case could be checked (all skipped, not applicable or not observable)")
 
 func pluralS(n int) string {
 	if n == 1 {

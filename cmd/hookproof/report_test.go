@@ -57,8 +57,16 @@ func loadShard(i int) *reports.Results {
 
 func TestReportCommand(t *testing.T) {
 	dir := t.TempDir()
-	pass := writeResults(t, dir, "pass.json", conformRun(reports.Passed, reports.NotObservable))
+	pass := writeResults(t, dir, "pass.json", conformRun(reports.Passed, reports.NotApplicable))
 	fail := writeResults(t, dir, "fail.json", conformRun(reports.Passed, reports.Failed))
+	// A MUST not observable: incomplete, exit 1, unless the run allowed it.
+	incomplete := writeResults(t, dir, "incomplete.json", conformRun(reports.Passed, reports.NotObservable))
+	allowedRun := conformRun(reports.Passed, reports.NotObservable)
+	allowedRun.Run.AllowUnobserved = true
+	allowed := writeResults(t, dir, "allowed.json", allowedRun)
+	interruptedRun := conformRun(reports.Passed, reports.Passed)
+	interruptedRun.Interrupted = &reports.Interruption{At: time.Unix(1700000010, 0).UTC(), AfterS: 10, Reason: "terminated signal received"}
+	interrupted := writeResults(t, dir, "interrupted.json", interruptedRun)
 	s1 := writeResults(t, dir, "s1.json", loadShard(1))
 	s2 := writeResults(t, dir, "s2.json", loadShard(2))
 	notJSON := filepath.Join(dir, "not.json")
@@ -76,7 +84,11 @@ func TestReportCommand(t *testing.T) {
 		stderr     []string
 		wantReport bool
 	}{
-		{"conformant", []string{pass}, exitOK, []string{"verdict: conformant", "1 passed, 0 failed, 1 skipped", "(1 not observable)"}, nil, true},
+		{"conformant", []string{pass}, exitOK, []string{"verdict: conformant", "1 passed, 0 failed, 1 skipped", "(1 not applicable)"}, nil, true},
+		{"incomplete", []string{incomplete}, exitFailed, []string{"verdict: incomplete", "1 MUST requirement not observable: RCV-SIG-002", "(1 not observable)"}, []string{"--allow-unobserved"}, true},
+		{"incomplete, allowed", []string{allowed}, exitOK, []string{"verdict: incomplete", "allowed by --allow-unobserved"}, nil, true},
+		{"interrupted", []string{interrupted}, exitFailed, []string{"verdict: interrupted", "terminated signal received"}, []string{"interrupted after 10.0s"}, true},
+		{"interrupted wins over conformant", []string{pass, interrupted}, exitFailed, []string{"verdict: interrupted"}, nil, true},
 		{"non-conformant", []string{pass, fail}, exitFailed, []string{"verdict: non-conformant", "2 passed, 1 failed, 1 skipped"}, nil, true},
 		{"shards merged, flags after files", []string{s1, s2, "-o", "OUT"}, exitOK, []string{"2 files, 1 run (load shards merged)", "thresholds 1/1"}, nil, true},
 		{"missing shard", []string{s1}, exitUsage, nil, []string{"missing shard 2/2"}, false},

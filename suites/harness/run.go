@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"runtime"
 	"sort"
@@ -200,7 +201,11 @@ func Run(t ginkgo.GinkgoTestingT, cfg Config, define func()) (*reports.Results, 
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if len(st.broken) > 0 {
-		return res, fmt.Errorf("harness: %w: %s", ErrIncomplete, strings.Join(st.broken, "; "))
+		// Ginkgo's reasons are "Interrupted by User" (a signal) or "Suite Timeout Elapsed":
+		// either way the run did not reach its end, and its verdict is "interrupted".
+		why := strings.Join(st.broken, "; ")
+		res.Interrupted = &reports.Interruption{At: finished, AfterS: math.Round(finished.Sub(started).Seconds()*1000) / 1000, Reason: why}
+		return res, fmt.Errorf("harness: %w: %s", ErrIncomplete, why)
 	}
 	return res, nil
 }

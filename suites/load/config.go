@@ -108,6 +108,18 @@ func (c *Config) withDefaults() {
 }
 
 // validate checks c after withDefaults. Every error wraps ErrConfig and names the field.
+// Check validates every setting of c but the target URL, which may not be known yet (a
+// container or built-in receiver gets its address when it starts): a command calls it before
+// it contacts or starts anything, so that a bad flag is a usage error even when the target is
+// down. Errors wrap ErrConfig.
+func (c Config) Check() error {
+	if c.URL == "" {
+		c.URL = "http://127.0.0.1/"
+	}
+	c.withDefaults()
+	return c.validate()
+}
+
 func (c *Config) validate() error {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, a...))

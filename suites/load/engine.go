@@ -66,6 +66,16 @@ type run struct {
 	vErrors  int // failed attempts of valid deliveries
 	vTimeout int
 	vTotal   int // attempts of valid deliveries (cut-offs excluded)
+	// silent tracks the target going quiet: the attempts that got no HTTP answer at all
+	// (refused, reset, timed out) since the last one that got any answer.
+	silent silence
+}
+
+// silence is the run of attempts without any HTTP answer since the last answer.
+type silence struct {
+	since    time.Time // when the first of them ended
+	err      string    // its error, classified
+	attempts int
 }
 
 // second is one row of the per-second series, by scheduled send time.
@@ -411,7 +421,17 @@ func (r *run) record(t token, sched time.Time, status int, err, ctxErr error, en
 		r.chk.ok++
 	}
 	r.codes.add(code)
-	if err != nil {
+	switch {
+	case err == nil:
+		r.silent = silence{} // any HTTP answer, even a 500, means the target is there
+	case !cut:
+		msg := classify(err, cut, timeout, r.cfg.Timeout)
+		r.countErrorLocked(msg)
+		if r.silent.attempts == 0 {
+			r.silent.since, r.silent.err = end, msg
+		}
+		r.silent.attempts++
+	default:
 		r.countErrorLocked(classify(err, cut, timeout, r.cfg.Timeout))
 	}
 	for len(r.seconds) <= secIdx {

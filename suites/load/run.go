@@ -29,6 +29,10 @@ var ErrHarness = errors.New("load run could not start")
 // chaosLedgerExcerpt is how many of the proxy's ledger lines go into the results file.
 const chaosLedgerExcerpt = 200
 
+// minOutageAttempts is how many attempts in a row, up to the end of the run, must get no HTTP
+// answer at all before the run reports that the target stopped answering.
+const minOutageAttempts = 5
+
 // Run sends the load described by cfg and returns its graded results: ledger, latency,
 // series and thresholds (Results.ThresholdsPassed says whether the run passed). Errors wrap
 // ErrConfig (cfg cannot run), ErrUnreachable (the target did not answer the probe) or
@@ -45,7 +49,8 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	for _, opt := range opts {
 		opt(&o)
 	}
-	rules, _, err := Thresholds(cfg.Thresholds, cfg.observable(o))
+	can := cfg.observable(o)
+	rules, unobserved, err := Thresholds(cfg.Thresholds, can)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
@@ -176,7 +181,12 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 		defer close(retryDone)
 		consume(retryAtk.Attack(r.retryTargeter, vegeta.ConstantPacer{}, 0, ""))
 	}()
-	interrupted := context.AfterFunc(ctx, stop)
+	var stoppedAt atomic.Pointer[time.Time]
+	interrupted := context.AfterFunc(ctx, func() {
+		now := time.Now()
+		stoppedAt.Store(&now)
+		stop()
+	})
 	defer interrupted()
 
 	<-mainDone // the attack's duration, or ctx (which stops it)
@@ -210,6 +220,9 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	r.chk.vegetaOK = int(vegetaOK.Load())
 
 	res := r.results(t, rules, shard, sinkAddr)
+	for _, th := range unobserved {
+		res.Load.Thresholds = append(res.Load.Thresholds, th.NotObserved(th.Unobservable(can)))
+	}
 	res.Run.Started, res.Run.Finished = started, time.Now()
 	if proxy != nil {
 		st := proxy.Stats()
@@ -217,6 +230,11 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 			Ledger: proxy.LedgerLines(chaosLedgerExcerpt)}
 	}
 	if err := ctx.Err(); err != nil {
+		at := time.Now()
+		if p := stoppedAt.Load(); p != nil {
+			at = *p
+		}
+		res.Interrupted = reports.Interrupt(ctx, started, at)
 		return res, fmt.Errorf("load: run interrupted: %w", err)
 	}
 	return res, nil
@@ -349,6 +367,11 @@ func (r *run) results(t tally, rules []Threshold, shard Shard, sinkAddr string) 
 	if len(r.errs) > 0 {
 		l.Errors = r.errs
 	}
+	// The target went silent for the rest of the run: say so as the cause. A few attempts
+	// without an answer at the very end can be chaos or bad luck; a handful cannot.
+	if sl := r.silent; sl.attempts >= minOutageAttempts {
+		l.Outage = &reports.Outage{At: sl.since, AfterS: round3(sl.since.Sub(r.start).Seconds()), Error: sl.err, Attempts: sl.attempts}
+	}
 	for i, s := range r.seconds {
 		l.Series = append(l.Series, reports.Point{
 			Second: i, Sent: s.sent, Acked: s.acked, Errors: s.errors,
@@ -426,6 +449,8 @@ func (r *run) observer(t tally, l reports.Ledger) func(Threshold) Observation {
 			return count(t.cutOff)
 		case "published":
 			return count(t.published)
+		case "unacked":
+			return count(t.failed + t.cutOff)
 		case "acked":
 			return count(t.acked)
 		case "attempts":

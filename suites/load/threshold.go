@@ -10,21 +10,35 @@ import (
 	"time"
 
 	"github.com/hookproof/hookproof/reports"
+	"github.com/hookproof/hookproof/suites/catalog"
 )
 
 // ErrThreshold is wrapped by every threshold parsing error.
 var ErrThreshold = errors.New("bad threshold")
 
-// DefaultThresholds are the rules every run is graded by unless overridden: the issue's
-// "fail the build if a single event is lost, processed twice, forged through, or acked too
-// slowly". Each backs one requirement of the load catalogue (see Requirements).
-var DefaultThresholds = []string{"ack_p99<5s", "lost==0", "doubled==0", "invalid_accepted==0"}
+// DefaultThresholds are the rules every run is graded by unless overridden: "fail the build
+// if a single event is not delivered, lost, processed twice, forged through, or acked too
+// slowly". Each backs one requirement of the load catalogue (see Requirements). A user
+// threshold on the same metric replaces the default one (--threshold unacked<=10 loosens
+// unacked==0), and the results then record the user's rule.
+var DefaultThresholds = []string{"unacked==0", "ack_p99<5s", "lost==0", "doubled==0", "invalid_accepted==0"}
 
 // Requirements maps each load catalogue ID to the default thresholds that grade it.
 var Requirements = map[string][]string{
+	"LOAD-DELIVERED":    {"unacked==0"},
 	"LOAD-ACK-LATENCY":  {"ack_p99<5s"},
 	"LOAD-EXACTLY-ONCE": {"lost==0", "doubled==0"},
 	"LOAD-SIG-REJECT":   {"invalid_accepted==0"},
+}
+
+// requirementOf names the catalogue requirement a default threshold expression grades.
+func requirementOf(expr string) string {
+	for id, exprs := range Requirements {
+		if slices.Contains(exprs, expr) {
+			return id
+		}
+	}
+	return ""
 }
 
 // unit is what a metric measures, which decides how its limit is written and shown.
@@ -57,6 +71,7 @@ var metrics = map[string]metricInfo{
 	"failed_after_retries": {unitCount, false, "valid events never acked in all their attempts"},
 	"cut_off":              {unitCount, false, "valid events still pending when the drain ended"},
 	"published":            {unitCount, false, "distinct valid events sent"},
+	"unacked":              {unitCount, false, "valid events not acked by the end of the drain (failed after retries + cut off)"},
 	"acked":                {unitCount, false, "valid events acked with 2xx"},
 	"attempts":             {unitCount, false, "HTTP attempts, retries and duplicates included"},
 	"retries":              {unitCount, false, "retry attempts"},
@@ -75,8 +90,11 @@ type Threshold struct {
 	Limit  float64 // in the metric's unit (milliseconds for latencies)
 	// Quantile is set for ack percentiles: 0.99 for ack_p99.
 	Quantile float64
-	unit     unit
-	sink     bool
+	// Default is set on a rule that came from DefaultThresholds (not replaced by the user):
+	// it grades a requirement of the load catalogue.
+	Default bool
+	unit    unit
+	sink    bool
 }
 
 // NeedsSink reports whether t can only be observed with an effect sink.
@@ -217,9 +235,9 @@ type Observable struct {
 // Thresholds builds the rule set of a run: the defaults, where a user threshold on the same
 // metric replaces the default one, plus every other user threshold. A default rule on what
 // the run cannot observe (lost without a sink, invalid_accepted without invalid deliveries)
-// is left out and listed in unobserved: reported as not observed, never as passed. A user
-// rule on it is an error.
-func Thresholds(user []string, can Observable) (rules []Threshold, unobserved []string, err error) {
+// is left out of rules and returned in unobserved, with Unobservable saying why: the results
+// record it as not observable, never as passed. A user rule on it is an error.
+func Thresholds(user []string, can Observable) (rules []Threshold, unobserved []Threshold, err error) {
 	var mine []Threshold
 	overridden := map[string]bool{}
 	for _, e := range user {
@@ -238,16 +256,20 @@ func Thresholds(user []string, can Observable) (rules []Threshold, unobserved []
 		if err != nil {
 			return nil, nil, err
 		}
+		t.Default = true
 		switch {
 		case overridden[t.Metric]:
 		case t.unobservable(can) != "":
-			unobserved = append(unobserved, t.Expr+": "+t.unobservable(can))
+			unobserved = append(unobserved, t)
 		default:
 			rules = append(rules, t)
 		}
 	}
 	return append(rules, mine...), unobserved, nil
 }
+
+// Unobservable says why a run like can cannot observe t's metric, or "" when it can.
+func (t Threshold) Unobservable(can Observable) string { return t.unobservable(can) }
 
 // unobservable says why a run like can cannot observe t's metric, or "".
 func (t Threshold) unobservable(can Observable) string {
@@ -271,15 +293,51 @@ type Observation struct {
 // Evaluate grades t against what observe reports for its metric.
 func (t Threshold) Evaluate(observe func(Threshold) Observation) reports.Threshold {
 	o := observe(t)
-	out := reports.Threshold{Expr: t.Expr, Metric: t.Metric}
+	out := t.record()
 	if !o.OK {
-		out.Display = o.Why
+		out.Display, out.Outcome = o.Why, reports.Failed
 		return out
 	}
 	out.Observed = round3(o.Value)
 	out.Display = display(o.Value, t.unit)
 	out.Passed = reports.CompareThreshold(o.Value, t.Op, t.Limit)
+	out.Outcome = reports.Failed
+	if out.Passed {
+		out.Outcome = reports.Passed
+	}
 	return out
+}
+
+// NotObserved is the record of a threshold the run could not observe, saying why.
+func (t Threshold) NotObserved(why string) reports.Threshold {
+	out := t.record()
+	out.Outcome, out.Reason, out.Display = reports.NotObservable, why, "not observable"
+	return out
+}
+
+// record is what the results file keeps of t itself: its rule and, for a default, the
+// requirement it grades, with the requirement's level from the load catalogue.
+func (t Threshold) record() reports.Threshold {
+	out := reports.Threshold{Expr: t.Expr, Metric: t.Metric, Op: t.Op, Limit: t.Limit, Unit: t.unit.String()}
+	if t.Default {
+		if out.Requirement = requirementOf(t.Expr); out.Requirement != "" {
+			if req, ok := catalog.Lookup(out.Requirement); ok {
+				out.Level = req.Level
+			}
+		}
+	}
+	return out
+}
+
+func (u unit) String() string {
+	switch u {
+	case unitMS:
+		return "ms"
+	case unitRatio:
+		return "ratio"
+	default:
+		return "count"
+	}
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }

@@ -116,14 +116,15 @@ func TestThresholdsOverrideAndObservability(t *testing.T) {
 		unobserved int
 		wantErr    string
 	}{
-		{"defaults", nil, all, "ack_p99<5s lost==0 doubled==0 invalid_accepted==0", 0, ""},
-		{"override", []string{"ack_p99<2s", "error_rate<1%"}, all, "lost==0 doubled==0 invalid_accepted==0 ack_p99<2s error_rate<1%", 0, ""},
-		{"add a percentile", []string{"ack_p50<100ms"}, all, "ack_p99<5s lost==0 doubled==0 invalid_accepted==0 ack_p50<100ms", 0, ""},
-		{"no sink", nil, Observable{Invalid: true}, "ack_p99<5s invalid_accepted==0", 2, ""},
-		{"no invalid", nil, Observable{Sink: true}, "ack_p99<5s lost==0 doubled==0", 1, ""},
+		{"defaults", nil, all, "unacked==0 ack_p99<5s lost==0 doubled==0 invalid_accepted==0", 0, ""},
+		{"override", []string{"ack_p99<2s", "error_rate<1%"}, all, "unacked==0 lost==0 doubled==0 invalid_accepted==0 ack_p99<2s error_rate<1%", 0, ""},
+		{"add a percentile", []string{"ack_p50<100ms"}, all, "unacked==0 ack_p99<5s lost==0 doubled==0 invalid_accepted==0 ack_p50<100ms", 0, ""},
+		{"no sink", nil, Observable{Invalid: true}, "unacked==0 ack_p99<5s invalid_accepted==0", 2, ""},
+		{"no invalid", nil, Observable{Sink: true}, "unacked==0 ack_p99<5s lost==0 doubled==0", 1, ""},
 		{"sink metric without sink", []string{"doubled==0"}, Observable{}, "", 0, "effect sink"},
 		{"invalid metric without invalid", []string{"invalid_accepted<=1"}, Observable{Sink: true}, "", 0, "--invalid"},
 		{"bad one", []string{"lost=0"}, all, "", 0, "'=' is not an operator"},
+		{"loosen unacked on purpose", []string{"unacked<=10"}, all, "ack_p99<5s lost==0 doubled==0 invalid_accepted==0 unacked<=10", 0, ""},
 	}
 	for _, tt := range tests {
 		rules, unobserved, err := Thresholds(tt.user, tt.can)
