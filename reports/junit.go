@@ -153,6 +153,29 @@ func junitSuiteFor(r *Results) junitSuite {
 			s.Cases = append(s.Cases, junitCase{Name: "ledger is consistent", Classname: class + ".ledger", Time: "0.000",
 				Failure: &junitMessage{Message: xmlSafe("ledger void: " + orDash(l.Ledger.VoidReason)), Type: "ledger"}})
 		}
+		if l.Outage != nil {
+			s.Failures++
+			s.Cases = append(s.Cases, junitCase{Name: "target answered until the end", Classname: class + ".run", Time: "0.000",
+				Failure: &junitMessage{Message: xmlSafe(OutageLine(l.Outage)), Type: "outage"}})
+		}
+	}
+	// A run that was stopped, or left MUST requirements unobserved, is not passed: a testcase
+	// of its own says so, so that CI tools that only count failures do not show it green.
+	if in := r.Interrupted; in != nil {
+		s.Failures++
+		s.Cases = append(s.Cases, junitCase{Name: "run completed", Classname: class + ".run", Time: "0.000",
+			Failure: &junitMessage{Message: xmlSafe("interrupted: " + in.Reason), Type: "interrupted", Text: xmlSafe(r.Explain())}})
+	} else if ids := r.UnobservedMust(); len(ids) > 0 {
+		jc := junitCase{Name: "every MUST requirement observed", Classname: class + ".run", Time: "0.000"}
+		msg := xmlSafe(r.Explain())
+		if r.Run.AllowUnobserved {
+			s.Skipped++
+			jc.Skipped = &junitMessage{Message: msg}
+		} else {
+			s.Failures++
+			jc.Failure = &junitMessage{Message: msg, Type: "incomplete"}
+		}
+		s.Cases = append(s.Cases, jc)
 	}
 	s.Tests = len(s.Cases)
 	return s

@@ -298,3 +298,45 @@ func BenchmarkMerge(b *testing.B) {
 		}
 	}
 }
+
+func TestMergeOneInterruptedShardInterruptsTheRun(t *testing.T) {
+	ok := func() *Load {
+		return &Load{Rate: 10, Ledger: Ledger{Published: 10, Acked: 10, Effects: 10, Observed: true},
+			Thresholds: []Threshold{{Expr: "unacked==0", Metric: "unacked", Op: "==", Limit: 0, Passed: true, Outcome: Passed,
+				Requirement: "LOAD-DELIVERED", Level: MUST}}}
+	}
+	a, b := shard("r", 1, 2, ok()), shard("r", 2, 2, ok())
+	b.Interrupted = &Interruption{At: time.Unix(1700000005, 0), AfterS: 5, Reason: "terminated signal received"}
+	m, err := Merge(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m[0].Verdict() != Interrupted || !strings.Contains(m[0].Interrupted.Reason, "shard 2/2") {
+		t.Errorf("merged verdict %s, interrupted %+v; want interrupted by shard 2/2", m[0].Verdict(), m[0].Interrupted)
+	}
+	if m, _ := Merge(shard("r", 1, 2, ok()), shard("r", 2, 2, ok())); m[0].Verdict() != Conformant {
+		t.Errorf("two whole shards: %s", m[0].Verdict())
+	}
+	// A threshold one shard could not observe is not observable in the merged run.
+	c, d := shard("s", 1, 2, ok()), shard("s", 2, 2, ok())
+	c.Load.Thresholds = append(c.Load.Thresholds, Threshold{Expr: "lost==0", Metric: "lost", Outcome: NotObservable, Reason: "no sink", Requirement: "LOAD-EXACTLY-ONCE", Level: MUST})
+	d.Load.Thresholds = append(d.Load.Thresholds, Threshold{Expr: "lost==0", Metric: "lost", Op: "==", Passed: true, Outcome: Passed, Requirement: "LOAD-EXACTLY-ONCE", Level: MUST})
+	m, err = Merge(c, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m[0].Verdict() != Incomplete || strings.Join(m[0].UnobservedMust(), ",") != "LOAD-EXACTLY-ONCE" {
+		t.Errorf("merged verdict %s, unobserved %v", m[0].Verdict(), m[0].UnobservedMust())
+	}
+}
+
+func TestV1ThresholdsStillGrade(t *testing.T) {
+	r := &Results{Schema: SchemaV1, Kind: KindLoad, Load: &Load{Thresholds: []Threshold{{Expr: "lost==0", Passed: false}}}}
+	if r.Verdict() != NonConformant {
+		t.Errorf("a failed v1 threshold: %s", r.Verdict())
+	}
+	r.Load.Thresholds[0].Passed = true
+	if r.Verdict() != Conformant {
+		t.Errorf("a passed v1 threshold: %s", r.Verdict())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"maps"
 	"net/http"
@@ -80,6 +81,7 @@ type config struct {
 	sinkURL  string
 	now      func() time.Time
 	ackDelay time.Duration
+	failing  float64
 }
 
 // WithSink makes the receiver report every processed event to the effect sink at url, as its
@@ -94,6 +96,23 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 // just over the 5 s senders wait). Other flaws ignore it.
 func WithAckDelay(d time.Duration) Option { return func(c *config) { c.ackDelay = d } }
 
+// WithFailingIDs breaks the receiver for load runs: it answers 500 forever to every valid
+// delivery of a fraction of the ids (chosen by a hash of the id, so every retry of one id
+// fails alike), and processes the rest honestly. A sender can never deliver those events:
+// they are lost to the business although nothing acked was lost, which a load run must
+// report as unacked. 0 (the default) fails nothing.
+func WithFailingIDs(fraction float64) Option { return func(c *config) { c.failing = fraction } }
+
+// failsID reports whether id is one of the fraction of ids a WithFailingIDs receiver fails.
+func failsID(id string, fraction float64) bool {
+	if fraction <= 0 {
+		return false
+	}
+	h := fnv.New64a()
+	h.Write([]byte(id))
+	return float64(h.Sum64()%10000) < fraction*10000
+}
+
 // DefaultAckDelay is the slow-ack flaw's delay: over the 5 s a sender waits for an ack.
 const DefaultAckDelay = 5500 * time.Millisecond
 
@@ -103,10 +122,11 @@ const DefaultAckDelay = 5500 * time.Millisecond
 // validation handshake. Create it with New; it is an http.Handler safe for concurrent use.
 // Its state lives as long as it does.
 type Receiver struct {
-	flaw   string
-	scheme string
-	b      behaviour
-	sink   *sink.Client
+	flaw    string
+	scheme  string
+	b       behaviour
+	sink    *sink.Client
+	failing float64 // fraction of ids answered 500 forever (WithFailingIDs)
 
 	mu        sync.Mutex // serialises processing: dedupe, ordering and the effect report
 	processed map[string]int
@@ -125,7 +145,7 @@ func New(flawName, scheme, secret string, opts ...Option) (*Receiver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("knownbad: %w", err)
 	}
-	r := &Receiver{flaw: flawName, scheme: scheme, processed: map[string]int{}, lastSeq: map[string]int64{}}
+	r := &Receiver{flaw: flawName, scheme: scheme, failing: c.failing, processed: map[string]int{}, lastSeq: map[string]int64{}}
 	if c.sinkURL != "" {
 		if r.sink, err = sink.NewClient(c.sinkURL); err != nil {
 			return nil, fmt.Errorf("knownbad: %w", err)
@@ -213,6 +233,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	var env envelope
 	if id == "" || json.Unmarshal(body, &env) != nil {
 		reply(w, http.StatusBadRequest, "not a webhook event: no id or not a JSON envelope")
+		return
+	}
+	if failsID(id, r.failing) {
+		reply(w, http.StatusInternalServerError, "internal error (this id always fails)")
 		return
 	}
 	status, msg, worked := r.process(req.Context(), id, env)

@@ -255,3 +255,33 @@ func FuzzReencode(f *testing.F) {
 		}
 	})
 }
+
+func TestWithFailingIDsFailsTheSameHalfForever(t *testing.T) {
+	f := newFixture(t, None, WithFailingIDs(0.5))
+	failed := 0
+	for i := range 200 {
+		id := "msg_half_" + strconv.Itoa(i)
+		first := f.post(id, time.Time{}, event(id, "ord_"+strconv.Itoa(i), 1), nil)
+		again := f.post(id, time.Time{}, event(id, "ord_"+strconv.Itoa(i), 1), nil)
+		if first != again {
+			t.Fatalf("%s: %d then %d; a failing id must fail on every retry", id, first, again)
+		}
+		switch first {
+		case http.StatusInternalServerError:
+			failed++
+			if n := f.sink.Distinct(id); n != 0 {
+				t.Errorf("%s: answered 500 but has %d effects", id, n)
+			}
+		case http.StatusOK:
+		default:
+			t.Fatalf("%s: status %d", id, first)
+		}
+	}
+	if failed < 70 || failed > 130 {
+		t.Errorf("%d of 200 ids failed, want about half", failed)
+	}
+	// A forged delivery is still rejected first: the flaw is availability, not authenticity.
+	if code := f.post("msg_half_x", time.Time{}, event("msg_half_x", "ord_x", 1), func(h http.Header, b *string) { *b += " " }); code != http.StatusUnauthorized {
+		t.Errorf("tampered delivery: %d, want 401", code)
+	}
+}
