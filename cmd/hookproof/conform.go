@@ -253,10 +253,10 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	}
 	if addr != "" {
 		var err error
-		if snk, err = sink.Listen(ctx, addr); err != nil {
+		if snk, err = listenSink(ctx, addr); err != nil {
 			return harnessError{fmt.Errorf("--sink: %w", err)}
 		}
-		defer snk.Close()
+		defer closeSink(e, snk)
 		if f.sink != "" {
 			fmt.Fprintf(e.stderr, "hookproof: effect sink listening: your receiver must POST each effect to %s\n", snk.URL())
 		}
@@ -285,7 +285,7 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	}
 	// The target closes before the sink (defers run last-in first-out), so a receiver with an
 	// outbox can drain it.
-	defer closeTarget(context.WithoutCancel(ctx), e, tgt)
+	defer closeTarget(ctx, e, tgt)
 
 	fmt.Fprintf(e.stderr, "hookproof conform receiver: %s, scheme %s, seed %d", tgt.URL(), f.scheme, f.seed)
 	if snk != nil {

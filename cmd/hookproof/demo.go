@@ -141,16 +141,16 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 // receiver suite against it.
 func (f *demoFlags) conform(ctx context.Context, e *env, work, secret string) (*reports.Results, error) {
 	out := e.stdout
-	snk, err := sink.Listen(ctx, "127.0.0.1:0")
+	snk, err := listenSink(ctx, "127.0.0.1:0")
 	if err != nil {
 		return nil, harnessError{fmt.Errorf("effect sink: %w", err)}
 	}
-	defer snk.Close()
+	defer closeSink(e, snk)
 	tgt, err := receiver.StartBuiltin(ctx, receiver.BuiltinReference, f.scheme, secret, snk.URL(), filepath.Join(work))
 	if err != nil {
 		return nil, harnessError{err}
 	}
-	defer tgt.Close(context.WithoutCancel(ctx))
+	defer closeTarget(ctx, e, tgt)
 	fmt.Fprintf(out, "  listening at %s (SQLite inbox in %s), effects reported to %s\n", tgt.URL(), work, snk.URL())
 	if err := showDeliveries(ctx, out, tgt, snk.Collector, f.scheme, secret); err != nil {
 		return nil, harnessError{err}
@@ -230,11 +230,11 @@ func showDeliveries(ctx context.Context, out io.Writer, tgt target.Target, c *si
 
 // load runs the load phase against a fresh reference receiver through chaos.
 func (f *demoFlags) load(ctx context.Context, e *env, work, secret string, rate load.Rate) (*reports.Results, error) {
-	snk, err := sink.Listen(ctx, "127.0.0.1:0")
+	snk, err := listenSink(ctx, "127.0.0.1:0")
 	if err != nil {
 		return nil, harnessError{fmt.Errorf("effect sink: %w", err)}
 	}
-	defer snk.Close()
+	defer closeSink(e, snk)
 	dir := filepath.Join(work, "load")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, harnessError{err}
@@ -243,7 +243,7 @@ func (f *demoFlags) load(ctx context.Context, e *env, work, secret string, rate 
 	if err != nil {
 		return nil, harnessError{err}
 	}
-	defer tgt.Close(context.WithoutCancel(ctx))
+	defer closeTarget(ctx, e, tgt)
 	cfg := load.Config{
 		URL: tgt.URL(), Secret: secret, Scheme: f.scheme, Rate: rate, Duration: f.duration,
 		Invalid: 0.05, Duplicate: 0.05, Seed: f.seed, Chaos: f.chaos, Drain: 30 * time.Second,

@@ -217,10 +217,10 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 		addr = "127.0.0.1:0"
 	}
 	if addr != "" {
-		if snk, err = sink.Listen(ctx, addr); err != nil {
+		if snk, err = listenSink(ctx, addr); err != nil {
 			return harnessError{fmt.Errorf("--sink: %w", err)}
 		}
-		defer snk.Close()
+		defer closeSink(e, snk)
 		opts = append(opts, load.WithCollector(snk.Collector))
 		if f.sink != "" {
 			fmt.Fprintf(e.stderr, "hookproof: effect sink listening: your receiver must POST each effect to %s\n", snk.URL())
@@ -245,7 +245,7 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	}
 	// The target closes before the sink (defers run last in, first out), so a receiver with
 	// an outbox can drain it.
-	defer closeTarget(context.WithoutCancel(ctx), e, tgt)
+	defer closeTarget(ctx, e, tgt)
 	cfg.URL = tgt.URL()
 
 	fmt.Fprintf(e.stderr, "hookproof load: %s, %s for %s at %s, seed %d, run %s", cfg.URL, cfg.Scheme, cfg.Duration, cfg.Rate, cfg.Seed, cfg.RunID)

@@ -13,10 +13,8 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 )
 
 // Exit codes are a contract (DESIGN.md, README).
@@ -137,11 +135,11 @@ func run(ctx context.Context, e *env, args []string) int {
 	return c.run(ctx, e, args[1:])
 }
 
+// main runs the command. The first SIGINT or SIGTERM cancels its context (it winds down and
+// reports), a second one exits at once (see notifySignals).
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
-	os.Exit(run(ctx, e, os.Args[1:]))
+	os.Exit(runMain(e, os.Args[1:]))
 }
 
 // multiFlag collects a repeatable string flag.

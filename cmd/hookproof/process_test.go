@@ -30,7 +30,15 @@ func TestHookproofProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &env{stdin: strings.NewReader(""), stdout: os.Stdout, stderr: os.Stderr, getenv: func(string) string { return "" }}
-	os.Exit(run(context.Background(), e, args))
+	os.Exit(runMain(e, args)) // as main does, signal handling included
+}
+
+// hookproofCommand is the child process running `hookproof args...`, killed when ctx ends.
+func hookproofCommand(ctx context.Context, args ...string) *exec.Cmd {
+	raw, _ := json.Marshal(args)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHookproofProcess$")
+	cmd.Env = append(os.Environ(), processArgsEnv+"="+string(raw))
+	return cmd
 }
 
 // hookproofProcess runs `hookproof args...` in a child process, bounded by timeout, and
@@ -39,9 +47,7 @@ func hookproofProcess(t *testing.T, timeout time.Duration, args ...string) (code
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	raw, _ := json.Marshal(args)
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHookproofProcess$")
-	cmd.Env = append(os.Environ(), processArgsEnv+"="+string(raw))
+	cmd := hookproofCommand(ctx, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/suites/target"
 )
 
@@ -143,13 +144,37 @@ func targetLogs(ctx context.Context, t target.Target) string {
 	return logs
 }
 
-// closeTarget removes what open started (t may be nil). It is meant for a defer right after
-// open, so it runs on success, failure and Ctrl-C alike.
+// closeTimeout bounds closing a target or a sink, even after Ctrl-C. The targets have tighter
+// bounds of their own: a built-in receiver drains for at most 10 s (after 5 s for its HTTP
+// server), a container is removed within 30 s, a sink waits 5 s for reports in flight.
+const closeTimeout = 30 * time.Second
+
+// closeTarget removes what open or StartBuiltin started (t may be nil), within closeTimeout. It
+// is meant for a defer right after the start, so it runs on success, failure and Ctrl-C alike:
+// ctx is the run's context, cancelled or not.
 func closeTarget(ctx context.Context, e *env, t target.Target) {
 	if t == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
 	if err := t.Close(ctx); err != nil {
-		fmt.Fprintf(e.stderr, "hookproof: removing the target: %v\n", err)
+		fmt.Fprintf(e.stderr, "hookproof: closing the target: %v\n", err)
+	}
+}
+
+// listenSink starts the in-process effect sink. Its life is not tied to ctx: a receiver reports
+// to it until it has drained, so close it (closeSink) after the target.
+func listenSink(ctx context.Context, addr string) (*sink.Server, error) {
+	return sink.Listen(context.WithoutCancel(ctx), addr)
+}
+
+// closeSink closes s (which may be nil) within its own bound, and says when reports were cut.
+func closeSink(e *env, s *sink.Server) {
+	if s == nil {
+		return
+	}
+	if err := s.Close(); err != nil {
+		fmt.Fprintf(e.stderr, "hookproof: %v\n", err)
 	}
 }

@@ -182,12 +182,37 @@ func (r *Receiver) Effects(ctx context.Context, webhookID string) ([]store.Effec
 
 // Close stops taking deliveries (they get 503), then drains: it waits for in-flight acks, for
 // every acknowledged row to be processed, and for the outbox to reach the sink. When ctx ends
-// first, it stops the background work where it is (the next run resumes it) and returns ctx's
-// error. The store is closed either way. Close may be called more than once.
+// first, it stops the background work where it is (the next run resumes it) and returns a
+// *DrainError wrapping ctx's error; it then returns within moments, whatever the sink does.
+// Give it a ctx with a deadline: a sink that is gone for good is retried until ctx ends. The
+// store is closed either way. Close may be called more than once.
 func (r *Receiver) Close(ctx context.Context) error {
 	r.closeOnce.Do(func() { r.closeErr = r.close(ctx) })
 	return r.closeErr
 }
+
+// DrainError is Close's error when its ctx ended before the receiver had drained. Nothing is
+// lost: what is left stays in the store's inbox and outbox, and the next run on the store
+// processes and reports it.
+type DrainError struct {
+	Stage   string // what Close was waiting for: "in-flight deliveries", "inbox commits", "processing" or "outbox reports"
+	Pending int64  // deliveries acknowledged and not processed yet; -1 when the store could not tell
+	Outbox  int64  // effects not reported to the sink yet; -1 when the store could not tell
+	Err     error  // ctx's error
+}
+
+func (e *DrainError) Error() string {
+	msg := fmt.Sprintf("receiver: close: waiting for %s: %v", e.Stage, e.Err)
+	if e.Pending >= 0 && e.Outbox >= 0 {
+		msg += fmt.Sprintf(" (%d deliveries unprocessed, %d effects in the outbox, kept for the next run)", e.Pending, e.Outbox)
+	}
+	return msg
+}
+
+func (e *DrainError) Unwrap() error { return e.Err }
+
+// leftTimeout bounds the count of what is left, after Close's ctx has ended.
+const leftTimeout = 2 * time.Second
 
 func (r *Receiver) close(ctx context.Context) error {
 	r.mu.Lock()
@@ -199,13 +224,13 @@ func (r *Receiver) close(ctx context.Context) error {
 
 	// Each stage starts only after the one before it ended: no new acks, then the committer's
 	// last batch, then processing of everything acknowledged, then the outbox.
-	var err error
+	var drainErr *DrainError
 	wait := func(what string, done <-chan struct{}) bool {
 		select {
 		case <-done:
 			return true
 		case <-ctx.Done():
-			err = fmt.Errorf("receiver: close: waiting for %s: %w", what, ctx.Err())
+			drainErr = &DrainError{Stage: what, Pending: -1, Outbox: -1, Err: ctx.Err()}
 			return false
 		}
 	}
@@ -219,12 +244,22 @@ func (r *Receiver) close(ctx context.Context) error {
 		}
 	}
 	// Whatever is left (on timeout) stops here; the inbox and outbox keep it for the next run.
+	// Every loop, and every store or sink call in them, runs on r.ctx, so these waits are short.
 	r.cancel()
 	<-r.committerDone
 	<-r.processDone
 	<-r.reportDone
-	if cerr := r.store.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("receiver: close: %w", cerr)
+	var err error
+	if drainErr != nil {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leftTimeout)
+		if st, serr := r.store.Stats(lctx); serr == nil {
+			drainErr.Pending, drainErr.Outbox = st.Pending, st.Outbox
+		}
+		cancel()
+		err = drainErr
+	}
+	if cerr := r.store.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("receiver: close: %w", cerr))
 	}
 	return err
 }

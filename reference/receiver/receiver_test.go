@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -684,5 +685,108 @@ func TestAckBody(t *testing.T) {
 			resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("ack = %d %+v %v, want 200 {%q %q}", resp.StatusCode, got, err, tt.id, tt.status)
 		}
+	}
+}
+
+func TestCloseReturnsWhenTheSinkIsGone(t *testing.T) {
+	// Effects wait in the outbox for a sink that will never take them: Close must give up at
+	// its deadline instead of retrying for ever, say what is left, and lose none of it.
+	sinks := map[string]func(t *testing.T) string{
+		"closed": func(t *testing.T) string {
+			srv := httptest.NewServer(http.NotFoundHandler())
+			srv.Close() // nothing listens at its address any more
+			return srv.URL
+		},
+		"503": func(t *testing.T) string {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+			}))
+			t.Cleanup(srv.Close)
+			return srv.URL
+		},
+		"hangs": func(t *testing.T) string {
+			release := make(chan struct{})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-release:
+				case <-r.Context().Done():
+				}
+			}))
+			t.Cleanup(srv.Close)
+			t.Cleanup(func() { close(release) })
+			return srv.URL
+		},
+	}
+	for name, sinkURL := range sinks {
+		t.Run(name, func(t *testing.T) {
+			sc, err := sink.NewClient(sinkURL(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			db := filepath.Join(t.TempDir(), "r.db")
+			rcv, err := Open(context.Background(), testScheme(t), db, WithSink(sc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(rcv)
+			h := &harness{t: t, db: db, scheme: testScheme(t), srv: srv}
+			const n = 5
+			for i := range n {
+				id := fmt.Sprint("msg_gone_", i)
+				if got := h.send(nil, id, envelope(id, "ord_gone", i+1)); got != http.StatusOK {
+					t.Fatalf("status %d", got)
+				}
+			}
+			// Processed: the effects are committed and wait in the outbox.
+			for deadline := time.Now().Add(10 * time.Second); ; {
+				st, err := rcv.Stats(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st.Pending == 0 && st.Outbox == n {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("effects not in the outbox: %+v", st)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			srv.Close()
+
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			start := time.Now()
+			err = rcv.Close(ctx)
+			took := time.Since(start)
+			if took > 4*time.Second {
+				t.Errorf("Close took %s with a 1s deadline", took)
+			}
+			var de *DrainError
+			switch {
+			case err == nil:
+				t.Fatal("Close returned nil with effects it could not report")
+			case !errors.Is(err, context.DeadlineExceeded):
+				t.Errorf("Close: %v, want a deadline error", err)
+			case !errors.As(err, &de):
+				t.Errorf("Close: %v (%T), want a *DrainError", err, err)
+			case de.Stage != "outbox reports" || de.Pending != 0 || de.Outbox != n:
+				t.Errorf("DrainError %+v, want outbox reports with 0 pending, %d in the outbox", *de, n)
+			}
+			t.Logf("Close returned after %s: %v", took.Round(time.Millisecond), err)
+
+			// Nothing lost: the store still holds every effect, unreported.
+			st, err := store.Open(context.Background(), db)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			stats, err := st.Stats(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stats.Outbox != n || stats.Effects != n {
+				t.Errorf("after Close: %+v, want %d effects, all still in the outbox", stats, n)
+			}
+		})
 	}
 }

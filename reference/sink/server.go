@@ -40,13 +40,18 @@ func Listen(ctx context.Context, addr string) (*Server, error) {
 // URL returns the full effects URL, e.g. http://127.0.0.1:41234/effects.
 func (s *Server) URL() string { return s.url }
 
-// Close stops the server, waiting up to 5 s for reports in flight.
+// closeTimeout bounds how long Close waits for reports in flight.
+const closeTimeout = 5 * time.Second
+
+// Close stops the server, waiting up to 5 s for reports in flight; past that it drops their
+// connections (the reporters retry) and says so in its error.
 func (s *Server) Close() error {
 	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 		defer cancel()
 		if err := s.srv.Shutdown(ctx); err != nil {
-			s.err = fmt.Errorf("sink: closing %s: %w", s.url, err)
+			_ = s.srv.Close()
+			s.err = fmt.Errorf("sink: closing %s: reports still in flight after %s, dropped: %w", s.url, closeTimeout, err)
 		}
 	})
 	return s.err

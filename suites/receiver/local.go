@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hookproof/hookproof/reference/knownbad"
 	refreceiver "github.com/hookproof/hookproof/reference/receiver"
@@ -32,14 +33,68 @@ func Builtins() []string {
 	return names
 }
 
+// Bounds of a built-in target's Close, whatever its ctx: the HTTP server gets builtinShutdown
+// to finish the requests in flight, then the receiver gets builtinDrain to drain (process what
+// it acknowledged, report its outbox). Past that it stops where it is; its store keeps the rest.
+const (
+	builtinShutdown = 5 * time.Second
+	builtinDrain    = 10 * time.Second
+)
+
 // builtinTarget serves an in-process receiver on loopback and closes both on Close.
 type builtinTarget struct {
 	*harness.HandlerTarget
 	closeHandler func(ctx context.Context) error
+	drain        time.Duration // builtinDrain; shorter in tests
 }
 
+// Close stops the server, then drains the receiver, each within its bound (see builtinDrain);
+// it may be called after ctx is cancelled. A receiver that did not drain in time gives an
+// error that says what it left: "receiver did not drain in 10s: N effects left in its outbox".
 func (b *builtinTarget) Close(ctx context.Context) error {
-	return errors.Join(b.HandlerTarget.Close(ctx), b.closeHandler(ctx))
+	ctx = context.WithoutCancel(ctx)
+	sctx, cancel := context.WithTimeout(ctx, builtinShutdown)
+	serr := b.HandlerTarget.Close(sctx)
+	cancel()
+	dctx, cancel := context.WithTimeout(ctx, b.drain)
+	defer cancel()
+	return errors.Join(serr, drainError(b.closeHandler(dctx), b.drain))
+}
+
+// undrained is the error of a receiver that did not drain within its bound: d is the
+// *DrainError within err, Close's whole error.
+type undrained struct {
+	bound time.Duration
+	d     *refreceiver.DrainError
+	err   error
+}
+
+func (u undrained) Error() string {
+	msg := fmt.Sprintf("receiver did not drain in %s: ", u.bound)
+	switch d := u.d; {
+	case d.Pending < 0 || d.Outbox < 0:
+		msg += fmt.Sprintf("stopped waiting for %s (what is left stays in its store)", d.Stage)
+	case d.Pending > 0:
+		msg += fmt.Sprintf("%d deliveries left unprocessed in its inbox, %d effects left in its outbox", d.Pending, d.Outbox)
+	default:
+		msg += fmt.Sprintf("%d effects left in its outbox", d.Outbox)
+	}
+	if u.err != error(u.d) { // the store did not close cleanly either
+		msg += "; " + u.err.Error()
+	}
+	return msg
+}
+
+func (u undrained) Unwrap() error { return u.err }
+
+// drainError rewrites the reference receiver's *DrainError as one plain line; other errors
+// pass as they are.
+func drainError(err error, bound time.Duration) error {
+	var d *refreceiver.DrainError
+	if errors.As(err, &d) {
+		return undrained{bound: bound, d: d, err: err}
+	}
+	return err
 }
 
 // StartBuiltin starts the named built-in receiver (see Builtins) for scheme and secret,
@@ -85,5 +140,5 @@ func StartBuiltin(ctx context.Context, name, scheme, secret, sinkURL, dir string
 		_ = closeHandler(ctx)
 		return nil, err
 	}
-	return &builtinTarget{HandlerTarget: t, closeHandler: closeHandler}, nil
+	return &builtinTarget{HandlerTarget: t, closeHandler: closeHandler, drain: builtinDrain}, nil
 }
