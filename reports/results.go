@@ -75,8 +75,8 @@ func Interrupt(ctx context.Context, started, at time.Time) *Interruption {
 	switch cause := context.Cause(ctx); {
 	case errors.Is(cause, context.DeadlineExceeded):
 		reason = "timeout: the run's time limit passed"
-	case cause != nil && !errors.Is(cause, context.Canceled):
-		reason = cause.Error()
+	case cause != nil && cause != context.Canceled:
+		reason = cause.Error() // e.g. "interrupted by SIGTERM"
 	}
 	return &Interruption{At: at, AfterS: math.Round(at.Sub(started).Seconds()*1000) / 1000, Reason: reason}
 }
