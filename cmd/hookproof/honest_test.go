@@ -212,7 +212,12 @@ func TestLoadWithoutSinkIsIncomplete(t *testing.T) {
 // the drops, so unacked==0 does not make a correct endpoint fail.
 func TestLoadReferenceThroughDropsPassesEveryDefault(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "results.json")
-	code, stdout, stderr := runLoadCLI(t, "--builtin", "reference", "--chaos", "drop=0.2,lost-ack=0.05,duplicate=0.1", "--rate", "100/s",
+	// The demo's chaos, with drops raised to one attempt in five.
+	spec := strings.Replace(demoChaos, "drop=0.05", "drop=0.2", 1)
+	if !strings.Contains(spec, "drop=0.2") {
+		t.Fatalf("the demo's chaos %q has no drop=0.05 to raise", demoChaos)
+	}
+	code, stdout, stderr := runLoadCLI(t, "--builtin", "reference", "--chaos", spec, "--rate", "100/s",
 		"--duration", "3s", "--seed", "21", "--progress", "off", "--out", out)
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)

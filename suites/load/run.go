@@ -90,7 +90,8 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	case o.collector != nil:
 		collector = o.collector
 	case cfg.Sink != "":
-		srv, err := sink.Listen(ctx, cfg.Sink)
+		// The sink outlives an interruption: the target may still report what it processed.
+		srv, err := sink.Listen(context.WithoutCancel(ctx), cfg.Sink)
 		if err != nil {
 			return nil, fmt.Errorf("%w: effect sink: %w", ErrHarness, err)
 		}
