@@ -303,7 +303,7 @@ func PrintLoadSummary(w io.Writer, r *Results, opts ...TextOption) {
 		}
 		shown := thresholdDisplay(th)
 		if o == NotObservable {
-			shown = "not observable: " + th.Reason
+			shown = notObservedText(th)
 		}
 		fmt.Fprintf(w, "  %s %s: %s\n", cfg.paint(col, Mark(o)), padDots(cfg.clean(th.Expr, false), 22), cfg.clean(shown, false))
 	}

@@ -630,7 +630,7 @@ func buildLoad(clean func(string) string, r *Results) *loadView {
 		case Failed:
 			tv.Mark, tv.Class = "✗", "bad"
 		case NotObservable:
-			tv.Mark, tv.Class, tv.Observed = "?", "na", clean("not observable: "+th.Reason)
+			tv.Mark, tv.Class, tv.Observed = "?", "na", clean(notObservedText(th))
 		}
 		lv.Thresholds = append(lv.Thresholds, tv)
 	}

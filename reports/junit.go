@@ -140,7 +140,7 @@ func junitSuiteFor(r *Results) junitSuite {
 			case Passed:
 			case NotObservable:
 				s.Skipped++
-				jc.Skipped = &junitMessage{Message: xmlSafe("not observable: " + th.Reason)}
+				jc.Skipped = &junitMessage{Message: xmlSafe(notObservedText(th))}
 			default:
 				s.Failures++
 				jc.Failure = &junitMessage{Message: xmlSafe("threshold " + th.Expr + " failed: observed " + thresholdDisplay(th)),

@@ -172,7 +172,7 @@ func writeMarkdownLoad(b *bytes.Buffer, r *Results) {
 			case Failed:
 				mark = "❌"
 			case NotObservable:
-				mark, shown = "❔", "not observable: "+th.Reason
+				mark, shown = "❔", notObservedText(th)
 			}
 			fmt.Fprintf(b, "| %s | %s | %s |\n", mark, mdCode(th.Expr), mdText(shown))
 		}

@@ -469,3 +469,11 @@ func ReadFile(path string) (*Results, error) {
 	}
 	return r, nil
 }
+
+// notObservedText is how a not-observable threshold reads: "not observable: why".
+func notObservedText(th Threshold) string {
+	if th.Reason == "" || strings.HasPrefix(th.Reason, "not observable") {
+		return orDash(th.Reason)
+	}
+	return "not observable: " + th.Reason
+}
