@@ -230,3 +230,47 @@ func mentionsCSP(msgs []chromedp.ConsoleMessage) bool {
 	}
 	return false
 }
+
+// TestBrowserLayout renders the fixtures (the three merged runs) and the XSS run and opens
+// each at a laptop's width and at a phone's: nothing may overflow the viewport horizontally
+// (no sideways scrolling of the page, no element past the right edge but inside a box that
+// scrolls on purpose), chart text must stay readable, and the page must otherwise look right
+// (Result.Faults). Screenshots: <report>-<width>.png in the test's output directory.
+func TestBrowserLayout(t *testing.T) {
+	out := browsercheck.OutputDir(t)
+	browser := browsercheck.NewBrowser(context.Background(), t)
+	for _, rep := range []struct {
+		name  string
+		files []string
+	}{
+		{"fixtures", fixtureFiles},
+		{"xss", []string{"testdata/xss.json"}},
+	} {
+		rs, err := Merge(readFixtures(t, rep.files...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		html := filepath.Join(out, rep.name+".html")
+		renderToFile(t, rs, html, WithGenerated(generatedAt), WithVersion("test"), WithSources(rep.files...))
+		for _, vp := range []struct{ w, h int }{
+			{browsercheck.DesktopWidth, browsercheck.DesktopHeight},
+			{browsercheck.PhoneWidth, browsercheck.PhoneHeight},
+		} {
+			t.Run(fmt.Sprintf("%s/%dpx", rep.name, vp.w), func(t *testing.T) {
+				shot := filepath.Join(out, fmt.Sprintf("%s-%d.png", rep.name, vp.w))
+				res, err := browsercheck.Check(context.Background(), t, html,
+					browsercheck.WithBrowser(browser), browsercheck.WithViewport(vp.w, vp.h), browsercheck.WithScreenshot(shot))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Overflow.ViewportWidth != float64(vp.w) {
+					t.Errorf("the viewport is %.0f px wide, want %d", res.Overflow.ViewportWidth, vp.w)
+				}
+				if f := res.Faults(); len(f) > 0 {
+					t.Errorf("at %d px:\n%s", vp.w, strings.Join(f, "\n"))
+				}
+				t.Logf("screenshot: %s", res.Screenshot)
+			})
+		}
+	}
+}

@@ -85,7 +85,7 @@ func TestLatencyChartGaps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			svg, err := latencyChart(tt.series)
+			svg, err := latencyChart(wideCanvas, tt.series)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +129,7 @@ func TestHTMLExpectedActualColumns(t *testing.T) {
 			if n := strings.Count(page, colspan); n != len(tt.cases) {
 				t.Errorf("%d evidence rows span %s, want %d", n, colspan, len(tt.cases))
 			}
-			if got := strings.Count(page, `<td class="mono ev">`); tt.columns && got != 2*len(tt.cases) || !tt.columns && got != 0 {
+			if got := strings.Count(page, `<td class="mono ev"`); tt.columns && got != 2*len(tt.cases) || !tt.columns && got != 0 {
 				t.Errorf("%d expected/actual cells", got)
 			}
 		})
