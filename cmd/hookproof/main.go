@@ -15,6 +15,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/hookproof/hookproof/suites/session"
 )
 
 // Exit codes are a contract (DESIGN.md, README).
@@ -72,9 +74,9 @@ func exitCode(e *env, name string, err error) int {
 	var u usageError
 	var h harnessError
 	switch {
-	case errors.As(err, &u):
+	case errors.As(err, &u), errors.Is(err, session.ErrUsage):
 		return exitUsage
-	case errors.As(err, &h):
+	case errors.As(err, &h), errors.Is(err, session.ErrHarness):
 		return exitHarness
 	default:
 		return exitFailed
