@@ -109,6 +109,8 @@ type Config struct {
 	Strict          bool
 	// Title is the HTML report's title ("" for the default).
 	Title string
+	// Quiet: Finish prints no recap (the command printed its own as it went).
+	Quiet bool
 }
 
 // Session is one graded run of one command. Create it with New; Close it (defer) after opening
@@ -298,8 +300,10 @@ func (s *Session) Finish(ctx context.Context, rs ...*reports.Results) error {
 		}
 		clean[i] = c
 	}
-	for _, r := range clean {
-		reports.PrintRecap(s.cfg.Stdout, r, s.TextOptions()...)
+	if !s.cfg.Quiet {
+		for _, r := range clean {
+			reports.PrintRecap(s.cfg.Stdout, r, s.TextOptions()...)
+		}
 	}
 	o := s.cfg.Outputs
 	if o.Results != "" {
