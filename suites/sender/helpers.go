@@ -74,7 +74,8 @@ func (e *env) awaitAttempts(ctx context.Context, c *harness.Check, s *Script, n 
 // noRetry ends the case as not observable: the retry it looks at did not come, which is the
 // failure of the case named by see (retrying is that case's requirement, not this one's).
 func (e *env) noRetry(as []Attempt, want int, each time.Duration, see string) {
-	harness.NotObservable("no retry was observed to look at; see %s (%d of %d attempts, each waited for %s: %s)",
+	// The console shows about 48 characters of a reason: the premise and the case come first.
+	harness.NotObservable("no retry observed to look at; see %s (%d of %d attempts, each waited for %s: %s)",
 		see, len(as), want, each, describe(as))
 }
 

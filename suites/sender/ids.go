@@ -61,7 +61,7 @@ func (e *env) ids() {
 				if err == nil {
 					return
 				}
-				harness.NotObservable("the first event came again after its 2xx, so the second could not be told from it; see SND-RETRY-005 (%s)",
+				harness.NotObservable("event 1 redelivered after its 2xx; see SND-RETRY-005 (event 2 could not be told from it: %s)",
 					describe(s.Attempts()))
 			}
 			c.Fail("two events, two distinct delivery ids", fmt.Sprintf("ids %q and %q", a, b))
@@ -103,12 +103,12 @@ func (e *env) timestamps() {
 			gap := as[1].At.Sub(as[0].At)
 			want := max(1, int64(gap.Seconds())-1)
 			if t2-t1 < want && gap < minRetryGap {
-				why := "it retried while the first attempt was still held"
 				if as[0].GaveUp {
-					why = fmt.Sprintf("see SND-TIMEOUT-001: it gave up on the %s hold after %s", hold, as[0].AnsweredAt.Sub(as[0].At).Round(time.Millisecond))
+					harness.NotObservable("retry too soon to tell; see SND-TIMEOUT-001 (it gave up on the %s hold after %s and retried %s after the first attempt; whole-second timestamps need %s)",
+						hold, as[0].AnsweredAt.Sub(as[0].At).Round(time.Millisecond), gap.Round(time.Millisecond), minRetryGap)
 				}
-				harness.NotObservable("the retry came only %s after the first attempt, too soon for its timestamp to differ (%s)",
-					gap.Round(time.Millisecond), why)
+				harness.NotObservable("retry too soon to tell (it came %s after the first attempt, while that one was still held; whole-second timestamps need %s)",
+					gap.Round(time.Millisecond), minRetryGap)
 			}
 			c.Assert(t2-t1 >= want, fmt.Sprintf("the retry, %s after the first attempt, signed at least %ds later", gap.Round(time.Millisecond), want),
 				fmt.Sprintf("timestamps %d then %d (%+ds)", t1, t2, t2-t1))

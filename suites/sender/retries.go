@@ -67,7 +67,7 @@ func (e *env) retries() {
 					fmt.Sprintf("each delay at least %.0f%% of the one before (jitter allowed)", 100*(1-jitterSlack)), delays)
 			}
 			if !complete {
-				harness.NotObservable("only %d of 3 retries came, too few to see a backoff; see SND-RETRY-001 (%s)", len(d), delays)
+				harness.NotObservable("only %d of 3 retries came; see SND-RETRY-001 (too few to see a backoff: %s)", len(d), delays)
 			}
 			c.Assert(float64(d[2]) >= growth*float64(d[0]),
 				fmt.Sprintf("the third delay at least %.1f times the first (a backoff, not a fixed interval)", growth), delays)

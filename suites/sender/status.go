@@ -30,7 +30,7 @@ func (e *env) statuses() {
 			defer e.evidence(c, ctl)
 			e.expectAttempts(ctx, c, ctl, 1, e.o.RetryWait, "the control event delivered")
 			if cs, err := ctl.Wait(ctx, 2, e.o.RetryWait, false); err != nil {
-				harness.NotObservable("no retry was observed, after the 301 or after a 500 either; see SND-RETRY-001 (301: %s; control: %s)",
+				harness.NotObservable("no retry after a 301 or a 500; see SND-RETRY-001 (301: %s; control event: %s)",
 					describe(as), describe(cs))
 			}
 			c.Fail(fmt.Sprintf("the event retried at its own URL within %s (a 3xx is a failed attempt)", e.o.RetryWait),
@@ -60,7 +60,7 @@ func (e *env) statuses() {
 					fmt.Sprintf("it came %s later (%s)", d.Round(time.Millisecond), describe(as)))
 			}
 			if !complete {
-				harness.NotObservable("no retry after the %d with Retry-After, so no delay to measure; see SND-RETRY-001 (%s)",
+				harness.NotObservable("no retry after the %d; see SND-RETRY-001 (no Retry-After delay to measure: %s)",
 					as[n-1].Answer.status(), describe(as))
 			}
 		}, 2*RetryAfterSeconds*time.Second)
