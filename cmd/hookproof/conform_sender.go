@@ -55,7 +55,7 @@ func conformSender(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&f.quiet, "quiet", sender.DefaultQuiet, "how long to watch for attempts that must not come (after a 2xx, a 410)")
 	fs.DurationVar(&f.maxTimeout, "max-timeout", sender.DefaultMaxTimeout, "how long an attempt is left unanswered before hookproof gives up waiting for the sender to")
 	fs.BoolVar(&f.skipLong, "skip-long", false, "leave out SND-TIMEOUT-001, which waits out your sender's request timeout (15-30 s)")
-	f.register(fs, "SND-RETRY-*", "headers, signatures, ids, timestamps, retries, status, timeouts, payload", 15*time.Minute)
+	f.register(fs, "SND-RETRY-*", strings.Join(catalog.Families(catalog.Sender), ", "), 15*time.Minute)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -121,7 +121,8 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 	report := filepath.Join(f.outDir, "report.html")
 	s := session.New(session.Config{Command: "demo", Stdout: out, Stderr: e.stderr, Getenv: e.getenv, Version: Version,
 		Secrets: []string{secret}, Title: "hookproof demo: the reference receiver", Quiet: true,
-		Outputs: session.Outputs{HTML: report, JUnit: filepath.Join(f.outDir, "junit.xml"), Markdown: filepath.Join(f.outDir, "summary.md")}})
+		Outputs: session.Outputs{Files: map[string]string{"html": report, "junit": filepath.Join(f.outDir, "junit.xml"),
+			"summary-md": filepath.Join(f.outDir, "summary.md")}}})
 	ferr := s.Finish(ctx, conformRes, loadRes)
 	if errors.Is(ferr, session.ErrHarness) {
 		return ferr

@@ -62,7 +62,7 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "load", loadUsage)
 	f := &loadFlags{target: session.AddTargetFlags(fs)}
 	fs.StringVar(&f.secret, "secret", "", "signing secret of the endpoint (default $HOOKPROOF_SECRET)")
-	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: standard, stripe, github, shopify or slack")
+	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	fs.StringVar(&f.rate, "rate", "50/s", "new deliveries per period, as Vegeta writes it: 200/s, 50/1s, 1000/1m")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long the attack sends new deliveries (at most 1h)")
 	fs.StringVar(&f.chaos, "chaos", "", "put an in-process chaos proxy in front of the endpoint: inline spec (drop=0.05,lost-ack=0.05,duplicate=0.1,delay=0-2s,reorder=0.1) or scenario file")

@@ -72,25 +72,34 @@ func Harness(err error) error {
 	return kinded{ErrHarness, err}
 }
 
-// Outputs are the output flags every command shares: --out, --junit, --html, --summary-md.
-// Adding a format is one field here and its renderer in reports.Outputs.
+// Outputs are the output flags every command shares: --out (the results file) and one flag
+// per report format of reports.Formats (--html, --junit, --summary-md). Adding a format is an
+// entry in reports.Formats: every command then has its flag.
 type Outputs struct {
-	Results  string // --out: the results file (JSON)
-	JUnit    string
-	HTML     string
-	Markdown string
+	Results string            // --out: the results file (JSON)
+	Files   map[string]string // by reports.Format flag: "html", "junit", "summary-md"
 }
 
 // Register adds the output flags to fs.
 func (o *Outputs) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.Results, "out", "", "write the results file (JSON) to `FILE`")
-	fs.StringVar(&o.JUnit, "junit", "", "write a JUnit XML report to `FILE`")
-	fs.StringVar(&o.HTML, "html", "", "write the self-contained HTML report to `FILE`")
-	fs.StringVar(&o.Markdown, "summary-md", "", "write a Markdown summary to `FILE` (also appended to $GITHUB_STEP_SUMMARY when set)")
+	if o.Files == nil {
+		o.Files = map[string]string{}
+	}
+	for _, f := range reports.Formats {
+		fs.Func(f.Flag, f.Usage, func(v string) error { o.Files[f.Flag] = v; return nil })
+	}
 }
 
 // Reports says whether any report besides the results file is asked for.
-func (o Outputs) Reports() bool { return o.JUnit != "" || o.HTML != "" || o.Markdown != "" }
+func (o Outputs) Reports() bool {
+	for _, v := range o.Files {
+		if v != "" {
+			return true
+		}
+	}
+	return false
+}
 
 // Config describes a session: the command, where it prints, and what it must never show.
 type Config struct {
@@ -320,7 +329,7 @@ func (s *Session) Finish(ctx context.Context, rs ...*reports.Results) error {
 		if s.cfg.Title != "" {
 			opts = append(opts, reports.WithTitle(s.cfg.Title))
 		}
-		outs := reports.Outputs{HTML: o.HTML, JUnit: o.JUnit, Markdown: o.Markdown, Getenv: s.cfg.Getenv, HTMLOptions: opts}
+		outs := reports.Outputs{Files: o.Files, Getenv: s.cfg.Getenv, HTMLOptions: opts}
 		if err := outs.Write(clean...); err != nil {
 			return Harness(err)
 		}
