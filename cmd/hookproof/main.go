@@ -32,6 +32,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// onFlagSet, when set, sees every flag set a command builds (reference.go renders the
+	// flag tables of README.md and `hookproof help` from it, running commands with -h).
+	onFlagSet func(*flag.FlagSet)
 }
 
 type command struct {
@@ -88,6 +91,9 @@ func newFlagSet(e *env, name, usage string) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: hookproof %s %s\n\nflags:\n", name, usage)
 		fs.PrintDefaults()
+	}
+	if e.onFlagSet != nil {
+		e.onFlagSet(fs)
 	}
 	return fs
 }

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+var updateREADME = flag.Bool("update", false, "rewrite the generated sections of README.md")
+
+const readmePath = "../../README.md"
+
+var generatedBlock = regexp.MustCompile(`(?s)<!-- generated:([a-z0-9-]+) -->\n(.*?)<!-- /generated -->`)
+
+// TestREADMEGenerated checks that every generated section of README.md (requirement tables,
+// chaos faults, load thresholds and metrics, command flags) is what its source renders today.
+// Fix a failure with: go test ./cmd/hookproof -run TestREADMEGenerated -update -count=1
+func TestREADMEGenerated(t *testing.T) {
+	data, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(data)
+	want := map[string]string{}
+	for _, s := range generatedSections() {
+		text, err := s.render()
+		if err != nil {
+			t.Fatalf("section %s: %v", s.name, err)
+		}
+		want[s.name] = "\n" + text + "\n"
+	}
+
+	seen := map[string]bool{}
+	var stale []string
+	out := generatedBlock.ReplaceAllStringFunc(readme, func(block string) string {
+		m := generatedBlock.FindStringSubmatch(block)
+		name, body := m[1], m[2]
+		text, ok := want[name]
+		switch {
+		case !ok:
+			t.Errorf("README.md has a generated section %q that nothing renders (known: %s)", name, strings.Join(slices.Sorted(maps.Keys(want)), ", "))
+			return block
+		case seen[name]:
+			t.Errorf("README.md has the generated section %q twice", name)
+		}
+		seen[name] = true
+		if body != text {
+			stale = append(stale, name)
+		}
+		return fmt.Sprintf("<!-- generated:%s -->\n%s<!-- /generated -->", name, text)
+	})
+	for _, name := range slices.Sorted(maps.Keys(want)) {
+		if !seen[name] {
+			t.Errorf("README.md has no generated section %q: add <!-- generated:%s --> <!-- /generated --> where it belongs, then run with -update", name, name)
+		}
+	}
+	if len(stale) == 0 {
+		return
+	}
+	if *updateREADME {
+		if err := os.WriteFile(readmePath, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("rewrote %s: %s", readmePath, strings.Join(stale, ", "))
+		return
+	}
+	t.Errorf("README.md is out of date in %s; run: go test ./cmd/hookproof -run TestREADMEGenerated -update -count=1", strings.Join(stale, ", "))
+}
+
+// TestGeneratedFlagsCoverEveryCommand keeps flagCommands in step with the registered
+// commands and conform suites, so a new command gets its flag table.
+func TestGeneratedFlagsCoverEveryCommand(t *testing.T) {
+	covered := map[string]bool{}
+	for _, inv := range flagCommands {
+		covered[strings.Join(inv, " ")] = true
+	}
+	for name := range commands {
+		if name == "conform" {
+			continue
+		}
+		if !covered[name] {
+			t.Errorf("command %q has no flag table: add it to flagCommands (reference.go)", name)
+		}
+	}
+	for name := range conformModes {
+		if !covered["conform "+name] {
+			t.Errorf("conform suite %q has no flag table: add it to flagCommands (reference.go)", name)
+		}
+	}
+}
+
+// TestGeneratedIsDeterministic renders every section twice: a default that depends on the
+// machine or the clock would make the README drift on every run.
+func TestGeneratedIsDeterministic(t *testing.T) {
+	for _, s := range generatedSections() {
+		a, err := s.render()
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		b, _ := s.render()
+		if a != b {
+			t.Errorf("section %s renders differently twice", s.name)
+		}
+	}
+}
