@@ -108,3 +108,42 @@ func TestGeneratedIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestREADMELinks checks that every in-page link of README.md (#anchor) names a heading, with
+// GitHub's anchor rules: lower case, punctuation dropped, spaces as hyphens, -1 for a repeat.
+func TestREADMELinks(t *testing.T) {
+	data, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]bool{}
+	inCode := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+		}
+		if inCode || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		title := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		var b strings.Builder
+		for _, r := range title {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || ('a' <= r && r <= 'z') || ('0' <= r && r <= '9'):
+				b.WriteRune(r)
+			}
+		}
+		a := b.String()
+		for i := 1; anchors[a]; i++ {
+			a = fmt.Sprintf("%s-%d", b.String(), i)
+		}
+		anchors[a] = true
+	}
+	for _, m := range regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(string(data), -1) {
+		if !anchors[m[1]] {
+			t.Errorf("README.md links to #%s, which no heading makes", m[1])
+		}
+	}
+}
