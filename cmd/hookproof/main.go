@@ -125,9 +125,11 @@ func run(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
+	case "-h", "--help":
 		mainUsage(e.stdout)
 		return exitOK
+	case "help":
+		return runHelp(e, args[1:])
 	case "version", "--version":
 		fmt.Fprintln(e.stdout, "hookproof", Version)
 		return exitOK

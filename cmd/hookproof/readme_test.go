@@ -147,3 +147,32 @@ func TestREADMELinks(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpTopics checks that hookproof help TOPIC prints the generated text README.md shows.
+func TestHelpTopics(t *testing.T) {
+	data, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, topic := range helpTopics {
+		var out, errb strings.Builder
+		e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		if code := run(t.Context(), e, []string{"help", topic.name}); code != exitOK {
+			t.Fatalf("help %s: exit %d: %s", topic.name, code, errb.String())
+		}
+		for _, block := range strings.Split(out.String(), "\n\n") {
+			if !strings.Contains(string(data), block) {
+				t.Errorf("help %s prints text README.md does not have:\n%s", topic.name, block)
+			}
+		}
+	}
+	var out, errb strings.Builder
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	if code := run(t.Context(), e, []string{"help", "nope"}); code != exitUsage || !strings.Contains(errb.String(), "requirements") {
+		t.Errorf("help nope: exit %d, %q; want 2 and the topics", code, errb.String())
+	}
+	out.Reset()
+	if code := run(t.Context(), e, []string{"help"}); code != exitOK || !strings.Contains(out.String(), "exit-codes") {
+		t.Errorf("help: exit %d, %q; want 0, the commands and the topics", code, out.String())
+	}
+}

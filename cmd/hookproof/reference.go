@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"embed"
 	"flag"
 	"fmt"
 	"io"
@@ -54,6 +55,8 @@ func generatedSections() []generatedSection {
 		{"faults", func() (string, error) { return faultsTable(), nil }},
 		{"thresholds", thresholdsTable},
 		{"metrics", func() (string, error) { return metricsTable(), nil }},
+		{"exit-codes", helpFile("exit-codes.md")},
+		{"results", helpFile("results.md")},
 	}
 	for _, inv := range flagCommands {
 		inv := inv
@@ -206,4 +209,73 @@ func flagsTable(inv []string) (string, error) {
 		})
 	}
 	return b.String(), nil
+}
+
+// helpFiles are the hand-written reference texts: README.md's verdict and exit code tables and
+// its results file notes are generated from them, and `hookproof help` prints them.
+//
+//go:embed help/*.md
+var helpFiles embed.FS
+
+func helpFile(name string) func() (string, error) {
+	return func() (string, error) {
+		b, err := helpFiles.ReadFile("help/" + name)
+		return strings.TrimRight(string(b), "\n") + "\n", err
+	}
+}
+
+// helpTopics are the topics of hookproof help TOPIC, each the generated sections it prints.
+var helpTopics = []struct {
+	name, about string
+	sections    []string
+}{
+	{"requirements", "every requirement of the receiver, sender and load catalogues", []string{"requirements-receiver", "requirements-sender", "requirements-load"}},
+	{"faults", "the chaos fault types and their params", []string{"faults"}},
+	{"thresholds", "the default load thresholds and the metrics a --threshold may name", []string{"thresholds", "metrics"}},
+	{"exit-codes", "verdicts and exit codes", []string{"exit-codes"}},
+	{"results", "what the results files hold", []string{"results"}},
+}
+
+// runHelp is hookproof help [TOPIC]: without a topic the command list, else the topic's
+// reference text, the same Markdown README.md shows.
+func runHelp(e *env, args []string) int {
+	if len(args) == 0 {
+		mainUsage(e.stdout)
+		fmt.Fprintln(e.stdout, "\nhelp topics (hookproof help TOPIC):")
+		for _, t := range helpTopics {
+			fmt.Fprintf(e.stdout, "  %-12s %s\n", t.name, t.about)
+		}
+		return exitOK
+	}
+	var topic []string
+	var names []string
+	for _, t := range helpTopics {
+		names = append(names, t.name)
+		if t.name == args[0] {
+			topic = t.sections
+		}
+	}
+	if topic == nil {
+		if c, ok := commands[args[0]]; ok {
+			return c.run(context.Background(), e, append(slices.Clone(args[1:]), "-h"))
+		}
+		fmt.Fprintf(e.stderr, "hookproof help: unknown topic %q (topics: %s; or a command name)\n", args[0], strings.Join(names, ", "))
+		return exitUsage
+	}
+	byName := map[string]generatedSection{}
+	for _, s := range generatedSections() {
+		byName[s.name] = s
+	}
+	for i, name := range topic {
+		text, err := byName[name].render()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hookproof help: %v\n", err)
+			return exitHarness
+		}
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		fmt.Fprint(e.stdout, text)
+	}
+	return exitOK
 }
