@@ -34,6 +34,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// onFlagSet, when set, sees every flag set a command builds (reference.go renders the
+	// flag tables of README.md and `hookproof help` from it, running commands with -h).
+	onFlagSet func(*flag.FlagSet)
 }
 
 type command struct {
@@ -91,6 +94,9 @@ func newFlagSet(e *env, name, usage string) *flag.FlagSet {
 		fmt.Fprintf(e.stderr, "usage: hookproof %s %s\n\nflags:\n", name, usage)
 		fs.PrintDefaults()
 	}
+	if e.onFlagSet != nil {
+		e.onFlagSet(fs)
+	}
 	return fs
 }
 
@@ -121,9 +127,11 @@ func run(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
+	case "-h", "--help":
 		mainUsage(e.stdout)
 		return exitOK
+	case "help":
+		return runHelp(e, args[1:])
 	case "version", "--version":
 		fmt.Fprintln(e.stdout, "hookproof", Version)
 		return exitOK
