@@ -91,6 +91,7 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "default thresholds: %s\n", strings.Join(load.DefaultThresholds, ", "))
 		fmt.Fprintln(e.stderr, "  unacked==0 fails the run when any valid event was not acked by the end of the drain;")
 		fmt.Fprintln(e.stderr, "  loosen it only on purpose, e.g. --threshold unacked<=10")
+		printExamples(e.stderr, "load")
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return exitCode(e, "load", err)

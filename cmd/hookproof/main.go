@@ -93,11 +93,19 @@ func newFlagSet(e *env, name, usage string) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: hookproof %s %s\n\nflags:\n", name, usage)
 		fs.PrintDefaults()
+		printExamples(e.stderr, name)
 	}
 	if e.onFlagSet != nil {
 		e.onFlagSet(fs)
 	}
 	return fs
+}
+
+// printExamples prints the Examples section of command name's -h.
+func printExamples(w io.Writer, name string) {
+	if ex := examples[name]; ex != "" {
+		fmt.Fprintf(w, "\nexamples:\n%s\n", ex)
+	}
 }
 
 // parseFlags parses args and turns a flag error into a usage error; -h returns flag.ErrHelp.

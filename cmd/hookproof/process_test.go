@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -91,4 +92,26 @@ func (s *syncBuffer) String() string {
 func newTestEnv() (*env, *bytes.Buffer) {
 	var errBuf bytes.Buffer
 	return &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errBuf, getenv: os.Getenv}, &errBuf
+}
+
+// TestEveryCommandHasExamples: every command's -h ends with an Examples section.
+func TestEveryCommandHasExamples(t *testing.T) {
+	var names []string
+	e, stderr := newTestEnv()
+	e.onFlagSet = func(fs *flag.FlagSet) { names = append(names, strings.TrimPrefix(fs.Name(), "hookproof ")) }
+	for _, args := range [][]string{{"conform", "receiver"}, {"conform", "sender"}, {"load"}, {"report"}, {"chaos"},
+		{"receiver"}, {"sender"}, {"sender", "send"}, {"sign"}, {"verify"}, {"demo"}, {"badreceiver"}} {
+		stderr.Reset()
+		if code := run(context.Background(), e, append(args, "-h")); code != exitOK {
+			t.Errorf("%v -h: exit %d", args, code)
+		}
+		if !strings.Contains(stderr.String(), "\nexamples:\n  ") {
+			t.Errorf("%v -h has no examples:\n%s", args, stderr.String())
+		}
+	}
+	for _, n := range names {
+		if examples[n] == "" {
+			t.Errorf("command %q has no examples", n)
+		}
+	}
 }

@@ -1,0 +1,52 @@
+package main
+
+// examples are the Examples section of each command's -h, keyed by the name its flag set is
+// made with (newFlagSet). Every command has one (TestEveryCommandHasExamples).
+var examples = map[string]string{
+	"conform receiver": `  # your endpoint, reporting its effects to hookproof's sink (idempotency, ordering observable)
+  hookproof conform receiver --url http://127.0.0.1:8080/webhooks --secret "$SECRET" --sink 127.0.0.1:9300 \
+      --out conform.json --junit junit.xml --html report.html
+  # through chaos, only the MUST cases, stripe's scheme
+  hookproof conform receiver --url http://127.0.0.1:8080/hook --scheme stripe --secret "$SECRET" \
+      --sink 127.0.0.1:9300 --chaos 'drop=0.1,duplicate=0.2' --level MUST
+  # an image hookproof starts and removes, or the reference receiver in process
+  hookproof conform receiver --image my-endpoint:dev --port 8080 --path /webhooks --secret "$SECRET" --sink 127.0.0.1:9300
+  hookproof conform receiver --builtin reference
+  # what would run
+  hookproof conform receiver --list --family idempotency`,
+	"conform sender": `  # hookproof plays the receiver; the trigger makes your sender emit one event to {url}
+  hookproof conform sender --secret "$SECRET" --trigger 'curl -s -X POST localhost:3000/test-event -d url={url}'
+  # a sender with one fixed webhook URL: give the scripted receiver a fixed port
+  hookproof conform sender --listen 127.0.0.1:9400 --secret "$SECRET" --trigger './emit-event.sh' --skip-long`,
+	"load": `  # 200 signed deliveries/s for 30 s through chaos, effects checked at the sink
+  hookproof load --url http://127.0.0.1:8080/webhooks --secret "$SECRET" --sink 127.0.0.1:9300 \
+      --rate 200/s --duration 30s --chaos 'drop=0.05,lost-ack=0.05,duplicate=0.1' --out load.json --html load.html
+  # a tighter latency budget; tolerate 10 undelivered events on purpose
+  hookproof load --url http://127.0.0.1:8080/webhooks --secret "$SECRET" --sink 127.0.0.1:9300 \
+      --threshold 'ack_p99<1s' --threshold 'unacked<=10'
+  # shard 1 of 3 of one run (same --seed on every shard), merged later by hookproof report
+  hookproof load --url https://webhooks.staging.example:8443/webhooks --secret "$SECRET" --sink 0.0.0.0:9300 --seed 42 --shard 1/3 --out shard1.json
+  # the reference receiver in process
+  hookproof load --builtin reference --rate 100/s --duration 10s`,
+	"report": `  hookproof report conform.json load.json -o report.html --junit junit.xml --summary-md summary.md
+  hookproof report shard1.json shard2.json shard3.json -o load.html   # shards of one run are merged`,
+	"chaos": `  # a flaky network in front of your endpoint, on a fixed seed
+  hookproof chaos --listen 127.0.0.1:8090 --upstream http://127.0.0.1:8080 --seed 42 --drop 0.05 --duplicate 0.1 --delay 100ms-2s
+  # a scenario file, changed while traffic flows through the admin API
+  hookproof chaos --upstream http://127.0.0.1:8080 --scenario flaky-network.yaml --admin 127.0.0.1:8091`,
+	"receiver": `  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET"
+  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET" --db postgres://hookproof@127.0.0.1/hooks --sink http://127.0.0.1:9300/effects`,
+	"sender": `  hookproof sender --listen 127.0.0.1:8081 --db hookproof-sender.db
+  # then register an endpoint and send through its API, or with: hookproof sender send --api http://127.0.0.1:8081 ...`,
+	"sender send": `  hookproof sender send --api http://127.0.0.1:8081 --url http://127.0.0.1:8080/webhooks --secret "$SECRET" \
+      --type order.updated --data '{"object_id":"ord_1","seq":1}'`,
+	"sign": `  printf '{"id":"evt_1","type":"ping"}' | hookproof sign --secret "$SECRET" --id evt_1 > headers.txt
+  curl -s http://127.0.0.1:8080/webhooks -H @headers.txt -d '{"id":"evt_1","type":"ping"}'`,
+	"verify": `  printf '%s' "$BODY" | hookproof verify --secret "$SECRET" -H "webhook-id: $ID" -H "webhook-timestamp: $TS" -H "webhook-signature: $SIG"
+  printf '%s' "$BODY" | hookproof verify --scheme github --secret "$SECRET" -H "X-Hub-Signature-256: $SIG"`,
+	"demo": `  hookproof demo                                  # about a minute; writes hookproof-demo/report.html
+  hookproof demo --duration 60s --rate 300/s --seed 7`,
+	"badreceiver": `  # a receiver that acks before its inbox is durable, for crash drills
+  hookproof badreceiver --flaw ack-before-durable --listen 127.0.0.1:8080 --secret "$SECRET" --db bad.db
+  hookproof badreceiver --flaw double-process --listen 127.0.0.1:8080 --secret "$SECRET" --sink http://127.0.0.1:9300/effects`,
+}
