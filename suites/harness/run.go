@@ -258,6 +258,10 @@ func (st *runState) afterEach(r types.SpecReport) {
 		c.Outcome, c.Reason = skipOutcome(msg)
 	case r.State == types.SpecStatePending:
 		c.Outcome, c.Reason = reports.Skipped, "pending"
+	case r.State == types.SpecStateInterrupted:
+		// Stopped by a signal or the suite's --timeout while it ran: what it saw is kept as
+		// evidence, but it is not graded (the run's verdict is "interrupted").
+		c.Outcome, c.Reason = reports.Skipped, interruptedWhileRunning
 	default:
 		c.Outcome = reports.Failed
 		if r.State != types.SpecStateFailed {
@@ -297,6 +301,9 @@ func skipOutcome(msg string) (reports.Outcome, string) {
 
 // notRun is the reason of a selected case that never ran.
 const notRun = "not run: the suite was interrupted or timed out"
+
+// interruptedWhileRunning is the reason of a case that a signal or the suite's timeout stopped.
+const interruptedWhileRunning = "interrupted while it ran: not graded"
 
 var idLabel = regexp.MustCompile(`^((RCV|SND)-[A-Z]+-[0-9]{3}|LOAD-[A-Z]+(-[A-Z]+)*)$`)
 
