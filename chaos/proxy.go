@@ -40,6 +40,7 @@ type Proxy struct {
 
 	countMu  sync.Mutex
 	counters map[string]*atomic.Int64
+	specs    map[string]FaultSpec // the last active spec of each instance name
 
 	attempts *attempts
 	ledger   *ledger
@@ -181,6 +182,7 @@ func NewProxy(upstream string, opts ...Option) (*Proxy, error) {
 		ledgerLimit:  10000,
 		attemptLimit: 1 << 20,
 		counters:     map[string]*atomic.Int64{},
+		specs:        map[string]FaultSpec{},
 	}
 	for _, o := range opts {
 		if err := o(p); err != nil {
