@@ -208,7 +208,7 @@ var kindDocs = []struct {
 	{KindReorders, "reorders requests"},
 	{KindDelays, "delays the request or the answer"},
 	{KindLosesRequest, "loses the request"},
-	{KindErrors, "answers an error without forwarding"},
+	{KindErrors, "answers an error in the upstream's place"},
 	{KindCorrupts, "corrupts the request"},
 	{KindRepeats, "repeats the request"},
 	{KindLosesAnswer, "loses the answer"},
