@@ -88,7 +88,7 @@ func (l *ledger) droppedCount() int64 {
 type Stats struct {
 	Seed      int64 `json:"seed"`
 	Requests  int64 `json:"requests"`  // client requests received
-	Copies    int64 `json:"copies"`    // copies sent by faults (duplicate, replay)
+	Copies    int64 `json:"copies"`    // copies sent by faults (Exchange.Resend)
 	Forwarded int64 `json:"forwarded"` // sends to the upstream, copies included
 	// Faults counts how often each instance fired, by name; removed instances keep their
 	// count until a reset.

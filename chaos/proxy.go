@@ -220,8 +220,8 @@ func (p *Proxy) Seed() int64 { return p.seed }
 // Upstream returns the upstream URL, with any password redacted.
 func (p *Proxy) Upstream() string { return p.upstream.Redacted() }
 
-// Close releases requests held by reorder, hung by drop, lost-ack or timeout, and delayed
-// copies, then waits for running copies to finish. The proxy still forwards afterwards,
+// Close releases the requests faults hold or hang (x.Wait, EndHang) and delayed copies,
+// then waits for running copies to finish. The proxy still forwards afterwards,
 // but without waiting: holds and hangs end at once.
 func (p *Proxy) Close() error {
 	p.bgMu.Lock()
