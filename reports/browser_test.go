@@ -152,6 +152,20 @@ func TestBrowserReport(t *testing.T) {
 		}
 	}
 	t.Logf("report: %s; screenshot: %s", html, res.Screenshot)
+	if f := res.Overflow.Faults(); len(f) > 0 {
+		t.Errorf("at %d px:\n%s", res.Width, strings.Join(f, "\n"))
+	}
+
+	// The same page on a phone: nothing overflows, every fault-free as on the laptop.
+	phone, err := browsercheck.Check(context.Background(), t, html, browsercheck.WithViewport(browsercheck.PhoneWidth, browsercheck.PhoneHeight),
+		browsercheck.WithScreenshot(filepath.Join(out, fmt.Sprintf("report-%d.png", browsercheck.PhoneWidth))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := phone.Faults(); len(f) > 0 {
+		t.Errorf("at %d px:\n%s", phone.Width, strings.Join(f, "\n"))
+	}
+	t.Logf("phone screenshot: %s", phone.Screenshot)
 
 	if p := browsercheck.Problems(tb.Messages()); len(p) > 0 {
 		t.Errorf("the report's console has %d errors or warnings:\n%s", len(p), strings.Join(p, "\n"))
@@ -229,4 +243,53 @@ func mentionsCSP(msgs []chromedp.ConsoleMessage) bool {
 		}
 	}
 	return false
+}
+
+// TestBrowserLayout renders the fixtures (the three merged runs) and the XSS run and opens
+// each at a laptop's width and at a phone's: nothing may overflow the viewport horizontally
+// (no sideways scrolling of the page, no element past the right edge but inside a box that
+// scrolls on purpose), chart text must stay readable, and the page must otherwise look right
+// (Result.Faults). Screenshots: <report>-<width>.png in the test's output directory.
+func TestBrowserLayout(t *testing.T) {
+	out := browsercheck.OutputDir(t)
+	browser := browsercheck.NewBrowser(context.Background(), t)
+	for _, rep := range []struct {
+		name  string
+		files []string
+	}{
+		{"fixtures", fixtureFiles},
+		{"xss", []string{"testdata/xss.json"}},
+		// One shard alone passed: its chaos-injected errors are drawn grey, not red.
+		{"load-shard-2", []string{"testdata/load-shard-2.json"}},
+	} {
+		rs := readFixtures(t, rep.files...)
+		if len(rs) > 1 {
+			var err error
+			if rs, err = Merge(rs...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		html := filepath.Join(out, rep.name+".html")
+		renderToFile(t, rs, html, WithGenerated(generatedAt), WithVersion("test"), WithSources(rep.files...))
+		for _, vp := range []struct{ w, h int }{
+			{browsercheck.DesktopWidth, browsercheck.DesktopHeight},
+			{browsercheck.PhoneWidth, browsercheck.PhoneHeight},
+		} {
+			t.Run(fmt.Sprintf("%s/%dpx", rep.name, vp.w), func(t *testing.T) {
+				shot := filepath.Join(out, fmt.Sprintf("%s-%d.png", rep.name, vp.w))
+				res, err := browsercheck.Check(context.Background(), t, html,
+					browsercheck.WithBrowser(browser), browsercheck.WithViewport(vp.w, vp.h), browsercheck.WithScreenshot(shot))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Overflow.ViewportWidth != float64(vp.w) {
+					t.Errorf("the viewport is %.0f px wide, want %d", res.Overflow.ViewportWidth, vp.w)
+				}
+				if f := res.Faults(); len(f) > 0 {
+					t.Errorf("at %d px:\n%s", vp.w, strings.Join(f, "\n"))
+				}
+				t.Logf("screenshot: %s", res.Screenshot)
+			})
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hookproof/hookproof/chaos"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -29,8 +30,12 @@ type chart struct {
 	ID      string // stable id, also the figure's data-chart attribute
 	Title   string
 	Caption string
-	SVG     string // inline <svg> element; empty when Err is set
-	Err     string // why the chart could not be drawn
+	SVG     string // inline <svg> element for a wide screen; empty when Err is set
+	// SVGNarrow is the same chart drawn for a phone: a narrower canvas with larger text, so
+	// its labels stay readable when the figure is 300-odd pixels wide. The stylesheet shows
+	// one of the two.
+	SVGNarrow string
+	Err       string // why the chart could not be drawn
 }
 
 var (
@@ -43,6 +48,8 @@ var (
 	colGreen  = rgb(0x1a, 0x7f, 0x37)
 	colSlate  = rgb(0x8c, 0x95, 0x9f)
 	colPurple = rgb(0x82, 0x50, 0xdf)
+	// colNeutral draws errors a passing run expected: visible, but not an alarm.
+	colNeutral = rgb(0xa3, 0xac, 0xb6)
 )
 
 func rgb(r, g, b uint8) color.Color { return color.RGBA{R: r, G: g, B: b, A: 0xff} }
@@ -58,10 +65,28 @@ const (
 	wideH = 3.3 * vg.Inch
 	halfW = 5.6 * vg.Inch
 	halfH = 3.3 * vg.Inch
+	// A phone gives a figure about 320 CSS pixels: its canvas is that many points wide, so
+	// one point is about one pixel and 10 pt text reads at about 10 px.
+	phoneW = 4.4 * vg.Inch
+	phoneH = 2.9 * vg.Inch
 )
 
-// newPlot returns a plot in the report's house style.
-func newPlot(xLabel, yLabel string) *plot.Plot {
+// canvas is the size and type scale of one drawing of a chart.
+type canvas struct {
+	w, h   vg.Length
+	tick   vg.Length // tick labels, bar labels
+	label  vg.Length // axis labels, legend
+	narrow bool      // a phone's drawing: fewer ticks, tighter bars
+}
+
+var (
+	wideCanvas  = canvas{w: wideW, h: wideH, tick: 8, label: 9}
+	halfCanvas  = canvas{w: halfW, h: halfH, tick: 8, label: 9}
+	phoneCanvas = canvas{w: phoneW, h: phoneH, tick: 10, label: 10.5, narrow: true}
+)
+
+// newPlot returns a plot in the report's house style, with text sized for cv.
+func newPlot(cv canvas, xLabel, yLabel string) *plot.Plot {
 	p := plot.New()
 	p.BackgroundColor = color.White
 	style := func(s *text.Style, size vg.Length, c color.Color) {
@@ -69,8 +94,8 @@ func newPlot(xLabel, yLabel string) *plot.Plot {
 		s.Color = c
 	}
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		style(&a.Label.TextStyle, 9, colMuted)
-		style(&a.Tick.Label, 8, colMuted)
+		style(&a.Label.TextStyle, cv.label, colMuted)
+		style(&a.Tick.Label, cv.tick, colMuted)
 		a.LineStyle.Color = colSlate
 		a.Tick.LineStyle.Color = colSlate
 		a.Tick.Length = vg.Points(3)
@@ -78,7 +103,7 @@ func newPlot(xLabel, yLabel string) *plot.Plot {
 	}
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
-	style(&p.Legend.TextStyle, 9, colInk)
+	style(&p.Legend.TextStyle, cv.label, colInk)
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Legend.XOffs = vg.Points(6)
@@ -116,13 +141,13 @@ func line(xys plotter.XYs, c color.Color, width vg.Length, dashed bool) (*plotte
 
 // renderSVG draws with draw and returns the SVG element ready to inline in HTML. A panic
 // inside the plotting library (it panics on some degenerate input) becomes an error.
-func renderSVG(label string, w, h vg.Length, drawFn func(dc draw.Canvas) error) (svg string, err error) {
+func renderSVG(label string, cv canvas, h vg.Length, drawFn func(dc draw.Canvas) error) (svg string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("reports: draw %s chart: %v", label, r)
 		}
 	}()
-	c := vgsvg.New(w, h)
+	c := vgsvg.New(cv.w, h)
 	if err := drawFn(draw.New(c)); err != nil {
 		return "", fmt.Errorf("reports: draw %s chart: %w", label, err)
 	}
@@ -130,7 +155,7 @@ func renderSVG(label string, w, h vg.Length, drawFn func(dc draw.Canvas) error) 
 	if _, err := c.WriteTo(&buf); err != nil {
 		return "", fmt.Errorf("reports: write %s chart: %w", label, err)
 	}
-	return inlineSVG(buf.String(), label), nil
+	return inlineSVG(buf.String(), label, cv.narrow), nil
 }
 
 var (
@@ -142,14 +167,18 @@ var (
 // inlineSVG turns a standalone SVG document into an element for an HTML page: no XML
 // prolog, no namespace URLs (the HTML parser puts <svg> in the SVG namespace itself), a
 // viewBox so CSS can size it, and an accessible label.
-func inlineSVG(doc, label string) string {
+func inlineSVG(doc, label string, narrow bool) string {
 	doc = svgProlog.ReplaceAllString(doc, "")
 	open := svgOpenTag.FindString(doc)
 	vb := ""
 	if m := svgViewBox.FindStringSubmatch(open); m != nil {
 		vb = m[1]
 	}
-	tag := fmt.Sprintf(`<svg class="plot" viewBox="%s" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, vb, htmlAttr(label))
+	class := "plot plot-wide"
+	if narrow {
+		class = "plot plot-narrow"
+	}
+	tag := fmt.Sprintf(`<svg class="%s" viewBox="%s" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, class, vb, htmlAttr(label))
 	return tag + strings.TrimSpace(doc[len(open):])
 }
 
@@ -191,13 +220,18 @@ func stepTicks(min, max, step float64, label func(float64) string) []plot.Tick {
 	return ts
 }
 
-// secondTicks marks a time axis in whole seconds at a readable step.
-type secondTicks struct{}
+// secondTicks marks a time axis in whole seconds at a readable step, with at most n ticks
+// (12 when n is 0).
+type secondTicks struct{ n int }
 
-func (secondTicks) Ticks(min, max float64) []plot.Tick {
+func (s secondTicks) Ticks(min, max float64) []plot.Tick {
+	n := float64(s.n)
+	if n <= 0 {
+		n = 12
+	}
 	step := math.NaN()
 	for _, st := range []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600} {
-		if (max-min)/st <= 12 {
+		if (max-min)/st <= n {
 			step = st
 			break
 		}
@@ -297,7 +331,7 @@ func ackedRuns(series []Point) [][]Point {
 // latencyChart plots the ack latency percentiles of every second that acknowledged
 // something, on a log scale when they span more than a decade (a slow spike would otherwise
 // flatten the p50 line).
-func latencyChart(series []Point) (string, error) {
+func latencyChart(cv canvas, series []Point) (string, error) {
 	runs := ackedRuns(series)
 	lo, hi := math.Inf(1), 0.0
 	for _, pt := range slices.Concat(runs...) {
@@ -313,8 +347,8 @@ func latencyChart(series []Point) (string, error) {
 	if log {
 		floor = math.Pow(10, math.Floor(math.Log10(lo)))
 	}
-	p := newPlot("seconds since start", "ack latency")
-	p.X.Tick.Marker = secondTicks{}
+	p := newPlot(cv, "seconds since start", "ack latency")
+	p.X.Tick.Marker = cv.secondTicks()
 	p.X.Min, p.X.Max = timeRange(series)
 	switch {
 	case log:
@@ -366,67 +400,154 @@ func latencyChart(series []Point) (string, error) {
 			}
 		}
 	}
-	return renderSVG("ack latency percentiles over time", wideW, wideH, func(dc draw.Canvas) error {
+	return renderSVG("ack latency percentiles over time", cv, cv.h, func(dc draw.Canvas) error {
 		p.Draw(draw.Crop(dc, max(timeGutter-yAxisWidth(p, dc), 0), 0, 0, 0))
 		return nil
 	})
 }
 
-// throughputChart plots deliveries sent and acknowledged per second, with errors per
-// second in a lower panel sharing the time axis (errors are too few to read on the same scale).
-func throughputChart(series []Point) (string, error) {
-	top := newPlot("", "per second")
+// errorLook is how a load run's errors are drawn. Red says "failure"; a run that passed
+// expected its errors (the chaos proxy injected them, or the sender retried them and the
+// thresholds held), so they are drawn in a neutral grey and named for what they were.
+type errorLook struct {
+	col     color.Color
+	label   string // legend entry of the error bars
+	neutral bool
+	note    string // for the caption; empty for red errors
+}
+
+var redErrors = errorLook{col: colRed, label: "errors"}
+
+// makesErrors says whether a fault of kind k shows up as a failed attempt at the sender: a
+// lost request (no answer, or one made up), an error answer in the upstream's place, or a lost
+// answer (the target did the work, the sender saw no 2xx).
+func makesErrors(k chaos.Kind) bool {
+	return k == chaos.KindLosesRequest || k == chaos.KindErrors || k == chaos.KindLosesAnswer
+}
+
+// errorLookFor picks the errors' look for r. The series count errors per second without
+// saying which were injected, so the split is by totals: when the chaos proxy injected at
+// least as many error-making faults as the run saw errors, every error is accounted for as
+// injected; otherwise a passing run's errors are "retried" (the thresholds held despite
+// them), and only a run that did not pass draws them red.
+func errorLookFor(r *Results) errorLook {
+	if r == nil || r.Load == nil || r.Verdict() != Conformant {
+		return redErrors
+	}
+	seen := 0
+	for _, pt := range r.Load.Series {
+		seen += max(pt.Errors, 0)
+	}
+	var injected int64
+	if r.Chaos != nil {
+		for _, f := range r.Chaos.FaultList() {
+			if makesErrors(chaos.Kind(f.Kind)) {
+				injected += max(f.Injected, 0)
+			}
+		}
+	}
+	if injected > 0 && int64(seen) <= injected {
+		return errorLook{col: colNeutral, label: "injected by chaos", neutral: true,
+			note: "the run passed: its errors were injected by chaos (grey), not failures"}
+	}
+	return errorLook{col: colNeutral, label: "retried", neutral: true,
+		note: "the run passed: its errors were retried (grey), not failures"}
+}
+
+// sendWindow returns the points of series that lie wholly inside the send schedule, for the
+// sent and acked lines. The schedule spans durationS seconds from the start, and its last
+// hit is due at exactly durationS (hit k at (k+1)/rate), so the point of second durationS
+// holds one hit and the retries due after the schedule: drawn, it would show the rate
+// plunging to nearly zero at the end. Such seconds are left out of the lines (scaling a
+// slice of second up to a full one would magnify a handful of hits); their errors still
+// show. Without a duration (an old file), the last point is taken to be that partial second.
+func sendWindow(series []Point, durationS float64) (whole []Point, partial int) {
+	if durationS <= 0 || math.IsNaN(durationS) || math.IsInf(durationS, 0) {
+		if len(series) < 2 {
+			return series, 0
+		}
+		return series[:len(series)-1], 1
+	}
+	for _, pt := range series {
+		if float64(pt.Second)+1 <= durationS+1e-9 {
+			whole = append(whole, pt)
+		} else {
+			partial++
+		}
+	}
+	return whole, partial
+}
+
+// throughputChart plots deliveries sent and acknowledged per second of the send schedule
+// (see sendWindow), with errors per second in a lower panel sharing the time axis (errors
+// are too few to read on the same scale), coloured by look.
+func throughputChart(cv canvas, series []Point, durationS float64, look errorLook) (string, error) {
+	top := newPlot(cv, "", "per second")
 	top.Y.Min = 0
 	top.Y.Tick.Marker = countTicks{}
-	top.X.Tick.Marker = secondTicks{}
+	top.X.Tick.Marker = cv.secondTicks()
 	top.X.Min, top.X.Max = timeRange(series)
-	bottom := newPlot("seconds since start", "errors/s")
+	bottom := newPlot(cv, "seconds since start", "errors/s")
 	bottom.Y.Min = 0
-	bottom.X.Tick.Marker = secondTicks{}
-	sent := make(plotter.XYs, 0, len(series))
-	acked := make(plotter.XYs, 0, len(series))
+	bottom.X.Tick.Marker = cv.secondTicks()
+	whole, _ := sendWindow(series, durationS)
+	sent := make(plotter.XYs, 0, len(whole))
+	acked := make(plotter.XYs, 0, len(whole))
+	for _, pt := range whole {
+		x := float64(pt.Second)
+		sent = append(sent, plotter.XY{X: x, Y: float64(max(pt.Sent, 0))})
+		acked = append(acked, plotter.XY{X: x, Y: float64(max(pt.Acked, 0))})
+	}
 	errs := make(plotter.Values, 0, len(series))
 	maxErr := 0.0
 	for _, pt := range series {
-		x := float64(pt.Second)
-		sent = append(sent, plotter.XY{X: x, Y: float64(pt.Sent)})
-		acked = append(acked, plotter.XY{X: x, Y: float64(pt.Acked)})
-		errs = append(errs, float64(pt.Errors))
+		errs = append(errs, float64(max(pt.Errors, 0)))
 		maxErr = max(maxErr, float64(pt.Errors))
 	}
-	ls, err := line(sent, colSlate, vg.Points(1.4), true)
-	if err != nil {
-		return "", err
+	if len(whole) > 0 {
+		ls, err := line(sent, colSlate, vg.Points(1.4), true)
+		if err != nil {
+			return "", err
+		}
+		la, err := line(acked, colGreen, vg.Points(1.6), false)
+		if err != nil {
+			return "", err
+		}
+		top.Add(ls, la)
+		top.Legend.Add("sent", ls)
+		top.Legend.Add("acked", la)
 	}
-	la, err := line(acked, colGreen, vg.Points(1.6), false)
-	if err != nil {
-		return "", err
-	}
-	top.Add(ls, la)
 	maxRate := 0.0
 	for _, xy := range sent {
 		maxRate = max(maxRate, xy.Y)
 	}
 	// Headroom above the steady send rate keeps the legend off the lines.
 	top.Y.Max = max(1, maxRate*1.3)
-	top.Legend.Add("sent", ls)
-	top.Legend.Add("acked", la)
+	// Headroom so the tallest bar does not touch the panel's top.
+	headroom := 1.15
 	if len(series) > 0 {
-		bars, err := plotter.NewBarChart(errs, barWidth(len(series)))
+		bars, err := plotter.NewBarChart(errs, cv.barWidth(len(series)))
 		if err != nil {
 			return "", err
 		}
-		bars.Color = colRed
+		bars.Color = look.col
 		bars.LineStyle.Width = 0
 		bars.XMin = float64(series[0].Second)
 		bottom.Add(bars)
+		if maxErr > 0 {
+			// The legend names the errors (grey ones in particular); room above the bars
+			// keeps it off them.
+			bottom.Legend.Add(look.label, bars)
+			bottom.Legend.Left = false
+			bottom.Legend.XOffs = -vg.Points(6)
+			headroom = 1.9
+		}
 	}
-	// Headroom so the tallest bar does not touch the panel's top.
-	bottom.Y.Max = max(1, maxErr*1.15)
+	bottom.Y.Max = max(1, maxErr*headroom)
 	bottom.Y.Tick.Marker = countTicks{}
 	// Both panels share one time range.
 	bottom.X.Min, bottom.X.Max = top.X.Min, top.X.Max
-	return renderSVG("throughput and errors over time", wideW, wideH+0.9*vg.Inch, func(dc draw.Canvas) error {
+	return renderSVG("throughput and errors over time", cv, cv.h+0.9*vg.Inch, func(dc draw.Canvas) error {
 		h := dc.Max.Y - dc.Min.Y
 		upper := draw.Crop(dc, 0, 0, h*0.34, 0)
 		lower := draw.Crop(dc, 0, 0, 0, -h*0.68)
@@ -448,9 +569,18 @@ func yAxisWidth(p *plot.Plot, c draw.Canvas) vg.Length {
 	return p.DataCanvas(c).Min.X - c.Min.X
 }
 
-func barWidth(n int) vg.Length {
-	w := (wideW - 0.8*vg.Inch) / vg.Length(max(n, 1)) * 0.7
+// barWidth is the width of one of n per-second bars: 70% of its slot.
+func (cv canvas) barWidth(n int) vg.Length {
+	w := (cv.w - timeGutter) / vg.Length(max(n, 1)) * 0.7
 	return min(max(w, vg.Points(1)), vg.Points(40))
+}
+
+// secondTicks is the time axis ticker for cv: fewer ticks on a phone's narrow canvas.
+func (cv canvas) secondTicks() secondTicks {
+	if cv.narrow {
+		return secondTicks{n: 6}
+	}
+	return secondTicks{n: 12}
 }
 
 // countTicks marks a count axis at about five round steps (1, 2 or 5 × 10ⁿ, never
@@ -476,8 +606,12 @@ func statusLabel(k string) string {
 	return truncRunes(k, 12)
 }
 
-func statusColor(k string) color.Color {
+// statusColor colours a status code bar by class. With neutral (a passing run's expected
+// errors, see errorLook) 5xx and transport errors are grey instead of red and purple.
+func statusColor(k string, neutral bool) color.Color {
 	switch {
+	case neutral && (k == "0" || strings.HasPrefix(k, "5")):
+		return colNeutral
 	case strings.HasPrefix(k, "2"):
 		return colGreen
 	case strings.HasPrefix(k, "3"):
@@ -492,7 +626,7 @@ func statusColor(k string) color.Color {
 }
 
 // statusChart is a bar per status code, coloured by class, with its count on top.
-func statusChart(codes map[string]int) (string, error) {
+func statusChart(cv canvas, codes map[string]int, look errorLook) (string, error) {
 	keys := make([]string, 0, len(codes))
 	for k := range codes {
 		keys = append(keys, k)
@@ -505,7 +639,7 @@ func statusChart(codes map[string]int) (string, error) {
 		}
 		return keys[i] < keys[j]
 	})
-	p := newPlot("", "answers")
+	p := newPlot(cv, "", "answers")
 	p.Y.Min = 0
 	p.Y.Tick.Marker = countTicks{}
 	names := make([]string, len(keys))
@@ -515,11 +649,15 @@ func statusChart(codes map[string]int) (string, error) {
 		names[i] = statusLabel(k)
 		n := float64(max(codes[k], 0))
 		top = max(top, n)
-		bc, err := plotter.NewBarChart(plotter.Values{n}, vg.Points(34))
+		bw := vg.Points(34)
+		if cv.narrow {
+			bw = vg.Points(min(34, 200/float64(len(keys))))
+		}
+		bc, err := plotter.NewBarChart(plotter.Values{n}, bw)
 		if err != nil {
 			return "", err
 		}
-		bc.Color = statusColor(k)
+		bc.Color = statusColor(k, look.neutral)
 		bc.LineStyle.Width = 0
 		bc.XMin = float64(i)
 		p.Add(bc)
@@ -535,7 +673,7 @@ func statusChart(codes map[string]int) (string, error) {
 			return "", err
 		}
 		for i := range lb.TextStyle {
-			lb.TextStyle[i].Font = font.From(sans, 8)
+			lb.TextStyle[i].Font = font.From(sans, cv.tick)
 			lb.TextStyle[i].Color = colInk
 			lb.TextStyle[i].XAlign = draw.XCenter
 		}
@@ -543,16 +681,21 @@ func statusChart(codes map[string]int) (string, error) {
 		p.Add(lb)
 	}
 	p.NominalX(names...)
-	p.X.Tick.Label.Font = font.From(sans, 9)
+	p.X.Tick.Label.Font = font.From(sans, cv.label)
 	p.X.Tick.Label.Color = colInk
-	return renderSVG("status codes", halfW, halfH, func(dc draw.Canvas) error {
+	if cv.narrow && len(keys) > 4 {
+		p.X.Tick.Label.Rotation = math.Pi / 5
+		p.X.Tick.Label.XAlign = draw.XRight
+		p.X.Tick.Label.YAlign = draw.YCenter
+	}
+	return renderSVG("status codes", cv, cv.h, func(dc draw.Canvas) error {
 		p.Draw(dc)
 		return nil
 	})
 }
 
 // histogramChart draws the ack latency histogram, one bar per bucket.
-func histogramChart(buckets []Bucket) (string, error) {
+func histogramChart(cv canvas, buckets []Bucket) (string, error) {
 	bs := slices.Clone(buckets)
 	slices.SortFunc(bs, func(a, b Bucket) int {
 		switch {
@@ -564,7 +707,7 @@ func histogramChart(buckets []Bucket) (string, error) {
 		return 0
 	})
 	bs = trimBuckets(bs)
-	p := newPlot("ack latency (upper bound of bucket)", "acks")
+	p := newPlot(cv, "ack latency (upper bound of bucket)", "acks")
 	p.Y.Min = 0
 	p.Y.Tick.Marker = countTicks{}
 	vals := make(plotter.Values, len(bs))
@@ -582,7 +725,11 @@ func histogramChart(buckets []Bucket) (string, error) {
 	p.Y.Max = top * 1.08
 	p.X.Min, p.X.Max = -0.5, float64(len(bs))-0.5
 	if len(bs) > 0 {
-		bc, err := plotter.NewBarChart(vals, vg.Points(min(26, float64(280/max(len(bs), 1)))))
+		slots := 280.0
+		if cv.narrow {
+			slots = 200
+		}
+		bc, err := plotter.NewBarChart(vals, vg.Points(min(26, slots/float64(max(len(bs), 1)))))
 		if err != nil {
 			return "", err
 		}
@@ -591,12 +738,12 @@ func histogramChart(buckets []Bucket) (string, error) {
 		p.Add(bc)
 	}
 	p.NominalX(names...)
-	if len(bs) > 8 {
+	if len(bs) > 8 || cv.narrow && len(bs) > 4 {
 		p.X.Tick.Label.Rotation = math.Pi / 5
 		p.X.Tick.Label.XAlign = draw.XRight
 		p.X.Tick.Label.YAlign = draw.YCenter
 	}
-	return renderSVG("latency histogram", halfW, halfH, func(dc draw.Canvas) error {
+	return renderSVG("latency histogram", cv, cv.h, func(dc draw.Canvas) error {
 		p.Draw(dc)
 		return nil
 	})
@@ -620,30 +767,49 @@ func trimBuckets(bs []Bucket) []Bucket {
 	return bs[max(first-1, 0):min(last+2, len(bs))]
 }
 
-// loadCharts renders every chart of a load run. A chart that cannot be drawn is kept with
-// its error, so the page says so instead of silently dropping it.
-func loadCharts(l *Load) []chart {
+// loadCharts renders every chart of a load run, each drawn twice: for a wide screen and for
+// a phone. A chart that cannot be drawn is kept with its error, so the page says so instead
+// of silently dropping it.
+func loadCharts(r *Results) []chart {
+	l := r.Load
+	look := errorLookFor(r)
 	var out []chart
-	add := func(id, title, caption string, svg string, err error) {
-		c := chart{ID: id, Title: title, Caption: caption, SVG: svg}
+	add := func(id, title, caption string, draw func(canvas) (string, error), wide canvas) {
+		c := chart{ID: id, Title: title, Caption: caption}
+		var err error
+		if c.SVG, err = draw(wide); err == nil {
+			c.SVGNarrow, err = draw(phoneCanvas)
+		}
 		if err != nil {
-			c.SVG, c.Err = "", err.Error()
+			c.SVG, c.SVGNarrow, c.Err = "", "", err.Error()
 		}
 		out = append(out, c)
 	}
+	errNote := ""
+	if look.note != "" {
+		errNote = "; " + look.note
+	}
 	if len(l.Series) > 0 {
-		svg, err := latencyChart(l.Series)
-		add("latency", "Ack latency over time", "p50, p90 and p99 of the acknowledgements of each second", svg, err)
-		svg, err = throughputChart(l.Series)
-		add("throughput", "Throughput and errors over time", "deliveries sent and acknowledged per second; errors are 5xx answers and transport failures", svg, err)
+		add("latency", "Ack latency over time", "p50, p90 and p99 of the acknowledgements of each second",
+			func(cv canvas) (string, error) { return latencyChart(cv, l.Series) }, wideCanvas)
+		caption := "deliveries sent and acknowledged per second; errors are 5xx answers and transport failures"
+		if _, partial := sendWindow(l.Series, l.DurationS); partial > 0 {
+			caption += "; the lines stop where the send schedule ends (the last, partial second holds only its final hit and retries)"
+		}
+		add("throughput", "Throughput and errors over time", caption+errNote,
+			func(cv canvas) (string, error) { return throughputChart(cv, l.Series, l.DurationS, look) }, wideCanvas)
 	}
 	if len(l.StatusCodes) > 0 {
-		svg, err := statusChart(l.StatusCodes)
-		add("status", "Status codes", "every attempt, retries included; 401 is the right answer to an invalid signature", svg, err)
+		caption := "every attempt, retries included; 401 is the right answer to an invalid signature"
+		if look.neutral {
+			caption += "; 5xx and transport errors in grey: " + look.label + ", the run passed"
+		}
+		add("status", "Status codes", caption,
+			func(cv canvas) (string, error) { return statusChart(cv, l.StatusCodes, look) }, halfCanvas)
 	}
 	if len(l.Histogram) > 0 {
-		svg, err := histogramChart(l.Histogram)
-		add("histogram", "Latency histogram", "acknowledged deliveries per latency bucket", svg, err)
+		add("histogram", "Latency histogram", "acknowledged deliveries per latency bucket",
+			func(cv canvas) (string, error) { return histogramChart(cv, l.Histogram) }, halfCanvas)
 	}
 	return out
 }

@@ -1,6 +1,8 @@
 package reports
 
 import (
+	"fmt"
+	"image/color"
 	"slices"
 	"strings"
 	"testing"
@@ -87,7 +89,7 @@ func TestLatencyChartGaps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			svg, err := latencyChart(tt.series)
+			svg, err := latencyChart(wideCanvas, tt.series)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +133,7 @@ func TestHTMLExpectedActualColumns(t *testing.T) {
 			if n := strings.Count(page, colspan); n != len(tt.cases) {
 				t.Errorf("%d evidence rows span %s, want %d", n, colspan, len(tt.cases))
 			}
-			if got := strings.Count(page, `<td class="mono ev">`); tt.columns && got != 2*len(tt.cases) || !tt.columns && got != 0 {
+			if got := strings.Count(page, `<td class="mono ev"`); tt.columns && got != 2*len(tt.cases) || !tt.columns && got != 0 {
 				t.Errorf("%d expected/actual cells", got)
 			}
 		})
@@ -176,4 +178,95 @@ func TestEveryChaosKindIsMeasured(t *testing.T) {
 	if did, class := chaosEffect(r, chaos.KindLosesAnswer); class != "ok" || !strings.Contains(did, "0 doubled") {
 		t.Errorf("loses-answer: %q (%s), want the doubled count", did, class)
 	}
+}
+
+// The send schedule's last hit is due at exactly its duration, so a 3 s run has a fourth
+// point holding that hit and the late retries: the throughput lines leave it out.
+func TestSendWindow(t *testing.T) {
+	pts := func(n int) []Point {
+		var out []Point
+		for i := range n {
+			out = append(out, Point{Second: i, Sent: 100})
+		}
+		return out
+	}
+	tests := []struct {
+		name      string
+		series    []Point
+		durationS float64
+		whole     int
+		partial   int
+	}{
+		{"last hit in its own second", pts(4), 3, 3, 1},
+		{"retries after the schedule", pts(6), 3, 3, 3},
+		{"every second whole", pts(3), 3, 3, 0},
+		{"fractional duration", pts(3), 2.5, 2, 1},
+		{"no duration: the last point is partial", pts(4), 0, 3, 1},
+		{"no duration, one point", pts(1), 0, 1, 0},
+		{"empty", nil, 3, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			whole, partial := sendWindow(tt.series, tt.durationS)
+			if len(whole) != tt.whole || partial != tt.partial {
+				t.Errorf("sendWindow = %d whole, %d partial; want %d, %d", len(whole), partial, tt.whole, tt.partial)
+			}
+		})
+	}
+}
+
+// Errors a passing run expected are grey and named, never red; a run that did not pass
+// keeps them red.
+func TestErrorLook(t *testing.T) {
+	series := []Point{{Second: 0, Sent: 10, Acked: 8, Errors: 2}, {Second: 1, Sent: 10, Acked: 9, Errors: 1}, {Second: 2, Sent: 1, Acked: 1}}
+	load := func(passed bool) *Load {
+		return &Load{DurationS: 2, Series: series, StatusCodes: map[string]int{"200": 18, "503": 1, "0": 2},
+			Thresholds: []Threshold{{Expr: "error_rate<50%", Passed: passed}}}
+	}
+	chaos := func(counters map[string]int64) *Chaos { return &Chaos{Counters: counters} }
+	tests := []struct {
+		name  string
+		r     *Results
+		label string
+	}{
+		{"failed run", &Results{Kind: KindLoad, Load: load(false), Chaos: chaos(map[string]int64{"drop": 3})}, "errors"},
+		{"passed, chaos covers the errors", &Results{Kind: KindLoad, Load: load(true), Chaos: chaos(map[string]int64{"drop": 2, "error": 1, "delay": 50})}, "injected by chaos"},
+		{"passed, lost acks count", &Results{Kind: KindLoad, Load: load(true), Chaos: chaos(map[string]int64{"lost-ack": 3})}, "injected by chaos"},
+		{"passed, more errors than injected", &Results{Kind: KindLoad, Load: load(true), Chaos: chaos(map[string]int64{"drop": 1, "delay": 50})}, "retried"},
+		{"passed without chaos", &Results{Kind: KindLoad, Load: load(true)}, "retried"},
+	}
+	red, grey := hexColor(colRed), hexColor(colNeutral)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			look := errorLookFor(tt.r)
+			if look.label != tt.label {
+				t.Errorf("errors drawn as %q, want %q", look.label, tt.label)
+			}
+			for _, cv := range []canvas{wideCanvas, phoneCanvas} {
+				svg, err := throughputChart(cv, series, 2, look)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(svg, ">"+tt.label+"<") {
+					t.Errorf("throughput chart has no legend %q", tt.label)
+				}
+				status, err := statusChart(cv, tt.r.Load.StatusCodes, look)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if hasRed := strings.Contains(svg, red) || strings.Contains(status, red); hasRed == look.neutral {
+					t.Errorf("neutral %v, but red in the charts: %v", look.neutral, hasRed)
+				}
+				if look.neutral && (!strings.Contains(svg, grey) || !strings.Contains(status, grey)) {
+					t.Errorf("expected errors are not drawn grey (%s)", grey)
+				}
+			}
+		})
+	}
+}
+
+// hexColor is c as vgsvg writes it: #RRGGBB.
+func hexColor(c color.Color) string {
+	r, g, b, _ := c.RGBA()
+	return fmt.Sprintf("#%02X%02X%02X", r>>8, g>>8, b>>8)
 }

@@ -114,13 +114,73 @@ func padRunes(s string, n int) string {
 const (
 	caseIDWidth  = 18
 	caseReqWidth = 60
+	// caseIndent lines continuation lines up under the requirement: "  ✓ " + ID + level.
+	caseIndent = 4 + caseIDWidth + 1 + 6 + 1
 )
 
-// PrintCase prints one line for a case, in the spirit of h2spec: mark, ID, level, the
-// requirement cut short, the outcome (and, for a case that did not run, why).
+// wrapWords breaks s into lines of at most width runes, at spaces, keeping a number with
+// the word after it ("5 seconds"); a word longer than width is cut into width-rune pieces
+// (nothing is dropped). It returns at least one line.
+func wrapWords(s string, width int) []string {
+	var words []string
+	fields := strings.Fields(s)
+	for i := 0; i < len(fields); i++ {
+		w := fields[i]
+		if i+1 < len(fields) && isNumber(w) && utf8.RuneCountInString(w)+1+utf8.RuneCountInString(fields[i+1]) <= width {
+			w += " " + fields[i+1]
+			i++
+		}
+		words = append(words, w)
+	}
+	var lines []string
+	cur := ""
+	for _, w := range words {
+		for utf8.RuneCountInString(w) > width {
+			if cur != "" {
+				lines, cur = append(lines, cur), ""
+			}
+			r := []rune(w)
+			lines, w = append(lines, string(r[:width])), string(r[width:])
+		}
+		switch {
+		case cur == "":
+			cur = w
+		case utf8.RuneCountInString(cur)+1+utf8.RuneCountInString(w) <= width:
+			cur += " " + w
+		default:
+			lines, cur = append(lines, cur), w
+		}
+	}
+	return append(lines, cur)
+}
+
+// isNumber reports whether w is a plain number, as in "within 5 seconds" or "1.5 KiB".
+func isNumber(w string) bool {
+	digits := false
+	for _, r := range w {
+		switch {
+		case r >= '0' && r <= '9':
+			digits = true
+		case r == '.' || r == ',' || r == '-' || r == '+':
+		default:
+			return false
+		}
+	}
+	return digits
+}
+
+// PrintCase prints a case in the spirit of h2spec: mark, ID, level, the requirement and the
+// outcome (and, for a case that did not run, why) on its first line. A requirement longer
+// than its column wraps onto lines of its own under it instead of being cut, so the numbers
+// in it ("within 5 seconds") stay whole; a failed case adds its expected and actual values,
+// never shortened: they are what differs.
 func PrintCase(w io.Writer, c Case, opts ...TextOption) {
-	cfg := newTextConfig(opts)
-	req := padRunes(truncRunes(cfg.clean(c.Requirement, false), caseReqWidth), caseReqWidth)
+	printCase(w, newTextConfig(opts), c, true)
+}
+
+// printCase prints c; detail adds a failed case's expected and actual lines.
+func printCase(w io.Writer, cfg *textConfig, c Case, detail bool) {
+	req := wrapWords(cfg.clean(c.Requirement, false), caseReqWidth)
 	outcome := string(c.Outcome)
 	if c.Outcome != Passed && c.Outcome != Failed && c.Reason != "" {
 		outcome += " (" + truncRunes(cfg.clean(c.Reason, false), 48) + ")"
@@ -130,8 +190,16 @@ func PrintCase(w io.Writer, c Case, opts ...TextOption) {
 		cfg.paint(col, Mark(c.Outcome)),
 		padRunes(cfg.clean(c.ID, false), caseIDWidth),
 		padRunes(string(c.Level), 6),
-		req,
+		padRunes(req[0], caseReqWidth),
 		cfg.paint(col, outcome))
+	pad := strings.Repeat(" ", caseIndent)
+	for _, l := range req[1:] {
+		fmt.Fprintf(w, "%s%s\n", pad, l)
+	}
+	if detail && c.Outcome == Failed && (c.Expected != "" || c.Actual != "") {
+		fmt.Fprintf(w, "%sexpected: %s\n", pad, cfg.clean(orDash(c.Expected), false))
+		fmt.Fprintf(w, "%sactual:   %s\n", pad, cfg.clean(orDash(c.Actual), false))
+	}
 }
 
 // indent prefixes every line after the first with pad.
@@ -139,12 +207,21 @@ func indent(s, pad string) string {
 	return strings.ReplaceAll(s, "\n", "\n"+pad)
 }
 
-// PrintRecap prints the failures of r (requirement, then expected and actual), the
-// verdict, and closes with a line of exactly the form "N passed, N failed, N skipped",
-// which CI tooling reads. Skipped counts not-applicable and not-observable cases too; they
-// are also given apart on the line before. A load run's thresholds count as checks.
+// PrintRecap prints every case of r again, in the order of r.Cases (the harness gives them
+// in catalogue order, whatever order the seed ran them in, so two logs of the same
+// selection diff line by line where PrintCase's lines, printed as cases end, are shuffled),
+// then the failures (requirement, then expected and actual), the verdict, and closes with a
+// line of exactly the form "N passed, N failed, N skipped", which CI tooling reads. Skipped
+// counts not-applicable and not-observable cases too; they are also given apart on the line
+// before. A load run's thresholds count as checks.
 func PrintRecap(w io.Writer, r *Results, opts ...TextOption) {
 	cfg := newTextConfig(opts)
+	if len(r.Cases) > 0 {
+		fmt.Fprintf(w, "\n%s\n", cfg.paint(ansiBold, "Cases, in catalogue order:"))
+		for _, c := range r.Cases {
+			printCase(w, cfg, c, false)
+		}
+	}
 	var failed []Case
 	for _, c := range r.Cases {
 		if c.Outcome == Failed {

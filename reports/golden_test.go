@@ -42,7 +42,7 @@ func mergedFixtures(t testing.TB) []*Results {
 var (
 	// The golden HTML is about structure: the charts' drawing, the stylesheet and the script
 	// are checked elsewhere (browser test, chart tests), so their bodies are elided.
-	goldenSVG    = regexp.MustCompile(`(?s)(<svg class="plot"[^>]*>).*?</svg>`)
+	goldenSVG    = regexp.MustCompile(`(?s)(<svg class="plot[ "][^>]*>).*?</svg>`)
 	goldenStyle  = regexp.MustCompile(`(?s)<style>.*?</style>`)
 	goldenScript = regexp.MustCompile(`(?s)<script>.*?</script>`)
 	goldenHash   = regexp.MustCompile(`'sha256-[A-Za-z0-9+/=]+'`)

@@ -637,7 +637,7 @@ func buildLoad(clean func(string) string, r *Results) *loadView {
 		}
 		lv.Thresholds = append(lv.Thresholds, tv)
 	}
-	lv.Charts = loadCharts(l)
+	lv.Charts = loadCharts(r)
 	keys := make([]string, 0, len(l.Errors))
 	for k := range l.Errors {
 		keys = append(keys, k)

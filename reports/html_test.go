@@ -243,8 +243,7 @@ func TestHTMLBodyLimit(t *testing.T) {
 }
 
 func TestCharts(t *testing.T) {
-	l := mergedFixtures(t)[2].Load
-	charts := loadCharts(l)
+	charts := loadCharts(mergedFixtures(t)[2])
 	want := map[string][]string{
 		"latency":    {"p50", "p90", "p99", "10 ms", "seconds since start"},
 		"throughput": {"sent", "acked", "errors/s"},
@@ -259,26 +258,28 @@ func TestCharts(t *testing.T) {
 			t.Errorf("chart %s: %s", c.ID, c.Err)
 			continue
 		}
-		if !strings.HasPrefix(c.SVG, `<svg class="plot" viewBox="0 0 `) || !strings.HasSuffix(c.SVG, "</svg>") {
-			t.Errorf("chart %s is not an inline <svg> with a viewBox: %.80s", c.ID, c.SVG)
-		}
-		if strings.Contains(c.SVG, "<?xml") || strings.Contains(c.SVG, "http://") {
-			t.Errorf("chart %s kept its XML prolog or a namespace URL", c.ID)
-		}
-		for _, w := range want[c.ID] {
-			if !strings.Contains(c.SVG, ">"+w+"<") {
-				t.Errorf("chart %s lacks the text %q", c.ID, w)
+		for _, v := range []struct{ class, svg string }{{"plot plot-wide", c.SVG}, {"plot plot-narrow", c.SVGNarrow}} {
+			if !strings.HasPrefix(v.svg, `<svg class="`+v.class+`" viewBox="0 0 `) || !strings.HasSuffix(v.svg, "</svg>") {
+				t.Errorf("chart %s is not an inline <svg class=%q> with a viewBox: %.80s", c.ID, v.class, v.svg)
+			}
+			if strings.Contains(v.svg, "<?xml") || strings.Contains(v.svg, "http://") {
+				t.Errorf("chart %s (%s) kept its XML prolog or a namespace URL", c.ID, v.class)
+			}
+			for _, w := range want[c.ID] {
+				if !strings.Contains(v.svg, ">"+w+"<") {
+					t.Errorf("chart %s (%s) lacks the text %q", c.ID, v.class, w)
+				}
 			}
 		}
 	}
 }
 
 func TestRenderSVGRecoversPanics(t *testing.T) {
-	_, err := renderSVG("broken", 100, 100, func(draw.Canvas) error { panic("plotter exploded") })
+	_, err := renderSVG("broken", canvas{w: 100}, 100, func(draw.Canvas) error { panic("plotter exploded") })
 	if err == nil || !strings.Contains(err.Error(), "plotter exploded") {
 		t.Errorf("renderSVG = %v, want the panic as an error", err)
 	}
-	svg, err := renderSVG("ok", 2*vg.Inch, vg.Inch, func(draw.Canvas) error { return nil })
+	svg, err := renderSVG("ok", canvas{w: 2 * vg.Inch}, vg.Inch, func(draw.Canvas) error { return nil })
 	if err != nil || !strings.Contains(svg, `aria-label="ok"`) {
 		t.Errorf("renderSVG = %q, %v", svg, err)
 	}

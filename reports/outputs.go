@@ -7,13 +7,32 @@ import (
 	"path/filepath"
 )
 
-// Outputs are the files a command writes from its results besides the results JSON: the
-// flags --html, --junit and --summary-md, and the GitHub job summary. conform, load and
-// report all write them through Write, so every command behaves the same.
+// Format is one report a command can write from its results besides the results file: the
+// flag that names its file, and its renderer. Formats is the one list of them: the commands'
+// flags (suites/session) and Outputs.Write both come from it, so adding a format is a
+// renderer and an entry here.
+type Format struct {
+	Flag  string // the flag that names the file, without dashes: "html", "junit", "summary-md"
+	Usage string // the flag's help text
+	write func(w *bytes.Buffer, rs []*Results, o Outputs) error
+}
+
+// Formats are the reports every graded run can write, in the order they are written.
+var Formats = []Format{
+	{Flag: "html", Usage: "write the self-contained HTML report to `FILE`",
+		write: func(b *bytes.Buffer, rs []*Results, o Outputs) error { return RenderHTML(b, rs, o.HTMLOptions...) }},
+	{Flag: "junit", Usage: "write a JUnit XML report to `FILE`",
+		write: func(b *bytes.Buffer, rs []*Results, _ Outputs) error { return WriteJUnit(b, rs...) }},
+	{Flag: "summary-md", Usage: "write a Markdown summary to `FILE` (also appended to $GITHUB_STEP_SUMMARY when set)",
+		write: func(b *bytes.Buffer, rs []*Results, _ Outputs) error { return WriteMarkdown(b, rs...) }},
+}
+
+// Outputs are the files a command writes from its results besides the results JSON: one per
+// Format whose flag was given, and the GitHub job summary. conform, load, demo and report all
+// write them through Write, so every command behaves the same.
 type Outputs struct {
-	HTML     string // --html FILE: the self-contained report
-	JUnit    string // --junit FILE
-	Markdown string // --summary-md FILE
+	// Files maps a Format's flag ("html", "junit", "summary-md") to the file to write.
+	Files map[string]string
 	// Getenv reads GITHUB_STEP_SUMMARY; the summary is appended there when it is set.
 	// Nil means no job summary.
 	Getenv      func(string) string
@@ -27,24 +46,18 @@ func (o Outputs) Write(rs ...*Results) error {
 	if err != nil {
 		return err
 	}
-	write := func(path string, render func(*bytes.Buffer) error) error {
+	for _, f := range Formats {
+		path := o.Files[f.Flag]
 		if path == "" {
-			return nil
+			continue
 		}
 		var buf bytes.Buffer
-		if err := render(&buf); err != nil {
+		if err := f.write(&buf, merged, o); err != nil {
 			return err
 		}
-		return writeFileAtomic(path, buf.Bytes())
-	}
-	if err := write(o.HTML, func(b *bytes.Buffer) error { return RenderHTML(b, merged, o.HTMLOptions...) }); err != nil {
-		return err
-	}
-	if err := write(o.JUnit, func(b *bytes.Buffer) error { return WriteJUnit(b, merged...) }); err != nil {
-		return err
-	}
-	if err := write(o.Markdown, func(b *bytes.Buffer) error { return WriteMarkdown(b, merged...) }); err != nil {
-		return err
+		if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+			return err
+		}
 	}
 	if o.Getenv != nil {
 		if err := AppendGitHubSummary(o.Getenv, merged...); err != nil {

@@ -55,7 +55,7 @@ func faultFlagHelp(t chaos.FaultType) string {
 	}
 	fmt.Fprintf(&b, "%s; %s", t.Kind.Doc(), t.Summary)
 	if len(t.Params) > 0 {
-		fmt.Fprintf(&b, "\nparams, as %s(name=value,...): ", arg)
+		fmt.Fprintf(&b, ";\nparams, as %s(name=value,...): ", arg)
 		for i, name := range slices.Sorted(maps.Keys(t.Params)) {
 			if i > 0 {
 				b.WriteString("; ")

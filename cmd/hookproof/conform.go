@@ -7,19 +7,16 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hookproof/hookproof/chaos"
 	"github.com/hookproof/hookproof/reference/signature"
-	"github.com/hookproof/hookproof/reference/sink"
-	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/catalog"
 	"github.com/hookproof/hookproof/suites/harness"
 	"github.com/hookproof/hookproof/suites/receiver"
-	"github.com/hookproof/hookproof/suites/target"
+	"github.com/hookproof/hookproof/suites/session"
 )
 
 // conform runs a conformance suite; each suite is a mode (conform receiver, conform sender)
@@ -91,23 +88,22 @@ const conformReceiverUsage = `--url URL --secret S [--scheme standard] [--sink A
 // conformReceiverFlags are the flags of hookproof conform receiver.
 type conformReceiverFlags struct {
 	suiteFlags
-	target  *targetFlags
-	builtin string
-	secret  string
-	scheme  string
-	sink    string
-	chaos   string
-	optIns  multiFlag
+	target *session.TargetFlags
+	secret string
+	scheme string
+	sink   string
+	chaos  string
+	optIns multiFlag
 }
 
 // suiteFlags are the flags every conformance suite shares: selection, grading and outputs.
 type suiteFlags struct {
-	seed                 int64
-	strict, list         bool
-	allowUnobserved      bool
-	ids, family, level   string
-	out, junit, html, md string
-	timeout              time.Duration
+	seed               int64
+	strict, list       bool
+	allowUnobserved    bool
+	ids, family, level string
+	outputs            session.Outputs
+	timeout            time.Duration
 }
 
 // register adds the shared flags; idExample and families describe the suite's catalogue.
@@ -119,10 +115,7 @@ func (s *suiteFlags) register(fs *flag.FlagSet, idExample, families string, time
 	fs.StringVar(&s.ids, "id", "", "run only these case `IDS`, comma-separated; "+idExample+" matches a prefix")
 	fs.StringVar(&s.family, "family", "", "run only these families, comma-separated: "+families)
 	fs.StringVar(&s.level, "level", "", "run only these levels, comma-separated: MUST, SHOULD, INFO")
-	fs.StringVar(&s.out, "out", "", "write the results (JSON) to `FILE`")
-	fs.StringVar(&s.junit, "junit", "", "write a JUnit XML report to `FILE`")
-	fs.StringVar(&s.html, "html", "", "write the self-contained HTML report to `FILE`")
-	fs.StringVar(&s.md, "summary-md", "", "write a Markdown summary to `FILE`")
+	s.outputs.Register(fs)
 	fs.DurationVar(&s.timeout, "timeout", timeout, "bound on the whole suite")
 }
 
@@ -140,14 +133,13 @@ func (s *suiteFlags) selection(su catalog.Suite) (catalog.Selector, error) {
 
 func conformReceiver(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "conform receiver", conformReceiverUsage)
-	f := &conformReceiverFlags{target: addTargetFlags(fs)}
-	fs.StringVar(&f.builtin, "builtin", "", "test a receiver hookproof runs in process instead: "+strings.Join(receiver.Builtins(), ", "))
+	f := &conformReceiverFlags{target: session.AddTargetFlags(fs)}
 	fs.StringVar(&f.secret, "secret", "", "the endpoint's signing secret (default $HOOKPROOF_SECRET)")
 	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300); without it idempotency and ordering are not observable")
 	fs.StringVar(&f.chaos, "chaos", "", "send deliveries through an in-process chaos proxy: inline `SPEC` (e.g. drop=0.1,duplicate=0.2) or scenario file; the suite then retries like a sender; fault types: "+chaos.TypeNames())
 	fs.Var(&f.optIns, "opt-in", "run an optional check the endpoint implements: "+strings.Join(receiver.OptIns, ", ")+" (repeatable)")
-	f.register(fs, "RCV-SIG-*", "signatures, timestamps, acks, idempotency, ordering, cloudevents", 10*time.Minute)
+	f.register(fs, "RCV-SIG-*", strings.Join(catalog.Families(catalog.Receiver), ", "), 10*time.Minute)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -201,13 +193,11 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	if f.secret == "" {
 		f.secret = e.getenv("HOOKPROOF_SECRET")
 	}
-	if f.builtin != "" {
-		if f.target.url != "" || f.target.image != "" {
-			return usagef("--builtin excludes --url and --image")
-		}
-		if f.secret == "" {
-			f.secret = builtinSecret(f.scheme)
-		}
+	if err := f.target.Validate(fs); err != nil {
+		return err
+	}
+	if f.target.Builtin != "" && f.secret == "" {
+		f.secret = builtinSecret(f.scheme)
 	}
 	if f.secret == "" {
 		return usagef("give the endpoint's signing secret: --secret S or $HOOKPROOF_SECRET")
@@ -238,112 +228,63 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 			return usagef("--opt-in %q: unknown optional check (known: %s)", in, strings.Join(receiver.OptIns, ", "))
 		}
 	}
-	if f.builtin == "" {
-		if err := f.target.validate(fs); err != nil {
-			return err
-		}
-	}
 
+	s := session.New(session.Config{
+		Command: "conform receiver", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv, Version: Version,
+		Args: append([]string{"conform", "receiver"}, args...), Secrets: []string{f.secret}, Outputs: f.outputs,
+		Color: isTerminal(e.stdout), AllowUnobserved: f.allowUnobserved, Strict: f.strict,
+	})
+	defer s.Close(ctx)
 	// The sink listens before the target starts: a built-in or container receiver is told
 	// where to report.
-	var snk *sink.Server
 	addr := f.sink
-	if addr == "" && f.builtin != "" {
+	if addr == "" && f.target.Builtin != "" {
 		addr = "127.0.0.1:0"
 	}
 	if addr != "" {
-		var err error
-		if snk, err = listenSink(ctx, addr); err != nil {
-			return harnessError{fmt.Errorf("--sink: %w", err)}
-		}
-		defer closeSink(e, snk)
-		if f.sink != "" {
-			fmt.Fprintf(e.stderr, "hookproof: effect sink listening: your receiver must POST each effect to %s\n", snk.URL())
+		if _, err := s.OpenSink(ctx, addr, f.sink != ""); err != nil {
+			return err
 		}
 	}
-
-	var tgt target.Target
-	var err error
-	if f.builtin != "" {
-		dir, derr := os.MkdirTemp("", "hookproof-conform-*")
-		if derr != nil {
-			return harnessError{derr}
-		}
-		defer os.RemoveAll(dir)
-		tgt, err = receiver.StartBuiltin(ctx, f.builtin, f.scheme, f.secret, snk.URL(), dir)
-		if errors.Is(err, receiver.ErrConfig) {
-			return usagef("--builtin: %v", err)
-		}
-		if err != nil {
-			return harnessError{err}
-		}
-		if len(f.optIns) == 0 {
-			f.optIns = multiFlag{receiver.OptInCloudEvents} // every built-in answers the handshake
-		}
-	} else if tgt, err = f.target.open(ctx, e, fs, f.secret); err != nil {
+	tgt, err := s.OpenTarget(ctx, f.target, f.scheme, f.secret)
+	if err != nil {
 		return err
 	}
-	// The target closes before the sink (defers run last-in first-out), so a receiver with an
-	// outbox can drain it.
-	defer closeTarget(ctx, e, tgt)
+	if f.target.Builtin != "" && len(f.optIns) == 0 {
+		f.optIns = multiFlag{receiver.OptInCloudEvents} // every built-in answers the handshake
+	}
 
-	fmt.Fprintf(e.stderr, "hookproof conform receiver: %s, scheme %s, seed %d", tgt.URL(), f.scheme, f.seed)
-	if snk != nil {
-		fmt.Fprintf(e.stderr, ", sink %s", snk.URL())
+	msg := fmt.Sprintf("%s, scheme %s, seed %d", tgt.URL(), f.scheme, f.seed)
+	if snk := s.Sink(); snk != nil {
+		msg += ", sink " + snk.URL()
 	} else {
-		fmt.Fprint(e.stderr, ", no sink (idempotency and ordering not observable)")
+		msg += ", no sink (idempotency and ordering not observable)"
 	}
 	if f.chaos != "" {
-		fmt.Fprintf(e.stderr, ", chaos %s", f.chaos)
+		msg += ", chaos " + f.chaos
 	}
-	fmt.Fprintln(e.stderr)
+	s.Printf("%s", msg)
 
-	topts := []reports.TextOption{reports.WithTextSecrets(f.secret), reports.WithColor(isTerminal(e.stdout))}
 	opts := receiver.Options{
 		Target: tgt, Secret: f.secret, Scheme: f.scheme, Chaos: f.chaos, Seed: f.seed,
 		Strict: f.strict, Selector: sel, OptIns: f.optIns, Timeout: f.timeout,
-		Out: e.stdout, TextOptions: topts,
-		Meta: reports.RunMeta{
-			Args:            reports.RedactArgs(append([]string{"conform", "receiver"}, args...)),
-			Versions:        map[string]string{"hookproof": Version},
-			AllowUnobserved: f.allowUnobserved,
-		},
+		Out: e.stdout, TextOptions: s.TextOptions(), Meta: s.Meta(),
 	}
-	switch {
-	case f.builtin != "":
-		opts.Meta.Target = "builtin " + f.builtin + " at " + tgt.URL()
-	case f.target.image != "":
-		opts.Meta.Target = f.target.describe()
-	}
-	if snk != nil {
+	if snk := s.Sink(); snk != nil {
 		opts.Sink, opts.SinkURL = snk.Collector, snk.URL()
 	}
 	res, err := receiver.Run(ctx, opts)
 	switch {
 	case errors.Is(err, receiver.ErrConfig), errors.Is(err, harness.ErrEmptySelection):
-		return usageError{err}
+		return session.Usage(err)
 	case errors.Is(err, harness.ErrUnreachable):
-		return harnessError{fmt.Errorf("%w (is the endpoint running and listening at that address?)", err)}
+		return session.Harness(fmt.Errorf("%w (is the endpoint running and listening at that address?)", err))
 	case err != nil && res == nil:
-		return harnessError{err}
+		return session.Harness(err)
 	}
 	// From here err is nil, or ErrIncomplete with the results so far, marked interrupted: they
 	// are printed and written all the same, and the verdict "interrupted" exits 1.
-	if f.target.image != "" {
-		res.TargetLogs = reports.RedactString(targetLogs(ctx, tgt), f.secret)
-	}
-	reports.PrintRecap(e.stdout, res, topts...)
-	if f.out != "" {
-		if err := res.WriteFile(f.out); err != nil {
-			return harnessError{err}
-		}
-	}
-	outs := reports.Outputs{HTML: f.html, JUnit: f.junit, Markdown: f.md, Getenv: e.getenv,
-		HTMLOptions: []reports.HTMLOption{reports.WithSecrets(f.secret), reports.WithVersion(Version)}}
-	if err := outs.Write(res); err != nil {
-		return harnessError{err}
-	}
-	return verdictError(res)
+	return s.Finish(ctx, res)
 }
 
 // builtinSecret is the secret of a built-in receiver when none is given: it never leaves the

@@ -14,6 +14,7 @@ import (
 	"github.com/hookproof/hookproof/suites/catalog"
 	"github.com/hookproof/hookproof/suites/harness"
 	"github.com/hookproof/hookproof/suites/sender"
+	"github.com/hookproof/hookproof/suites/session"
 )
 
 // conform sender: hookproof plays a scripted receiver, the trigger makes the sender under test
@@ -54,7 +55,7 @@ func conformSender(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&f.quiet, "quiet", sender.DefaultQuiet, "how long to watch for attempts that must not come (after a 2xx, a 410)")
 	fs.DurationVar(&f.maxTimeout, "max-timeout", sender.DefaultMaxTimeout, "how long an attempt is left unanswered before hookproof gives up waiting for the sender to")
 	fs.BoolVar(&f.skipLong, "skip-long", false, "leave out SND-TIMEOUT-001, which waits out your sender's request timeout (15-30 s)")
-	f.register(fs, "SND-RETRY-*", "headers, signatures, ids, timestamps, retries, status, timeouts, payload", 15*time.Minute)
+	f.register(fs, "SND-RETRY-*", strings.Join(catalog.Families(catalog.Sender), ", "), 15*time.Minute)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -119,39 +120,31 @@ func (f *conformSenderFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, 
 	}
 	fmt.Fprintf(e.stderr, "hookproof conform sender: scripted receiver at %s, %s, scheme %s, seed %d\n", base, mode, f.scheme, f.seed)
 
-	topts := []reports.TextOption{reports.WithTextSecrets(f.secret, f.previous), reports.WithColor(isTerminal(e.stdout))}
+	s := session.New(session.Config{
+		Command: "conform sender", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv, Version: Version,
+		Args:    append([]string{"conform", "sender"}, redactTrigger(args, f.secret, f.previous)...),
+		Secrets: []string{f.secret, f.previous}, Outputs: f.outputs,
+		Color: isTerminal(e.stdout), AllowUnobserved: f.allowUnobserved, Strict: f.strict,
+	})
+	defer s.Close(ctx)
+	meta := s.Meta()
+	meta.Target = "" // the suite names the trigger command
 	res, err := sender.Run(ctx, sender.Options{
 		Listener: ln, PublicURL: f.publicURL, Trigger: f.trigger, TriggerTimeout: f.triggerTimeout,
 		Secret: f.secret, PreviousSecret: f.previous, Scheme: f.scheme,
 		RetryWait: f.retryWait, Quiet: f.quiet, MaxTimeout: f.maxTimeout, SkipLong: f.skipLong,
 		Seed: f.seed, Strict: f.strict, Selector: sel, Timeout: f.timeout,
-		Out: e.stdout, TextOptions: topts,
-		Meta: reports.RunMeta{
-			Args:            reports.RedactArgs(append([]string{"conform", "sender"}, redactTrigger(args, f.secret, f.previous)...)),
-			Versions:        map[string]string{"hookproof": Version},
-			AllowUnobserved: f.allowUnobserved,
-		},
+		Out: e.stdout, TextOptions: s.TextOptions(), Meta: meta,
 	})
 	switch {
 	case errors.Is(err, sender.ErrConfig), errors.Is(err, harness.ErrEmptySelection):
-		return usageError{err}
+		return session.Usage(err)
 	case errors.Is(err, harness.ErrIncomplete) && res != nil:
 		// Interrupted or timed out: the results so far are printed and written as interrupted.
 	case err != nil:
-		return harnessError{err}
+		return session.Harness(err)
 	}
-	reports.PrintRecap(e.stdout, res, topts...)
-	if f.out != "" {
-		if err := res.WriteFile(f.out); err != nil {
-			return harnessError{err}
-		}
-	}
-	outs := reports.Outputs{HTML: f.html, JUnit: f.junit, Markdown: f.md, Getenv: e.getenv,
-		HTMLOptions: []reports.HTMLOption{reports.WithSecrets(f.secret, f.previous), reports.WithVersion(Version)}}
-	if err := outs.Write(res); err != nil {
-		return harnessError{err}
-	}
-	return verdictError(res)
+	return s.Finish(ctx, res)
 }
 
 // redactTrigger hides the secrets inside a --trigger command (RedactArgs only knows flags

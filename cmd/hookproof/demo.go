@@ -20,6 +20,7 @@ import (
 	"github.com/hookproof/hookproof/suites/harness"
 	"github.com/hookproof/hookproof/suites/load"
 	"github.com/hookproof/hookproof/suites/receiver"
+	"github.com/hookproof/hookproof/suites/session"
 	"github.com/hookproof/hookproof/suites/target"
 )
 
@@ -104,7 +105,7 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 
 	// 3. A load run through the chaos proxy, against a fresh reference receiver.
 	fmt.Fprintf(out, "\n[3/4] load: %s at %s through chaos %s\n", f.duration, rate, f.chaos)
-	loadRes, err := f.load(ctx, e, work, secret, rate)
+	loadRes, err := f.load(ctx, e, secret, rate)
 	if err != nil {
 		return err
 	}
@@ -118,12 +119,13 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 		}
 	}
 	report := filepath.Join(f.outDir, "report.html")
-	outs := reports.Outputs{HTML: report, JUnit: filepath.Join(f.outDir, "junit.xml"),
-		Markdown: filepath.Join(f.outDir, "summary.md"), Getenv: e.getenv,
-		HTMLOptions: []reports.HTMLOption{reports.WithSecrets(secret), reports.WithVersion(Version),
-			reports.WithTitle("hookproof demo: the reference receiver")}}
-	if err := outs.Write(conformRes, loadRes); err != nil {
-		return harnessError{err}
+	s := session.New(session.Config{Command: "demo", Stdout: out, Stderr: e.stderr, Getenv: e.getenv, Version: Version,
+		Secrets: []string{secret}, Title: "hookproof demo: the reference receiver", Quiet: true,
+		Outputs: session.Outputs{Files: map[string]string{"html": report, "junit": filepath.Join(f.outDir, "junit.xml"),
+			"summary-md": filepath.Join(f.outDir, "summary.md")}}})
+	ferr := s.Finish(ctx, conformRes, loadRes)
+	if errors.Is(ferr, session.ErrHarness) {
+		return ferr
 	}
 	abs, _ := filepath.Abs(report)
 	verdict := reports.Overall(conformRes, loadRes)
@@ -131,8 +133,8 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 	fmt.Fprintf(out, "\nverdict: %s (receiver suite: %s; load thresholds: %s) in %s\n",
 		verdict, conformRes.Verdict(), passFail(loadRes.ThresholdsPassed()), time.Since(started).Round(time.Second))
 	fmt.Fprintf(out, "report:  file://%s\n", abs)
-	if !reports.OverallPassing(conformRes, loadRes) {
-		return fmt.Errorf("the reference receiver did not pass (%v): this is a bug in hookproof, please report it with the files above", verdictError(conformRes, loadRes))
+	if ferr != nil {
+		return fmt.Errorf("the reference receiver did not pass (%v): this is a bug in hookproof, please report it with the files above", ferr)
 	}
 	return nil
 }
@@ -141,38 +143,44 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 // receiver suite against it.
 func (f *demoFlags) conform(ctx context.Context, e *env, work, secret string) (*reports.Results, error) {
 	out := e.stdout
-	snk, err := listenSink(ctx, "127.0.0.1:0")
+	s := f.session(e, secret)
+	defer s.Close(ctx)
+	snk, err := s.OpenSink(ctx, "127.0.0.1:0", false)
 	if err != nil {
-		return nil, harnessError{fmt.Errorf("effect sink: %w", err)}
+		return nil, err
 	}
-	defer closeSink(e, snk)
-	tgt, err := receiver.StartBuiltin(ctx, receiver.BuiltinReference, f.scheme, secret, snk.URL(), filepath.Join(work))
+	tgt, err := s.OpenTarget(ctx, &session.TargetFlags{Builtin: receiver.BuiltinReference}, f.scheme, secret)
 	if err != nil {
-		return nil, harnessError{err}
+		return nil, err
 	}
-	defer closeTarget(ctx, e, tgt)
-	fmt.Fprintf(out, "  listening at %s (SQLite inbox in %s), effects reported to %s\n", tgt.URL(), work, snk.URL())
+	fmt.Fprintf(out, "  listening at %s (SQLite inbox), effects reported to %s\n", tgt.URL(), snk.URL())
 	if err := showDeliveries(ctx, out, tgt, snk.Collector, f.scheme, secret); err != nil {
-		return nil, harnessError{err}
+		return nil, session.Harness(err)
 	}
 
 	fmt.Fprintln(out, "\n[2/4] receiver conformance suite")
+	meta := s.Meta()
+	meta.Target = "reference receiver (SQLite) at " + tgt.URL()
 	res, err := receiver.Run(ctx, receiver.Options{
 		Target: tgt, Secret: secret, Scheme: f.scheme, Seed: f.seed,
 		Sink: snk.Collector, SinkURL: snk.URL(), OptIns: []string{receiver.OptInCloudEvents},
-		Out: out, TextOptions: []reports.TextOption{reports.WithTextSecrets(secret), reports.WithColor(isTerminal(out))},
-		Meta: reports.RunMeta{Target: "reference receiver (SQLite) at " + tgt.URL(),
-			Args: []string{"demo"}, Versions: map[string]string{"hookproof": Version}},
+		Out: out, TextOptions: s.TextOptions(), Meta: meta,
 	})
 	if err != nil && !(errors.Is(err, harness.ErrIncomplete) && res != nil) {
-		return nil, harnessError{fmt.Errorf("receiver suite: %w", err)}
+		return nil, session.Harness(fmt.Errorf("receiver suite: %w", err))
 	}
-	reports.PrintRecap(out, res, reports.WithTextSecrets(secret), reports.WithColor(isTerminal(out)))
+	reports.PrintRecap(out, res, s.TextOptions()...)
 	if res.Interrupted != nil {
 		// Stopped: say so and write nothing that looks like a finished demo.
 		return nil, verdictError(res)
 	}
 	return res, nil
+}
+
+// session is the lifecycle of one phase of the demo: its own sink and reference receiver.
+func (f *demoFlags) session(e *env, secret string) *session.Session {
+	return session.New(session.Config{Command: "demo", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv,
+		Version: Version, Args: []string{"demo"}, Secrets: []string{secret}, Color: isTerminal(e.stdout)})
 }
 
 // showDeliveries sends one signed delivery and one forged copy, and waits for the effect of
@@ -229,37 +237,32 @@ func showDeliveries(ctx context.Context, out io.Writer, tgt target.Target, c *si
 }
 
 // load runs the load phase against a fresh reference receiver through chaos.
-func (f *demoFlags) load(ctx context.Context, e *env, work, secret string, rate load.Rate) (*reports.Results, error) {
-	snk, err := listenSink(ctx, "127.0.0.1:0")
+func (f *demoFlags) load(ctx context.Context, e *env, secret string, rate load.Rate) (*reports.Results, error) {
+	s := f.session(e, secret)
+	defer s.Close(ctx)
+	snk, err := s.OpenSink(ctx, "127.0.0.1:0", false)
 	if err != nil {
-		return nil, harnessError{fmt.Errorf("effect sink: %w", err)}
+		return nil, err
 	}
-	defer closeSink(e, snk)
-	dir := filepath.Join(work, "load")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, harnessError{err}
-	}
-	tgt, err := receiver.StartBuiltin(ctx, receiver.BuiltinReference, f.scheme, secret, snk.URL(), dir)
+	tgt, err := s.OpenTarget(ctx, &session.TargetFlags{Builtin: receiver.BuiltinReference}, f.scheme, secret)
 	if err != nil {
-		return nil, harnessError{err}
+		return nil, err
 	}
-	defer closeTarget(ctx, e, tgt)
+	meta := s.Meta()
+	meta.Target = "reference receiver (SQLite) at " + tgt.URL()
 	cfg := load.Config{
 		URL: tgt.URL(), Secret: secret, Scheme: f.scheme, Rate: rate, Duration: f.duration,
 		Invalid: 0.05, Duplicate: 0.05, Seed: f.seed, Chaos: f.chaos, Drain: 30 * time.Second,
-		Args:     []string{"demo"},
-		Versions: map[string]string{"hookproof": Version},
+		Meta: meta,
 	}
 	res, err := load.Run(ctx, cfg, load.WithCollector(snk.Collector),
 		load.WithProgress(e.stderr, isTerminal(e.stderr), 0))
 	if res == nil {
-		return nil, harnessError{fmt.Errorf("load run: %w", err)}
+		return nil, session.Harness(fmt.Errorf("load run: %w", err))
 	}
-	res.Run.Target = "reference receiver (SQLite) at " + tgt.URL()
-	res.Run.Sink = snk.URL()
-	reports.PrintLoadSummary(e.stdout, res, reports.WithTextSecrets(secret), reports.WithColor(isTerminal(e.stdout)))
+	reports.PrintLoadSummary(e.stdout, res, s.TextOptions()...)
 	if res.Interrupted != nil {
-		reports.PrintRecap(e.stdout, res, reports.WithTextSecrets(secret), reports.WithColor(isTerminal(e.stdout)))
+		reports.PrintRecap(e.stdout, res, s.TextOptions()...)
 		return nil, verdictError(res)
 	}
 	return res, nil

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/url"
 	"os"
 	"sort"
 	"strings"
@@ -17,11 +16,9 @@ import (
 
 	"github.com/hookproof/hookproof/chaos"
 	"github.com/hookproof/hookproof/reference/signature"
-	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/load"
-	"github.com/hookproof/hookproof/suites/receiver"
-	"github.com/hookproof/hookproof/suites/target"
+	"github.com/hookproof/hookproof/suites/session"
 )
 
 func init() {
@@ -38,8 +35,8 @@ const loadUsage = `--url URL --secret S --rate 200/s --duration 30s [--chaos SPE
 
 // loadFlags are the flags of hookproof load.
 type loadFlags struct {
-	target     *targetFlags
-	builtin    string
+	target     *session.TargetFlags
+	outputs    session.Outputs
 	secret     string
 	scheme     string
 	rate       string
@@ -50,10 +47,6 @@ type loadFlags struct {
 	duplicate  float64
 	sink       string
 	thresholds multiFlag
-	out        string
-	html       string
-	junit      string
-	md         string
 	shard      string
 	runID      string
 	timeout    time.Duration
@@ -67,10 +60,9 @@ type loadFlags struct {
 
 func runLoad(ctx context.Context, e *env, args []string) int {
 	fs := newFlagSet(e, "load", loadUsage)
-	f := &loadFlags{target: addTargetFlags(fs)}
-	fs.StringVar(&f.builtin, "builtin", "", "load a receiver hookproof runs in process instead (with its own effect sink): "+strings.Join(receiver.Builtins(), ", "))
+	f := &loadFlags{target: session.AddTargetFlags(fs)}
 	fs.StringVar(&f.secret, "secret", "", "signing secret of the endpoint (default $HOOKPROOF_SECRET)")
-	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: standard, stripe, github, shopify or slack")
+	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	fs.StringVar(&f.rate, "rate", "50/s", "new deliveries per period, as Vegeta writes it: 200/s, 50/1s, 1000/1m")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long the attack sends new deliveries (at most 1h)")
 	fs.StringVar(&f.chaos, "chaos", "", "put an in-process chaos proxy in front of the endpoint: inline spec (drop=0.05,lost-ack=0.05,duplicate=0.1,delay=0-2s,reorder=0.1) or scenario file; fault types: "+chaos.TypeNames())
@@ -79,10 +71,7 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 	fs.Float64Var(&f.duplicate, "duplicate", 0.05, "fraction of deliveries re-sending an earlier valid id with a fresh signature")
 	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300): checks exactly-once (lost, doubled)")
 	fs.Var(&f.thresholds, "threshold", "pass/fail rule, k6 style, e.g. ack_p99<2s or error_rate<1% (repeatable; replaces the default on the same metric)")
-	fs.StringVar(&f.out, "out", "", "write the results file (JSON) to `FILE`")
-	fs.StringVar(&f.html, "html", "", "write the HTML report to `FILE`")
-	fs.StringVar(&f.junit, "junit", "", "write a JUnit XML report to `FILE` (a testcase per threshold)")
-	fs.StringVar(&f.md, "summary-md", "", "write a Markdown summary to `FILE` (also appended to $GITHUB_STEP_SUMMARY when set)")
+	f.outputs.Register(fs)
 	fs.StringVar(&f.shard, "shard", "", "run part `i/n` of a run split across machines: rate/n, disjoint ids (merge with hookproof report)")
 	fs.StringVar(&f.runID, "run-id", "", "name shared by the shards of one run (default: derived from the seed and arguments)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long one attempt may take, answer and body")
@@ -117,13 +106,11 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 	if f.secret == "" {
 		f.secret = e.getenv("HOOKPROOF_SECRET")
 	}
-	if f.builtin != "" {
-		if f.target.url != "" || f.target.image != "" {
-			return load.Config{}, usagef("--builtin excludes --url and --image")
-		}
-		if f.secret == "" {
-			f.secret = builtinSecret(f.scheme)
-		}
+	if err := f.target.Validate(fs); err != nil {
+		return load.Config{}, err
+	}
+	if f.target.Builtin != "" && f.secret == "" {
+		f.secret = builtinSecret(f.scheme)
 	}
 	if f.secret == "" {
 		return load.Config{}, usagef("give the endpoint's signing secret: --secret S or $HOOKPROOF_SECRET")
@@ -143,7 +130,7 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 		if shard, err = load.ParseShard(f.shard); err != nil {
 			return load.Config{}, usagef("--shard: %v", err)
 		}
-		if shard.Count > 1 && (f.html != "" || f.junit != "" || f.md != "") {
+		if shard.Count > 1 && f.outputs.Reports() {
 			return load.Config{}, usagef("--shard %s: a shard is part of a run; write --out on every shard and make the report from all of them with hookproof report", f.shard)
 		}
 	}
@@ -200,7 +187,7 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 // observable says what the run will observe: the sink is the CLI's (--sink, or the built-in
 // receiver's own), handed to the engine as a collector.
 func (f *loadFlags) observable(cfg load.Config) load.Observable {
-	return load.Observable{Sink: f.sink != "" || f.builtin != "", Invalid: cfg.Invalid > 0}
+	return load.Observable{Sink: f.sink != "" || f.target.Builtin != "", Invalid: cfg.Invalid > 0}
 }
 
 func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
@@ -208,54 +195,41 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	if err != nil {
 		return err
 	}
+	s := session.New(session.Config{
+		Command: "load", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv, Version: Version,
+		Args: append([]string{"load"}, args...), Secrets: []string{f.secret}, Outputs: f.outputs,
+		Color: isTerminal(e.stdout), AllowUnobserved: f.allowUnobs,
+	})
+	defer s.Close(ctx)
 	// The sink listens before the target starts, so that a built-in receiver knows where to
 	// report, and an external one can be pointed at it.
 	var opts []load.Option
-	var snk *sink.Server
 	addr := f.sink
-	if addr == "" && f.builtin != "" {
+	if addr == "" && f.target.Builtin != "" {
 		addr = "127.0.0.1:0"
 	}
 	if addr != "" {
-		if snk, err = listenSink(ctx, addr); err != nil {
-			return harnessError{fmt.Errorf("--sink: %w", err)}
+		snk, err := s.OpenSink(ctx, addr, f.sink != "")
+		if err != nil {
+			return err
 		}
-		defer closeSink(e, snk)
 		opts = append(opts, load.WithCollector(snk.Collector))
-		if f.sink != "" {
-			fmt.Fprintf(e.stderr, "hookproof: effect sink listening: your receiver must POST each effect to %s\n", snk.URL())
-		}
 	}
-	var tgt target.Target
-	if f.builtin != "" {
-		dir, derr := os.MkdirTemp("", "hookproof-load-*")
-		if derr != nil {
-			return harnessError{derr}
-		}
-		defer os.RemoveAll(dir)
-		tgt, err = receiver.StartBuiltin(ctx, f.builtin, f.scheme, f.secret, snk.URL(), dir)
-		switch {
-		case errors.Is(err, receiver.ErrConfig):
-			return usagef("--builtin: %v", err)
-		case err != nil:
-			return harnessError{err}
-		}
-	} else if tgt, err = f.target.open(ctx, e, fs, f.secret); err != nil {
+	tgt, err := s.OpenTarget(ctx, f.target, f.scheme, f.secret)
+	if err != nil {
 		return err
 	}
-	// The target closes before the sink (defers run last in, first out), so a receiver with
-	// an outbox can drain it.
-	defer closeTarget(ctx, e, tgt)
 	cfg.URL = tgt.URL()
+	cfg.Meta = s.Meta()
 
-	fmt.Fprintf(e.stderr, "hookproof load: %s, %s for %s at %s, seed %d, run %s", cfg.URL, cfg.Scheme, cfg.Duration, cfg.Rate, cfg.Seed, cfg.RunID)
+	msg := fmt.Sprintf("%s, %s for %s at %s, seed %d, run %s", cfg.URL, cfg.Scheme, cfg.Duration, cfg.Rate, cfg.Seed, cfg.RunID)
 	if cfg.Shard.Count > 1 {
-		fmt.Fprintf(e.stderr, ", shard %s", cfg.Shard)
+		msg += fmt.Sprintf(", shard %s", cfg.Shard)
 	}
 	if cfg.Chaos != "" {
-		fmt.Fprintf(e.stderr, ", chaos %s", cfg.Chaos)
+		msg += fmt.Sprintf(", chaos %s", cfg.Chaos)
 	}
-	fmt.Fprintln(e.stderr)
+	s.Printf("%s", msg)
 
 	tty := isTerminal(e.stderr)
 	switch {
@@ -268,45 +242,16 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	res, runErr := load.Run(ctx, cfg, opts...)
 	switch {
 	case errors.Is(runErr, load.ErrConfig), errors.Is(runErr, load.ErrThreshold):
-		return usageError{runErr}
+		return session.Usage(runErr)
 	case errors.Is(runErr, load.ErrUnreachable), errors.Is(runErr, load.ErrHarness):
-		return harnessError{runErr}
+		return session.Harness(runErr)
 	case res == nil:
 		return runErr
 	}
-	switch {
-	case f.builtin != "":
-		res.Run.Target = "builtin " + f.builtin
-	case f.target.image != "":
-		res.Run.Target = f.target.describe()
-		res.TargetLogs = reports.RedactString(targetLogs(ctx, tgt), f.secret)
-	}
-	if snk != nil {
-		if u, err := url.Parse(snk.URL()); err == nil {
-			res.Run.Sink = u.Host
-		}
-	}
-
-	topts := []reports.TextOption{reports.WithTextSecrets(f.secret), reports.WithColor(isTerminal(e.stdout))}
-	res.Run.AllowUnobserved = f.allowUnobs
-	reports.PrintLoadSummary(e.stdout, res, topts...)
+	reports.PrintLoadSummary(e.stdout, res, s.TextOptions()...)
 	printTraffic(e, res, f.secret)
-	if f.out != "" {
-		if err := res.WriteFile(f.out); err != nil {
-			return harnessError{err}
-		}
-	}
-	// A shard is a part of a run: its report, JUnit and job summary are made by hookproof
-	// report from every shard's --out (config refuses --html and the like with --shard).
-	if cfg.Shard.Count <= 1 {
-		outs := reports.Outputs{HTML: f.html, JUnit: f.junit, Markdown: f.md, Getenv: e.getenv,
-			HTMLOptions: []reports.HTMLOption{reports.WithSecrets(f.secret), reports.WithVersion(Version)}}
-		if err := outs.Write(res); err != nil {
-			return harnessError{err}
-		}
-	}
-	reports.PrintRecap(e.stdout, res, topts...)
-	return verdictError(res)
+	// From here runErr is nil or the interruption: the results say so, and Finish grades them.
+	return s.Finish(ctx, res)
 }
 
 // printTraffic adds what the summary leaves out: the status codes and transport errors seen.

@@ -15,6 +15,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/hookproof/hookproof/suites/session"
 )
 
 // Exit codes are a contract (DESIGN.md, README).
@@ -32,6 +34,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// onFlagSet, when set, sees every flag set a command builds (reference.go renders the
+	// flag tables of README.md and `hookproof help` from it, running commands with -h).
+	onFlagSet func(*flag.FlagSet)
 }
 
 type command struct {
@@ -72,9 +77,9 @@ func exitCode(e *env, name string, err error) int {
 	var u usageError
 	var h harnessError
 	switch {
-	case errors.As(err, &u):
+	case errors.As(err, &u), errors.Is(err, session.ErrUsage):
 		return exitUsage
-	case errors.As(err, &h):
+	case errors.As(err, &h), errors.Is(err, session.ErrHarness):
 		return exitHarness
 	default:
 		return exitFailed
@@ -88,6 +93,9 @@ func newFlagSet(e *env, name, usage string) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: hookproof %s %s\n\nflags:\n", name, usage)
 		fs.PrintDefaults()
+	}
+	if e.onFlagSet != nil {
+		e.onFlagSet(fs)
 	}
 	return fs
 }
@@ -119,9 +127,11 @@ func run(ctx context.Context, e *env, args []string) int {
 		return exitUsage
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
+	case "-h", "--help":
 		mainUsage(e.stdout)
 		return exitOK
+	case "help":
+		return runHelp(e, args[1:])
 	case "version", "--version":
 		fmt.Fprintln(e.stdout, "hookproof", Version)
 		return exitOK

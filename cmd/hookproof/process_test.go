@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -84,4 +85,10 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// newTestEnv is an env for in-process command runs: no input, stdout discarded, stderr kept.
+func newTestEnv() (*env, *bytes.Buffer) {
+	var errBuf bytes.Buffer
+	return &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errBuf, getenv: os.Getenv}, &errBuf
 }

@@ -112,10 +112,10 @@ func report(_ context.Context, e *env, args []string) error {
 		if _, err := page.WriteTo(e.stdout); err != nil {
 			return harnessError{fmt.Errorf("write the report to stdout: %w", err)}
 		}
-	} else if err := (reports.Outputs{HTML: *out, HTMLOptions: opts}).Write(rs...); err != nil {
+	} else if err := (reports.Outputs{Files: map[string]string{"html": *out}, HTMLOptions: opts}).Write(rs...); err != nil {
 		return harnessError{err}
 	}
-	outputs := reports.Outputs{JUnit: *junit, Markdown: *summary, Getenv: e.getenv}
+	outputs := reports.Outputs{Files: map[string]string{"junit": *junit, "summary-md": *summary}, Getenv: e.getenv}
 	if err := outputs.Write(rs...); err != nil {
 		return harnessError{err}
 	}

@@ -33,6 +33,8 @@ type policy struct {
 	backoff          bool // grow the delay between retries (else a fixed interval)
 	followRedirects  bool
 	honourRetryAfter bool
+	redirectIsAck    bool // take a 3xx answer for a delivered attempt
+	oneID            bool // give every event the same delivery id
 }
 
 // flaw is one way to break the honest sender: its name, the requirement it breaks (for
@@ -104,6 +106,7 @@ type Sender struct {
 	rng       *mrand.Rand
 	endpoints map[string]*endpoint
 	byKey     map[string]string // Idempotency-Key → endpoint id
+	firstID   string            // the one-id flaw: the id every event gets
 	mux       *http.ServeMux
 }
 
@@ -215,6 +218,14 @@ func (s *Sender) send(w http.ResponseWriter, r *http.Request) {
 		data = json.RawMessage("{}")
 	}
 	m := sender.Message{ID: newID("msg_"), EndpointID: ep.id, Type: req.Type, Status: sender.Pending, CreatedAt: time.Now().UTC()}
+	if s.p.oneID {
+		s.mu.Lock()
+		if s.firstID == "" {
+			s.firstID = m.ID
+		}
+		m.ID = s.firstID
+		s.mu.Unlock()
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -257,7 +268,7 @@ func (s *Sender) deliver(ep *endpoint, m sender.Message, data json.RawMessage) {
 		}
 		status, ra := s.attempt(ep.url, h, body)
 		switch {
-		case status >= 200 && status <= 299:
+		case status >= 200 && status <= 299, s.p.redirectIsAck && status >= 300 && status <= 399:
 			return
 		case status == http.StatusGone:
 			s.mu.Lock()

@@ -153,6 +153,11 @@ func TestFlaws(t *testing.T) {
 				t.Error("control followed a redirect")
 			}
 		}},
+		{"3xx-is-success", []func(http.ResponseWriter){status(302, "Location", "/moved")}, 1, 500 * time.Millisecond, func(t *testing.T, h []hit) {
+			if len(h) != 1 {
+				t.Errorf("%d requests after a 302, want 1 (neither followed nor retried)", len(h))
+			}
+		}},
 		{"ignores-retry-after", []func(http.ResponseWriter){status(429, "Retry-After", "1"), status(200)}, 2, 0, func(t *testing.T, h []hit) {
 			if d := h[1].at.Sub(h[0].at); d >= time.Second {
 				t.Errorf("retry after %s, want it on the schedule, ignoring Retry-After: 1", d)
@@ -196,6 +201,31 @@ func TestFlaws(t *testing.T) {
 				}
 			}
 			tt.check(t, hits)
+		})
+	}
+}
+
+func TestOneIDForAll(t *testing.T) {
+	for _, flaw := range []string{None, "one-id-for-all"} {
+		t.Run(flaw, func(t *testing.T) {
+			t.Parallel()
+			s, err := New(flaw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			api := httptest.NewServer(s)
+			defer api.Close()
+			ep := &scriptedEndpoint{}
+			srv := httptest.NewServer(ep)
+			defer srv.Close()
+			sendOne(t, api.URL, srv.URL+"/hook")
+			sendOne(t, api.URL, srv.URL+"/hook")
+			h := waitHits(t, ep, 2, 10*time.Second)
+			same := h[0].h.Get("webhook-id") == h[1].h.Get("webhook-id")
+			if same != (flaw != None) {
+				t.Errorf("two events, ids %q and %q", h[0].h.Get("webhook-id"), h[1].h.Get("webhook-id"))
+			}
 		})
 	}
 }

@@ -43,4 +43,39 @@
 // OPTIONS answers the CloudEvents webhook abuse-protection handshake: 200 with
 // WebHook-Allowed-Origin echoing WebHook-Request-Origin and, when WebHook-Request-Rate was
 // asked, WebHook-Allowed-Rate.
+//
+// Durability: the 200 is sent only after the inbox transaction committed with synchronous=FULL
+// (WAL fsynced), so an acknowledged delivery survives kill -9 and an OS crash; concurrent
+// deliveries share one commit, so durability costs one fsync per batch. Processing commits are
+// written to the WAL before they return (they survive kill -9) and fsynced by the next inbox
+// commit: only an OS crash in between can undo one, and then the delivery is processed again.
+//
+// Ordering: an event whose data.seq is not greater than the object's last applied seq is
+// processed as stale (its effect is recorded with applied:false). A body that is not the envelope
+// (no object_id/seq) is still processed, with applied:true and no ordering. The reporter retries
+// the sink with backoff (50 ms to 5 s).
+//
+// Replicas: on one PostgreSQL store (tables receiver_inbox, receiver_objects, receiver_effects,
+// receiver_outbox) claims lock the inbox row and the seq update locks the object's row, so each
+// delivery is processed once and an object's applied seq only grows. A replica rescans the inbox
+// every 2 s, so rows acknowledged by a replica that died are processed by another. The password
+// in a DSN is never printed.
+//
+// GET /healthz answers {"status":"ok","scheme":…,"inbox":…,"pending":…,"effects":…,"outbox":…}
+// (503 while shutting down or when the store cannot answer). Close drains: new deliveries get
+// 503, in-flight acks finish, everything acknowledged is processed and reported.
+//
+// Use:
+//
+//	rcv, err := receiver.Open(ctx, scheme, "receiver.db", receiver.WithSink(sc), receiver.WithLogger(log))
+//	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: rcv} // then srv.Shutdown(ctx), rcv.Close(ctx)
+//
+// Options: WithWorkers (default 1 on SQLite, 4 on PostgreSQL; 0 stores and acknowledges only),
+// WithSink, WithLogger, WithMaxBatch (largest group commit, default 256), WithRescan. New takes
+// any store.Store instead of a DSN.
+//
+// Limits: the inbox keeps every delivery id forever (that is the duplicate check); a deployment
+// deletes processed rows older than its senders' retry horizon (Standard Webhooks senders retry
+// for about 3 days). On a shared store two replicas may process one object's events at the same
+// moment; the later seq still wins, but an in-order event can then be marked stale.
 package receiver

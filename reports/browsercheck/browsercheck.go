@@ -16,6 +16,13 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// The viewports a report is checked at: a laptop screen and a phone (an iPhone 12 to 15 is
+// 390 CSS pixels wide).
+const (
+	DesktopWidth, DesktopHeight = 1400, 900
+	PhoneWidth, PhoneHeight     = 390, 844
+)
+
 // browserTimeout bounds one browser's whole life: generous, the machine is small and shared.
 const browserTimeout = 3 * time.Minute
 
@@ -62,7 +69,7 @@ func NewBrowser(ctx context.Context, t testing.TB) context.Context {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1366, 900),
+		chromedp.WindowSize(DesktopWidth, DesktopHeight),
 	)
 	bctx, cancelCtx := chromedp.NewContext(allocCtx)
 	t.Cleanup(func() {
@@ -95,14 +102,17 @@ func (tb *Tab) Messages() []chromedp.ConsoleMessage {
 // the navigation so no message is lost. The tab closes at the test's cleanup.
 func Open(t testing.TB, browser context.Context, path string) *Tab {
 	t.Helper()
-	tb, err := open(t, browser, path)
+	tb, err := open(t, browser, path, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tb
 }
 
-func open(t testing.TB, browser context.Context, path string) (*Tab, error) {
+// open opens path in a new tab; a width above 0 first sets the tab's viewport to width×height
+// CSS pixels (not a mobile emulation: the page gets exactly that width, and anything wider
+// shows as overflow instead of being zoomed out).
+func open(t testing.TB, browser context.Context, path string, width, height int) (*Tab, error) {
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
 	tb := &Tab{Ctx: ctx}
@@ -120,6 +130,11 @@ func open(t testing.TB, browser context.Context, path string) (*Tab, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("browsercheck: open %s: %w", path, err)
+	}
+	if width > 0 {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
+			return nil, fmt.Errorf("browsercheck: set the viewport to %d×%d: %w", width, height, err)
+		}
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+abs), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
 		return nil, fmt.Errorf("browsercheck: open %s: %w", abs, err)
@@ -170,7 +185,13 @@ type Chart struct {
 	Width  float64 `json:"w"`
 	Height float64 `json:"h"`
 	Texts  int     `json:"texts"` // <text> elements in its SVG: axes, ticks, labels
+	// MinTextPx is the smallest font size of its text as shown, in CSS pixels: the SVG's
+	// font size scaled by how much the viewBox is shrunk or grown to fit the figure.
+	MinTextPx float64 `json:"minTextPx"`
 }
+
+// MinChartTextPx is the smallest chart text a reader can make out without zooming.
+const MinChartTextPx = 9
 
 // Facts are what the page shows, read from the live DOM.
 type Facts struct {
@@ -191,9 +212,18 @@ const FactsJS = `(() => {
   const st = v ? getComputedStyle(v) : {};
   return {
     charts: [...document.querySelectorAll("figure.chart")].map(f => {
-      const s = f.querySelector("svg");
+      // A figure may hold one drawing per screen size; the one shown is the one measured.
+      const all = [...f.querySelectorAll("svg")];
+      const s = all.find(x => x.getBoundingClientRect().width > 0) || all[0];
       const b = s ? s.getBoundingClientRect() : {width: 0, height: 0};
-      return {id: f.dataset.chart, w: b.width, h: b.height, texts: s ? s.querySelectorAll("text").length : 0};
+      const vb = s && s.viewBox && s.viewBox.baseVal && s.viewBox.baseVal.width > 0 ? s.viewBox.baseVal.width : b.width;
+      const scale = vb > 0 ? b.width / vb : 0;
+      let minText = 0;
+      if (s) for (const t of s.querySelectorAll("text")) {
+        const px = parseFloat(getComputedStyle(t).fontSize) * scale;
+        if (px > 0 && (minText === 0 || px < minText)) minText = px;
+      }
+      return {id: f.dataset.chart, w: b.width, h: b.height, texts: s ? s.querySelectorAll("text").length : 0, minTextPx: minText};
     }),
     verdict: v ? v.innerText : "",
     verdictVisible: !!v && r.width > 0 && r.height > 0 && st.visibility !== "hidden" && st.display !== "none",
@@ -215,9 +245,74 @@ const openFailedEvidenceJS = `(() => {
   return pre ? pre.getBoundingClientRect().height : 0;
 })()`
 
+// Overflow is how the page fits its viewport's width, read after layout.
+type Overflow struct {
+	ViewportWidth float64 `json:"innerWidth"`  // window.innerWidth
+	ScrollWidth   float64 `json:"scrollWidth"` // document.documentElement.scrollWidth
+	// Elements are the outermost elements whose box ends beyond the viewport's right edge,
+	// each as tag#id.class "text…" → right edge, at most 12 of them (the first few say what is wrong). Elements
+	// inside a container that scrolls or clips horizontally on purpose (overflow-x other
+	// than visible) are not counted: the container is, if it overflows itself.
+	Elements []string `json:"elements"`
+}
+
+// OverflowJS reads Overflow from a page.
+const OverflowJS = `(() => {
+  const vw = window.innerWidth;
+  const contained = el => {
+    for (let p = el.parentElement; p && p !== document.body && p !== document.documentElement; p = p.parentElement) {
+      const ox = getComputedStyle(p).overflowX;
+      if (ox !== "visible") return true;
+    }
+    return false;
+  };
+  const describe = el => {
+    let s = el.tagName.toLowerCase();
+    if (el.id) s += "#" + el.id;
+    if (typeof el.className === "string" && el.className.trim()) s += "." + el.className.trim().split(/\s+/).join(".");
+    else if (el.className && el.className.baseVal) s += "." + el.className.baseVal.trim().split(/\s+/).join(".");
+    const text = (el.textContent || "").replace(/\s+/g, " ").trim();
+    if (text) s += " \"" + (text.length > 40 ? text.slice(0, 40) + "…" : text) + "\"";
+    return s;
+  };
+  const out = [];
+  const flagged = new Set();
+  for (const el of document.body.querySelectorAll("*")) {
+    if (out.length >= 12) break; // overflowLimit
+    const st = getComputedStyle(el);
+    if (st.display === "none" || st.visibility === "hidden" || st.position === "fixed") continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (r.right <= vw + 0.5) continue;
+    let anc = el.parentElement, nested = false;
+    for (; anc; anc = anc.parentElement) { if (flagged.has(anc)) { nested = true; break; } }
+    if (nested || contained(el)) continue;
+    flagged.add(el);
+    out.push(describe(el) + " → right edge at " + Math.round(r.right) + " px");
+  }
+  return {innerWidth: vw, scrollWidth: document.documentElement.scrollWidth, elements: out};
+})()`
+
+// Faults says what overflows: a page wider than its viewport, and each element past the
+// right edge. Empty when everything fits.
+func (o Overflow) Faults() []string {
+	var out []string
+	if o.ScrollWidth > o.ViewportWidth {
+		out = append(out, fmt.Sprintf("the page is %.0f px wide in a %.0f px viewport (horizontal scrolling)", o.ScrollWidth, o.ViewportWidth))
+	}
+	for _, e := range o.Elements {
+		out = append(out, "overflows the viewport: "+e)
+	}
+	return out
+}
+
 // Result is what Check saw.
 type Result struct {
 	Facts
+	// Overflow is how the page fits the viewport's width (see Overflow.Faults).
+	Overflow Overflow
+	// Width and Height are the viewport Check used, in CSS pixels.
+	Width, Height int
 	// Problems are the console's errors, exceptions and warnings (see Problems).
 	Problems []string
 	// EvidenceHeight is the height of the first failed case's opened evidence; -1 when no
@@ -246,15 +341,21 @@ func (r Result) Faults() []string {
 		}
 		if c.Texts == 0 {
 			out = append(out, fmt.Sprintf("chart %q has no text (axes, labels)", c.ID))
+		} else if c.MinTextPx > 0 && c.MinTextPx < MinChartTextPx {
+			out = append(out, fmt.Sprintf("chart %q has text shown at %.1f px, under %d px", c.ID, c.MinTextPx, MinChartTextPx))
 		}
 	}
 	if r.EvidenceHeight == 0 {
 		out = append(out, "opened evidence of a failed case has no height")
 	}
-	return out
+	return append(out, r.Overflow.Faults()...)
 }
 
-type options struct{ screenshot string }
+type options struct {
+	screenshot    string
+	width, height int
+	browser       context.Context
+}
 
 // Option configures Check.
 type Option func(*options)
@@ -262,13 +363,24 @@ type Option func(*options)
 // WithScreenshot saves the full-page PNG at path instead of OutputDir(t)/<report>.png.
 func WithScreenshot(path string) Option { return func(o *options) { o.screenshot = path } }
 
-// Check opens the report at htmlPath in a fresh headless Chromium, opens the evidence of
-// failed cases, reads the page's Facts, saves a full-page screenshot and collects the
+// WithViewport sets the viewport to width×height CSS pixels (default DesktopWidth ×
+// DesktopHeight). The overflow check is against this width.
+func WithViewport(width, height int) Option {
+	return func(o *options) { o.width, o.height = width, height }
+}
+
+// WithBrowser opens the page in browser (from NewBrowser) instead of a fresh one, so
+// several checks share one Chromium.
+func WithBrowser(browser context.Context) Option { return func(o *options) { o.browser = browser } }
+
+// Check opens the report at htmlPath in a fresh headless Chromium (or the one given with
+// WithBrowser) at the viewport's width, opens the evidence of failed cases, reads the page's
+// Facts and how it fits the width (Overflow), saves a full-page screenshot and collects the
 // console. The error is for a browser that could not do its part; what the page shows is
 // in the Result (see Result.Faults). A missing browser skips or fails t (see Chromium).
 func Check(ctx context.Context, t testing.TB, htmlPath string, opts ...Option) (Result, error) {
 	t.Helper()
-	o := options{}
+	o := options{width: DesktopWidth, height: DesktopHeight}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -276,17 +388,24 @@ func Check(ctx context.Context, t testing.TB, htmlPath string, opts ...Option) (
 		name := strings.TrimSuffix(filepath.Base(htmlPath), filepath.Ext(htmlPath)) + ".png"
 		o.screenshot = filepath.Join(OutputDir(t), name)
 	}
-	browser := NewBrowser(ctx, t)
-	tb, err := open(t, browser, htmlPath)
+	browser := o.browser
+	if browser == nil {
+		browser = NewBrowser(ctx, t)
+	}
+	tb, err := open(t, browser, htmlPath, o.width, o.height)
 	if err != nil {
 		return Result{}, err
 	}
-	res := Result{Tab: tb}
+	res := Result{Tab: tb, Width: o.width, Height: o.height}
 	if res.Facts, err = chromedp.Run(tb.Ctx, chromedp.Evaluate[Facts](FactsJS)); err != nil {
 		return res, fmt.Errorf("browsercheck: read the page: %w", err)
 	}
 	if res.EvidenceHeight, err = chromedp.Run(tb.Ctx, chromedp.Evaluate[float64](openFailedEvidenceJS)); err != nil {
 		return res, fmt.Errorf("browsercheck: open failed evidence: %w", err)
+	}
+	// With the evidence open, as the screenshot shows it: a wide request must not widen the page.
+	if res.Overflow, err = chromedp.Run(tb.Ctx, chromedp.Evaluate[Overflow](OverflowJS)); err != nil {
+		return res, fmt.Errorf("browsercheck: measure overflow: %w", err)
 	}
 	png, err := chromedp.Run(tb.Ctx, chromedp.FullScreenshot(100))
 	if err != nil {

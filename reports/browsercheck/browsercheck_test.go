@@ -12,7 +12,8 @@ import (
 )
 
 func TestFaults(t *testing.T) {
-	good := Result{Facts: Facts{VerdictVisible: true, Charts: []Chart{{ID: "latency", Width: 900, Height: 260, Texts: 12}}}, EvidenceHeight: -1}
+	good := Result{Facts: Facts{VerdictVisible: true, Charts: []Chart{{ID: "latency", Width: 900, Height: 260, Texts: 12, MinTextPx: 11}}}, EvidenceHeight: -1,
+		Overflow: Overflow{ViewportWidth: 390, ScrollWidth: 390}}
 	tests := []struct {
 		name string
 		edit func(*Result)
@@ -25,6 +26,10 @@ func TestFaults(t *testing.T) {
 		{"chart without text", func(r *Result) { r.Charts[0].Texts = 0 }, []string{`chart "latency" has no text (axes, labels)`}},
 		{"empty evidence", func(r *Result) { r.EvidenceHeight = 0 }, []string{"opened evidence of a failed case has no height"}},
 		{"evidence shown", func(r *Result) { r.EvidenceHeight = 120 }, nil},
+		{"tiny chart text", func(r *Result) { r.Charts[0].MinTextPx = 3.6 }, []string{`chart "latency" has text shown at 3.6 px, under 9 px`}},
+		{"page scrolls sideways", func(r *Result) {
+			r.Overflow = Overflow{ViewportWidth: 390, ScrollWidth: 549, Elements: []string{`table#cases-1 → right edge at 407 px`}}
+		}, []string{"the page is 549 px wide in a 390 px viewport (horizontal scrolling)", "overflows the viewport: table#cases-1 → right edge at 407 px"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,13 +53,15 @@ func TestCheckPage(t *testing.T) {
 <figure class="chart" data-chart="wide"><svg width="300" height="100"><text x="5" y="20">0 ms</text></svg></figure>
 <figure class="chart" data-chart="flat"><svg width="300" height="0"></svg></figure>
 <table><tbody class="case oc-failed"><tr><td><details><summary>Evidence</summary><pre>POST /hook</pre></details></td></tr></tbody></table>
+<div id="wide" style="width:600px">too wide<span>inside it</span></div>
+<div style="overflow-x:auto;max-width:100%"><pre id="scrolled" style="width:900px">scrolls in its own box</pre></div>
 <script>console.error("probe error")</script>
 </body></html>`
 	if err := os.WriteFile(page, []byte(html), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	shot := filepath.Join(dir, "page.png")
-	res, err := Check(context.Background(), t, page, WithScreenshot(shot))
+	res, err := Check(context.Background(), t, page, WithScreenshot(shot), WithViewport(PhoneWidth, PhoneHeight))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +72,15 @@ func TestCheckPage(t *testing.T) {
 		t.Errorf("evidence height %.0f after opening it", res.EvidenceHeight)
 	}
 	faults := strings.Join(res.Faults(), "\n")
-	for _, want := range []string{"probe error", `chart "flat" has size 300×0`, `chart "flat" has no text`} {
+	if res.Width != PhoneWidth || res.Overflow.ViewportWidth != PhoneWidth {
+		t.Errorf("viewport %d px, page saw %.0f px; want %d", res.Width, res.Overflow.ViewportWidth, PhoneWidth)
+	}
+	for _, want := range []string{"probe error", `chart "flat" has size 300×0`, `chart "flat" has no text`, "px wide in a 390 px viewport", `div#wide "too wideinside it" → right edge at`} {
 		if !strings.Contains(faults, want) {
 			t.Errorf("faults lack %q:\n%s", want, faults)
 		}
 	}
-	if strings.Contains(faults, `"wide"`) || strings.Contains(faults, "verdict") {
+	if strings.Contains(faults, `"wide"`) || strings.Contains(faults, "verdict") || strings.Contains(faults, "scrolled") || strings.Contains(faults, "span") {
 		t.Errorf("faults blame what is fine:\n%s", faults)
 	}
 	if st, err := os.Stat(shot); err != nil || st.Size() == 0 || res.Screenshot != shot {

@@ -116,6 +116,17 @@ func All(s Suite) ([]Requirement, error) {
 	return slices.Clone(loaded[s]), nil
 }
 
+// Families lists suite s's families in catalogue order, each once: the help texts' lists.
+func Families(s Suite) []string {
+	var out []string
+	for _, r := range MustAll(s) {
+		if !slices.Contains(out, r.Family) {
+			out = append(out, r.Family)
+		}
+	}
+	return out
+}
+
 // MustAll is All for callers that run after the catalogue test has passed.
 func MustAll(s Suite) []Requirement {
 	r, err := All(s)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
+	"github.com/hookproof/hookproof/reports"
 )
 
 // ErrConfig is wrapped by every error about a Config that cannot run (the CLI's exit 2).
@@ -68,6 +69,9 @@ type Config struct {
 	// Args is the command line, for the results file; secrets are redacted again on the way.
 	Args     []string          `json:"-"`
 	Versions map[string]string `json:"-"`
+	// Meta is what the caller knows of the run (a session's target description, sink, args,
+	// versions, --allow-unobserved): its non-empty fields go into the results as they are.
+	Meta reports.RunMeta `json:"-"`
 }
 
 func (c *Config) withDefaults() {

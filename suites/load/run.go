@@ -408,15 +408,24 @@ func (r *run) results(t tally, rules []Threshold, shard Shard, sinkAddr string) 
 	for i, a := range args {
 		args[i] = reports.RedactString(a, cfg.Secret)
 	}
-	return &reports.Results{
-		Schema: reports.Schema, Kind: reports.KindLoad,
-		Run: reports.RunMeta{
-			Target: redactURL(cfg.URL), Scheme: cfg.Scheme, Seed: cfg.Seed, ChaosSpec: cfg.Chaos, Sink: sinkAddr,
-			Versions: versions, Args: args,
-			Shard: &reports.Shard{Index: shard.Index, Count: shard.Count, RunID: cfg.RunID},
-		},
-		Load: l,
+	meta := reports.RunMeta{
+		Target: redactURL(cfg.URL), Scheme: cfg.Scheme, Seed: cfg.Seed, ChaosSpec: cfg.Chaos, Sink: sinkAddr,
+		Versions: versions, Args: args, AllowUnobserved: cfg.Meta.AllowUnobserved,
+		Shard: &reports.Shard{Index: shard.Index, Count: shard.Count, RunID: cfg.RunID},
 	}
+	if m := cfg.Meta; m.Target != "" {
+		meta.Target = m.Target
+	}
+	if m := cfg.Meta; m.Sink != "" {
+		meta.Sink = m.Sink
+	}
+	if m := cfg.Meta; m.Args != nil {
+		meta.Args = m.Args
+	}
+	for k, v := range cfg.Meta.Versions {
+		meta.Versions[k] = v
+	}
+	return &reports.Results{Schema: reports.Schema, Kind: reports.KindLoad, Run: meta, Load: l}
 }
 
 // observer reads each threshold's metric off the finished run.

@@ -34,6 +34,29 @@ func (e *env) waitEffect(ctx SpecContext, c *harness.Check, id string) {
 	}
 }
 
+// awaitEffect waits until delivery id has at least one effect at the sink and says whether it
+// came, for a case whose premise (not requirement) is that effect.
+func (e *env) awaitEffect(ctx SpecContext, id string) bool {
+	failed := InterceptGomegaFailures(func() {
+		Eventually(ctx, func() int { return e.sink.Distinct(id) }).
+			WithTimeout(effectWait).WithPolling(pollEvery).Should(BeNumerically(">=", 1))
+	})
+	return len(failed) == 0
+}
+
+// noEffectReported ends the case as not observable: the effect its premise needs never reached
+// the sink. Whether acknowledged deliveries have effects at all is RCV-IDEM-001's requirement.
+func noEffectReported(what string) {
+	// The console shows about 48 characters of a reason: the premise and the case come first.
+	harness.NotObservable("no effect for %s; see RCV-IDEM-001 (none reached the sink within %s: nothing to judge)", what, effectWait)
+}
+
+// notAcked ends the case as not observable: a valid delivery its premise needs was not
+// acknowledged, which is the failure of the case named by see.
+func notAcked(what, see string, resp harness.Response) {
+	harness.NotObservable("%s not acknowledged; see %s (nothing to judge: %s)", what, see, resp.Describe())
+}
+
 // exactlyOneEffect waits for id's effect, then watches that no second one arrives.
 func (e *env) exactlyOneEffect(ctx SpecContext, c *harness.Check, id string) {
 	e.waitEffect(ctx, c, id)

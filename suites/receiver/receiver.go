@@ -150,11 +150,7 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 		res.Chaos = &reports.Chaos{Seed: st.Seed, Spec: o.Chaos, Requests: st.Requests, Counters: st.Faults, Faults: reports.ChaosFaults(st.Instances),
 			Ledger: proxy.LedgerLines(200)}
 	}
-	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if logs, lerr := o.Target.Logs(lctx); lerr == nil && logs != "" {
-		res.TargetLogs = reports.RedactString(logs, o.Secret)
-	}
+	// The target's logs are the caller's to add (suites/session does, for containers).
 	return res, err // err is nil or harness.ErrIncomplete
 }
 

@@ -3,6 +3,8 @@ package receiver_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,5 +204,101 @@ func TestCatalogMatchesSpecs(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("cases %v\nwant (catalogue order) %v", got, want)
+	}
+}
+
+// premiseRow is a peer that breaks the premise of some cases rather than their requirement:
+// the case that requires the missing thing fails, the cases that only build on it are not
+// observable (with a reason naming the case that covers it), and the rest pass.
+type premiseRow struct {
+	name         string
+	args         []string
+	fails        []string
+	unobservable []string
+}
+
+// checkPremises grades res as row says.
+func checkPremises(t *testing.T, res *reports.Results, fails, unobservable []string) {
+	t.Helper()
+	for _, c := range res.Cases {
+		wantFail, wantNO := slices.Contains(fails, c.ID), slices.Contains(unobservable, c.ID)
+		switch {
+		case wantFail && c.Outcome != reports.Failed:
+			t.Errorf("%s: %s, want failed (the peer breaks its requirement)\n  reason: %s", c.ID, c.Outcome, c.Reason)
+		case wantNO && c.Outcome != reports.NotObservable:
+			t.Errorf("%s: %s, want not observable (the peer removes its premise)\n  expected: %s\n  actual: %s\n  reason: %s",
+				c.ID, c.Outcome, c.Expected, c.Actual, c.Reason)
+		case wantNO && !strings.Contains(c.Reason, "see RCV-"):
+			t.Errorf("%s: not observable because %q, want a reason naming the case that covers the premise", c.ID, c.Reason)
+		case !wantFail && !wantNO && c.Outcome != reports.Passed:
+			t.Errorf("%s: %s, want passed\n  expected: %s\n  actual: %s\n  reason: %s", c.ID, c.Outcome, c.Expected, c.Actual, c.Reason)
+		}
+	}
+	for _, id := range slices.Concat(fails, unobservable) {
+		if !slices.ContainsFunc(res.Cases, func(c reports.Case) bool { return c.ID == id }) {
+			t.Errorf("%s is not in the results", id)
+		}
+	}
+}
+
+// TestMissingPremises runs cases against peers that take away what they build on: a receiver
+// that rejects every delivery (it verifies with another secret), one that reports no effects
+// to the sink, and CloudEvents handshakes refused in part or in whole.
+func TestMissingPremises(t *testing.T) {
+	skipSelfTests(t)
+	t.Parallel()
+	const wrongSecret = "whsec_aG9va3Byb29mLXRoZS13cm9uZy1zZWNyZXQtMzJieSE="
+	rows := []premiseRow{
+		{"rejects-every-delivery", []string{"-builtin", receiver.BuiltinKnownBad + knownbad.None, "-builtin-secret", wrongSecret,
+			"-id", "RCV-SIG-001,RCV-SIG-014,RCV-TS-004,RCV-ACK-005,RCV-IDEM-001,RCV-IDEM-003,RCV-ORD-001,RCV-ORD-002"},
+			[]string{"RCV-SIG-001", "RCV-IDEM-001"},
+			[]string{"RCV-SIG-014", "RCV-TS-004", "RCV-ACK-005", "RCV-IDEM-003", "RCV-ORD-001", "RCV-ORD-002"}},
+		{"reports-no-effects", []string{"-builtin", receiver.BuiltinKnownBad + knownbad.None, "-builtin-no-sink",
+			"-id", "RCV-SIG-014,RCV-IDEM-001,RCV-IDEM-002,RCV-IDEM-003,RCV-ORD-001,RCV-ORD-002"},
+			[]string{"RCV-IDEM-001", "RCV-IDEM-002"},
+			[]string{"RCV-SIG-014", "RCV-IDEM-003", "RCV-ORD-001", "RCV-ORD-002"}},
+	}
+	// Handshake peers, served here and tested with -url.
+	handshakes := []struct {
+		name         string
+		answer       func(w http.ResponseWriter, r *http.Request)
+		fails        []string
+		unobservable []string
+	}{
+		{"refuses-every-handshake", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", "POST")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+		}, []string{"RCV-CE-001"}, []string{"RCV-CE-002", "RCV-CE-003"}},
+		{"refuses-a-rate", func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("WebHook-Request-Rate") != "" {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("WebHook-Allowed-Origin", "*")
+			w.Header().Set("Allow", "POST")
+		}, []string{"RCV-CE-002"}, nil},
+		{"handshake-without-allow", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("WebHook-Allowed-Origin", "*")
+			w.Header().Set("WebHook-Allowed-Rate", "*")
+		}, []string{"RCV-CE-003"}, nil},
+	}
+	for _, h := range handshakes {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodOptions {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			h.answer(w, r)
+		}))
+		t.Cleanup(srv.Close)
+		rows = append(rows, premiseRow{h.name, []string{"-url", srv.URL + "/hook", "-secret", testSecret("standard"),
+			"-opt-in", receiver.OptInCloudEvents, "-id", "RCV-CE-001,RCV-CE-002,RCV-CE-003"}, h.fails, h.unobservable})
+	}
+	for i, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			t.Parallel()
+			res := runSuite(t, append(row.args, "-seed", fmt.Sprint(400+i))...)
+			checkPremises(t, res, row.fails, row.unobservable)
+		})
 	}
 }

@@ -51,7 +51,10 @@ func (e *env) timestamps() {
 			signedAt := time.Now().Add(-e.tolerance + 2*time.Second)
 			req := e.request("delivery signed 2 s inside the tolerance", e.sign(d, signedAt), d.Body)
 			first := e.client.Do(ctx, c, req)
-			c.Assert(first.OK(), "the original delivery, inside the tolerance, acknowledged (so the replay means something)", first.Describe())
+			if !first.OK() {
+				// A replay of a rejected delivery proves nothing.
+				notAcked("original (2 s in tolerance)", "RCV-TS-003", first)
+			}
 			wait := time.Until(signedAt.Add(e.tolerance + 1500*time.Millisecond))
 			select {
 			case <-ctx.Done():

@@ -57,6 +57,28 @@ func (e *env) expectAttempts(ctx context.Context, c *harness.Check, s *Script, n
 	return s.Attempts()
 }
 
+// awaitAttempts is expectAttempts for a case whose premise is a retry: only the first attempt
+// is required (a triggered event that never arrives fails the case, as everywhere), while the
+// later ones are waited for and returned as they came, complete false when some did not come.
+// The case then judges what it has; a missing retry is not its failure (see noRetry).
+func (e *env) awaitAttempts(ctx context.Context, c *harness.Check, s *Script, n int, each time.Duration, what string) (as []Attempt, complete bool) {
+	e.expectAttempts(ctx, c, s, 1, each, what)
+	for k := len(s.Attempts()) + 1; k <= n; k++ {
+		if _, err := s.Wait(ctx, k, each, false); err != nil {
+			return s.Attempts(), false
+		}
+	}
+	return s.Attempts(), true
+}
+
+// noRetry ends the case as not observable: the retry it looks at did not come, which is the
+// failure of the case named by see (retrying is that case's requirement, not this one's).
+func (e *env) noRetry(as []Attempt, want int, each time.Duration, see string) {
+	// The console shows about 48 characters of a reason: the premise and the case come first.
+	harness.NotObservable("no retry observed to look at; see %s (%d of %d attempts, each waited for %s: %s)",
+		see, len(as), want, each, describe(as))
+}
+
 func hint(k int, each time.Duration) string {
 	if k <= 1 {
 		return " (nothing arrived: did the trigger make the sender emit an event?)"

@@ -41,47 +41,55 @@ func runSuite(args ...string) (*reports.Results, string) {
 	return res, ""
 }
 
-// teeth maps each known-bad sender to the cases its flaw breaks; it must pass every other case.
-var teeth = []struct {
-	flaw  string
-	fails []string
-}{
-	{"new-id-per-retry", []string{"SND-ID-001"}},
-	{"event-time-timestamp", []string{"SND-TS-001"}},
-	{"no-retries", []string{"SND-ID-001", "SND-TS-001", "SND-RETRY-001", "SND-RETRY-002", "SND-RETRY-003", "SND-RETRY-004",
-		"SND-STATUS-001", "SND-STATUS-003"}},
-	{"no-backoff", []string{"SND-RETRY-004"}},
-	{"follows-redirects", []string{"SND-STATUS-001"}},
-	{"ignores-retry-after", []string{"SND-STATUS-003"}},
+// teeth maps each known-bad sender to the cases its flaw breaks (they fail) and the cases
+// whose premise it removes (they are not observable: a sender that never retries leaves the
+// id and timestamp of a retry nothing to look at); it must pass every other case.
+type tooth struct {
+	flaw         string
+	fails        []string
+	unobservable []string
+}
+
+var teeth = []tooth{
+	{"new-id-per-retry", []string{"SND-ID-001"}, nil},
+	{"one-id-for-all", []string{"SND-ID-002"}, nil},
+	{"event-time-timestamp", []string{"SND-TS-001"}, nil},
+	{"no-retries", []string{"SND-RETRY-001", "SND-RETRY-002", "SND-RETRY-003"},
+		[]string{"SND-ID-001", "SND-TS-001", "SND-RETRY-004", "SND-STATUS-001", "SND-STATUS-003"}},
+	{"no-backoff", []string{"SND-RETRY-004"}, nil},
+	{"follows-redirects", []string{"SND-STATUS-001"}, nil},
+	{"3xx-is-success", []string{"SND-STATUS-001"}, nil},
+	{"ignores-retry-after", []string{"SND-STATUS-003"}, nil},
 }
 
 func TestEveryFlawHasTeeth(t *testing.T) {
 	for _, f := range badsender.Flaws() {
-		if !slices.ContainsFunc(teeth, func(r struct {
-			flaw  string
-			fails []string
-		}) bool {
-			return r.flaw == f
-		}) {
+		if !slices.ContainsFunc(teeth, func(r tooth) bool { return r.flaw == f }) {
 			t.Errorf("flaw %s has no proof-of-teeth row", f)
 		}
 	}
 }
 
-// checkCases checks that exactly the cases in fails failed, every other one passed (the long
-// case aside, skipped in these runs).
-func checkCases(t *testing.T, res *reports.Results, fails []string) {
+// checkCases checks that exactly the cases in fails failed, exactly those in unobservable were
+// not observable (each with a reason naming the case that covers its missing premise), and
+// every other one passed (the long case aside, skipped in these runs).
+func checkCases(t *testing.T, res *reports.Results, fails, unobservable []string) {
 	t.Helper()
 	for _, c := range res.Cases {
-		wantFail := slices.Contains(fails, c.ID)
+		wantFail, wantNO := slices.Contains(fails, c.ID), slices.Contains(unobservable, c.ID)
 		switch {
 		case c.ID == "SND-TIMEOUT-001" && !wantFail:
 			if c.Outcome != reports.Skipped && c.Outcome != reports.Passed {
 				t.Errorf("%s: %s, want skipped (long) or passed", c.ID, c.Outcome)
 			}
 		case wantFail && c.Outcome != reports.Failed:
-			t.Errorf("%s: %s, want failed (the flaw breaks it)", c.ID, c.Outcome)
-		case !wantFail && c.Outcome != reports.Passed:
+			t.Errorf("%s: %s, want failed (the flaw breaks it)\n  reason: %s", c.ID, c.Outcome, c.Reason)
+		case wantNO && c.Outcome != reports.NotObservable:
+			t.Errorf("%s: %s, want not observable (the flaw removes its premise)\n  expected: %s\n  actual: %s\n  reason: %s",
+				c.ID, c.Outcome, c.Expected, c.Actual, c.Reason)
+		case wantNO && !strings.Contains(c.Reason, "see SND-"):
+			t.Errorf("%s: not observable because %q, want a reason naming the case that covers the premise", c.ID, c.Reason)
+		case !wantFail && !wantNO && c.Outcome != reports.Passed:
 			t.Errorf("%s: %s, want passed\n  expected: %s\n  actual: %s\n  reason: %s", c.ID, c.Outcome, c.Expected, c.Actual, c.Reason)
 		}
 	}
@@ -144,7 +152,7 @@ func TestSuiteRuns(t *testing.T) {
 	for _, tc := range teeth {
 		t.Run("teeth/"+tc.flaw, func(t *testing.T) {
 			res := get(t, "teeth/"+tc.flaw)
-			checkCases(t, res, tc.fails)
+			checkCases(t, res, tc.fails, tc.unobservable)
 			mustFailed := slices.ContainsFunc(res.Cases, func(c reports.Case) bool {
 				return c.Outcome == reports.Failed && c.Level == reports.MUST
 			})
@@ -157,7 +165,7 @@ func TestSuiteRuns(t *testing.T) {
 		})
 	}
 	t.Run("reference/fixed-url", func(t *testing.T) {
-		checkCases(t, get(t, "reference/fixed-url"), nil)
+		checkCases(t, get(t, "reference/fixed-url"), nil, nil)
 	})
 	t.Run("reference/long-case", func(t *testing.T) {
 		res := get(t, "reference/long-case")

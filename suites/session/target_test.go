@@ -1,4 +1,4 @@
-package main
+package session
 
 import (
 	"bytes"
@@ -15,20 +15,22 @@ import (
 	"github.com/hookproof/hookproof/suites/target"
 )
 
-func newTestEnv() (*env, *bytes.Buffer) {
-	var errBuf bytes.Buffer
-	return &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errBuf, getenv: os.Getenv}, &errBuf
-}
-
-func parseTargetFlags(t *testing.T, args ...string) (*targetFlags, *flag.FlagSet) {
+func parseTargetFlags(t *testing.T, args ...string) (*TargetFlags, *flag.FlagSet) {
 	t.Helper()
-	e, _ := newTestEnv()
-	fs := newFlagSet(e, "test", "")
-	f := addTargetFlags(fs)
-	if err := parseFlags(fs, args); err != nil {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	f := AddTargetFlags(fs)
+	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}
 	return f, fs
+}
+
+// closeTarget closes tg within closeTimeout, as Session.Close does.
+func closeTarget(ctx context.Context, tg target.Target) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeTimeout)
+	defer cancel()
+	_ = tg.Close(cctx)
 }
 
 func TestTargetFlagsValidate(t *testing.T) {
@@ -48,18 +50,19 @@ func TestTargetFlagsValidate(t *testing.T) {
 		{[]string{"--image", "img", "--path", "hook"}, "must start with /"},
 		{[]string{"--image", "img", "--ready", "healthz"}, "must start with /"},
 		{[]string{"--image", "img", "--startup-timeout", "0s"}, "positive"},
+		{[]string{"--builtin", "reference"}, ""},
+		{[]string{"--builtin", "reference", "--url", "http://127.0.0.1:9/"}, "excludes"},
 	}
 	for _, tt := range tests {
 		f, fs := parseTargetFlags(t, tt.args...)
-		err := f.validate(fs)
+		err := f.Validate(fs)
 		if tt.wantErr == "" {
 			if err != nil {
 				t.Errorf("%v: %v", tt.args, err)
 			}
 			continue
 		}
-		var u usageError
-		if err == nil || !errors.As(err, &u) || !strings.Contains(err.Error(), tt.wantErr) {
+		if err == nil || !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("%v: error = %v, want a usage error containing %q", tt.args, err, tt.wantErr)
 		}
 	}
@@ -67,16 +70,16 @@ func TestTargetFlagsValidate(t *testing.T) {
 
 func TestTargetFlagsURL(t *testing.T) {
 	f, fs := parseTargetFlags(t, "--url", "http://127.0.0.1:9/hook")
-	e, _ := newTestEnv()
-	tg, err := f.open(context.Background(), e, fs)
+	_ = fs
+	tg, err := f.open(context.Background(), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeTarget(context.Background(), e, tg)
+	defer closeTarget(context.Background(), tg)
 	if tg.URL() != "http://127.0.0.1:9/hook" || f.describe() != "http://127.0.0.1:9/hook" {
 		t.Fatalf("URL %q, describe %q", tg.URL(), f.describe())
 	}
-	if logs := targetLogs(context.Background(), tg); logs != "" {
+	if logs, _ := tg.Logs(context.Background()); logs != "" {
 		t.Fatalf("a URL target has no logs, got %q", logs)
 	}
 }
@@ -84,21 +87,21 @@ func TestTargetFlagsURL(t *testing.T) {
 // TestTargetFlagsNoEngine: --image without an engine is exit 3, and says what to install.
 func TestTargetFlagsNoEngine(t *testing.T) {
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/hookproof-test.sock")
-	f, fs := parseTargetFlags(t, "--image", "hookproof:none")
-	e, stderr := newTestEnv()
-	_, err := f.open(context.Background(), e, fs)
+	f, _ := parseTargetFlags(t, "--image", "hookproof:none")
+	var stderr bytes.Buffer
+	_, err := f.open(context.Background(), &stderr)
 	if !errors.Is(err, target.ErrNoEngine) {
 		t.Fatalf("open = %v, want ErrNoEngine", err)
 	}
-	if code := exitCode(e, "conform receiver", err); code != exitHarness {
-		t.Fatalf("exit code %d, want %d", code, exitHarness)
+	if !errors.Is(err, ErrHarness) {
+		t.Fatalf("open = %v, want a harness error (exit 3)", err)
 	}
 	if strings.Contains(stderr.String(), "starting") {
-		t.Errorf("claims to start a container without an engine:\n%s", stderr)
+		t.Errorf("claims to start a container without an engine:\n%s", stderr.String())
 	}
 	for _, want := range []string{"needs a Docker engine", "apt-get install -y docker.io", "dockerd"} {
-		if !strings.Contains(stderr.String(), want) {
-			t.Errorf("message lacks %q:\n%s", want, stderr)
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message lacks %q:\n%s", want, err)
 		}
 	}
 }
@@ -123,28 +126,28 @@ func TestTargetFlagsImage(t *testing.T) {
 	if err := os.Chmod(dir, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	f, fs := parseTargetFlags(t, "--image", img, "--path", "/hook", "--ready", "/healthz",
+	f, _ := parseTargetFlags(t, "--image", img, "--path", "/hook", "--ready", "/healthz",
 		"--env", "API_SECRET="+secret, "--arg", "-sleep", "--arg", "100ms")
-	e, stderr := newTestEnv()
-	tg, err := f.open(ctx, e, fs, secret)
+	var stderr bytes.Buffer
+	tg, err := f.open(ctx, &stderr, secret)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := tg.(*target.Container)
-	defer closeTarget(ctx, e, tg)
+	defer closeTarget(ctx, tg)
 	if !strings.HasSuffix(tg.URL(), "/hook") || !strings.Contains(stderr.String(), "is ready at "+tg.URL()) {
-		t.Fatalf("URL %q; stderr:\n%s", tg.URL(), stderr)
+		t.Fatalf("URL %q; stderr:\n%s", tg.URL(), stderr.String())
 	}
 	resp, err := http.Get(strings.TrimSuffix(tg.URL(), "/hook") + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	logs := targetLogs(ctx, tg)
-	if !strings.Contains(logs, "listening on") || strings.Contains(logs, secret) {
-		t.Fatalf("logs: want the listening line and no secret:\n%s", logs)
+	logs, err := tg.Logs(ctx)
+	if err != nil || !strings.Contains(logs, "listening on") || strings.Contains(logs, secret) {
+		t.Fatalf("logs (%v): want the listening line and no secret:\n%s", err, logs)
 	}
-	closeTarget(ctx, e, tg)
+	closeTarget(ctx, tg)
 	if err := c.Kill(ctx); err == nil {
 		t.Fatal("the container is still there after closeTarget")
 	}

@@ -1,0 +1,281 @@
+package main
+
+// The reference tables of README.md and `hookproof help TOPIC`, rendered from the registries
+// they describe: the requirements catalogue (suites/catalog), the chaos fault registry
+// (chaos.Types), the load thresholds and metrics (suites/load) and every command's flag set.
+// README.md holds each table between <!-- generated:NAME --> and <!-- /generated -->;
+// TestREADMEGenerated fails when one differs, and `go test ./cmd/hookproof -run
+// TestREADMEGenerated -update` rewrites them.
+
+import (
+	"context"
+	"embed"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/hookproof/hookproof/chaos"
+	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/suites/catalog"
+	"github.com/hookproof/hookproof/suites/load"
+)
+
+// generatedSection is one table of README.md, rendered from its source.
+type generatedSection struct {
+	name   string
+	render func() (string, error)
+}
+
+// flagCommands are the invocations whose flags README.md lists, in its order. Every
+// registered command and conform suite must be here (TestREADMEGenerated checks).
+var flagCommands = [][]string{
+	{"conform", "receiver"},
+	{"conform", "sender"},
+	{"load"},
+	{"chaos"},
+	{"report"},
+	{"receiver"},
+	{"sender"},
+	{"sender", "send"},
+	{"sign"},
+	{"verify"},
+	{"demo"},
+	{"badreceiver"},
+}
+
+// generatedSections lists every generated section of README.md.
+func generatedSections() []generatedSection {
+	out := []generatedSection{
+		{"requirements-receiver", func() (string, error) { return requirementsTable(catalog.Receiver) }},
+		{"requirements-sender", func() (string, error) { return requirementsTable(catalog.Sender) }},
+		{"requirements-load", func() (string, error) { return requirementsTable(catalog.Load) }},
+		{"faults", func() (string, error) { return faultsTable(), nil }},
+		{"thresholds", thresholdsTable},
+		{"metrics", func() (string, error) { return metricsTable(), nil }},
+		{"exit-codes", helpFile("exit-codes.md")},
+		{"results", helpFile("results.md")},
+	}
+	for _, inv := range flagCommands {
+		inv := inv
+		out = append(out, generatedSection{"flags-" + strings.Join(inv, "-"), func() (string, error) { return flagsTable(inv) }})
+	}
+	return out
+}
+
+// mdCell makes s safe inside a Markdown table cell.
+func mdCell(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	return strings.ReplaceAll(s, "|", `\|`)
+}
+
+// requirementsTable lists suite s's requirements: ID, level, family, requirement, what a case
+// needs to be observed, and the signature schemes it applies to.
+func requirementsTable(s catalog.Suite) (string, error) {
+	reqs, err := catalog.All(s)
+	if err != nil {
+		return "", err
+	}
+	schemes := signature.Names()
+	var b strings.Builder
+	b.WriteString("| ID | level | family | requirement | needs |")
+	for _, sc := range schemes {
+		fmt.Fprintf(&b, " %s |", sc)
+	}
+	b.WriteString("\n|---|---|---|---|---|")
+	b.WriteString(strings.Repeat(":---:|", len(schemes)))
+	b.WriteString("\n")
+	for _, r := range reqs {
+		needs := slices.Clone(r.Needs)
+		for i, n := range needs {
+			if n == "opt-in" && r.OptIn != "" {
+				needs[i] = "`--opt-in " + r.OptIn + "`"
+			}
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |", r.ID, r.Level, r.Family, mdCell(r.Requirement), strings.Join(needs, ", "))
+		for _, sc := range schemes {
+			mark := "✓"
+			if !r.AppliesTo(sc) {
+				mark = "–"
+			}
+			fmt.Fprintf(&b, " %s |", mark)
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "\n%d requirements. ✓ applies to the scheme; – reported as not applicable on it.\n", len(reqs))
+	return b.String(), nil
+}
+
+// faultsTable lists the registered chaos fault types with their params.
+func faultsTable() string {
+	var b strings.Builder
+	b.WriteString("| fault | to a delivery | what it does | params |\n|---|---|---|---|\n")
+	for _, t := range chaos.Types() {
+		var params []string
+		for _, k := range slices.Sorted(maps.Keys(t.Params)) {
+			p := "`" + k + "`"
+			if k == t.Primary {
+				p += " (the inline value)"
+			}
+			params = append(params, p+": "+mdCell(t.Params[k]))
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", t.Name, t.Kind.Doc(), mdCell(t.Summary), strings.Join(params, "<br>"))
+	}
+	return b.String()
+}
+
+// thresholdsTable lists the default load thresholds and the requirement each grades.
+func thresholdsTable() (string, error) {
+	var b strings.Builder
+	b.WriteString("| default threshold | grades | level | requirement |\n|---|---|---|---|\n")
+	for _, expr := range load.DefaultThresholds {
+		id := ""
+		for _, k := range slices.Sorted(maps.Keys(load.Requirements)) {
+			if slices.Contains(load.Requirements[k], expr) {
+				id = k
+			}
+		}
+		if id == "" {
+			return "", fmt.Errorf("default threshold %s grades no requirement (load.Requirements)", expr)
+		}
+		r, ok := catalog.Lookup(id)
+		if !ok {
+			return "", fmt.Errorf("load.Requirements names %s, which is not in the catalogue", id)
+		}
+		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s |\n", expr, id, r.Level, mdCell(r.Requirement))
+	}
+	return b.String(), nil
+}
+
+// metricsTable lists every metric a threshold may name (load.MetricHelp).
+func metricsTable() string {
+	var b strings.Builder
+	b.WriteString("| metric | what it is |\n|---|---|\n")
+	for _, line := range load.MetricHelp() {
+		name, about, _ := strings.Cut(strings.TrimSpace(line), " ")
+		fmt.Fprintf(&b, "| `%s` | %s |\n", name, mdCell(about))
+	}
+	return b.String()
+}
+
+// commandFlagSets builds the flag sets of one invocation (such as conform receiver) by
+// running it with -h: each command defines its flags and stops at parsing. Nothing else runs.
+func commandFlagSets(inv []string) ([]*flag.FlagSet, error) {
+	c, ok := commands[inv[0]]
+	if !ok {
+		return nil, fmt.Errorf("no command %q", inv[0])
+	}
+	var sets []*flag.FlagSet
+	e := &env{
+		stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard,
+		getenv:    func(string) string { return "" },
+		onFlagSet: func(fs *flag.FlagSet) { sets = append(sets, fs) },
+	}
+	args := append(slices.Clone(inv[1:]), "-h")
+	if code := c.run(context.Background(), e, args); code != exitOK {
+		return nil, fmt.Errorf("hookproof %s -h: exit %d", strings.Join(inv, " "), code)
+	}
+	if len(sets) == 0 {
+		return nil, fmt.Errorf("hookproof %s builds no flag set", strings.Join(inv, " "))
+	}
+	return sets, nil
+}
+
+// flagsTable lists the flags of one invocation: name, default and usage.
+func flagsTable(inv []string) (string, error) {
+	sets, err := commandFlagSets(inv)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	b.WriteString("| flag | default | what it does |\n|---|---|---|\n")
+	for _, fs := range sets {
+		fs.VisitAll(func(f *flag.Flag) {
+			arg, usage := flag.UnquoteUsage(f)
+			name := "--" + f.Name
+			if len(f.Name) == 1 {
+				name = "-" + f.Name
+			}
+			if arg != "" {
+				name += " " + arg
+			}
+			def := ""
+			if f.DefValue != "" && !(f.DefValue == "false" && arg == "") {
+				def = "`" + mdCell(f.DefValue) + "`"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", mdCell(name), def, mdCell(usage))
+		})
+	}
+	return b.String(), nil
+}
+
+// helpFiles are the hand-written reference texts: README.md's verdict and exit code tables and
+// its results file notes are generated from them, and `hookproof help` prints them.
+//
+//go:embed help/*.md
+var helpFiles embed.FS
+
+func helpFile(name string) func() (string, error) {
+	return func() (string, error) {
+		b, err := helpFiles.ReadFile("help/" + name)
+		return strings.TrimRight(string(b), "\n") + "\n", err
+	}
+}
+
+// helpTopics are the topics of hookproof help TOPIC, each the generated sections it prints.
+var helpTopics = []struct {
+	name, about string
+	sections    []string
+}{
+	{"requirements", "every requirement of the receiver, sender and load catalogues", []string{"requirements-receiver", "requirements-sender", "requirements-load"}},
+	{"faults", "the chaos fault types and their params", []string{"faults"}},
+	{"thresholds", "the default load thresholds and the metrics a --threshold may name", []string{"thresholds", "metrics"}},
+	{"exit-codes", "verdicts and exit codes", []string{"exit-codes"}},
+	{"results", "what the results files hold", []string{"results"}},
+}
+
+// runHelp is hookproof help [TOPIC]: without a topic the command list, else the topic's
+// reference text, the same Markdown README.md shows.
+func runHelp(e *env, args []string) int {
+	if len(args) == 0 {
+		mainUsage(e.stdout)
+		fmt.Fprintln(e.stdout, "\nhelp topics (hookproof help TOPIC):")
+		for _, t := range helpTopics {
+			fmt.Fprintf(e.stdout, "  %-12s %s\n", t.name, t.about)
+		}
+		return exitOK
+	}
+	var topic []string
+	var names []string
+	for _, t := range helpTopics {
+		names = append(names, t.name)
+		if t.name == args[0] {
+			topic = t.sections
+		}
+	}
+	if topic == nil {
+		if c, ok := commands[args[0]]; ok {
+			return c.run(context.Background(), e, append(slices.Clone(args[1:]), "-h"))
+		}
+		fmt.Fprintf(e.stderr, "hookproof help: unknown topic %q (topics: %s; or a command name)\n", args[0], strings.Join(names, ", "))
+		return exitUsage
+	}
+	byName := map[string]generatedSection{}
+	for _, s := range generatedSections() {
+		byName[s.name] = s
+	}
+	for i, name := range topic {
+		text, err := byName[name].render()
+		if err != nil {
+			fmt.Fprintf(e.stderr, "hookproof help: %v\n", err)
+			return exitHarness
+		}
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		fmt.Fprint(e.stdout, text)
+	}
+	return exitOK
+}
