@@ -135,11 +135,14 @@ func (p *Proxy) AdminHandler() http.Handler {
 		type typeDoc struct {
 			Name    string            `json:"name"`
 			Summary string            `json:"summary"`
+			Kind    Kind              `json:"kind"`
+			Does    string            `json:"does"`              // the kind in words
+			Primary string            `json:"primary,omitempty"` // the param an inline value sets
 			Params  map[string]string `json:"params,omitempty"`
 		}
 		var out []typeDoc
 		for _, t := range Types() {
-			out = append(out, typeDoc{t.Name, t.Summary, t.Params})
+			out = append(out, typeDoc{t.Name, t.Summary, t.Kind, t.Kind.Doc(), t.Primary, t.Params})
 		}
 		writeJSON(w, http.StatusOK, out)
 	})

@@ -1,5 +1,6 @@
-// Package chaos is an HTTP-aware chaos proxy: it drops, duplicates, delays, reorders,
-// corrupts and replays individual webhook deliveries, deciding per request from a seed.
+// Package chaos is an HTTP-aware chaos proxy: it loses, repeats, delays, reorders and
+// corrupts individual webhook deliveries or their answers (see Kinds), deciding per request
+// from a seed.
 //
 // A Proxy forwards to one upstream and is an http.Handler, so it embeds in-process
 // (httptest.NewServer(p)) or serves on a listener. Faults are plug-ins: one file per fault

@@ -35,7 +35,7 @@ func (p *Proxy) SetFaults(specs ...FaultSpec) error {
 		}
 		chain = append(chain, in)
 	}
-	p.chain.Store(&chain)
+	p.setChain(chain)
 	return nil
 }
 
@@ -62,7 +62,7 @@ func (p *Proxy) AddFault(s FaultSpec, at int) (FaultSpec, error) {
 		at = len(old)
 	}
 	chain := slices.Insert(slices.Clone(old), at, in)
-	p.chain.Store(&chain)
+	p.setChain(chain)
 	return in.spec, nil
 }
 
@@ -89,7 +89,7 @@ func (p *Proxy) UpdateFault(name string, s FaultSpec) (FaultSpec, error) {
 	}
 	chain := slices.Clone(old)
 	chain[i] = in
-	p.chain.Store(&chain)
+	p.setChain(chain)
 	return in.spec, nil
 }
 
@@ -103,7 +103,7 @@ func (p *Proxy) RemoveFault(name string) error {
 		return fmt.Errorf("fault %s: %w", name, ErrNoSuchFault)
 	}
 	chain := slices.Delete(slices.Clone(old), i, i+1)
-	p.chain.Store(&chain)
+	p.setChain(chain)
 	return nil
 }
 
@@ -142,6 +142,17 @@ func cloneParams[M ~map[string]string](m M) M {
 	return out
 }
 
+// setChain makes chain the active one and remembers its specs, so that the stats of an
+// instance removed later still say what it was.
+func (p *Proxy) setChain(chain []*instance) {
+	p.countMu.Lock()
+	for _, in := range chain {
+		p.specs[in.spec.Name] = in.spec
+	}
+	p.countMu.Unlock()
+	p.chain.Store(&chain)
+}
+
 func (p *Proxy) counter(name string) *atomic.Int64 {
 	p.countMu.Lock()
 	defer p.countMu.Unlock()
@@ -159,15 +170,48 @@ func (p *Proxy) Stats() Stats {
 		Seed: p.seed, Requests: p.requests.Load(), Copies: p.copies.Load(), Forwarded: p.forwarded.Load(),
 		Faults: map[string]int64{}, Outcomes: map[string]int64{}, LedgerDropped: p.ledger.droppedCount(),
 	}
+	chain := *p.chain.Load()
 	p.countMu.Lock()
 	for name, c := range p.counters {
 		st.Faults[name] = c.Load()
 	}
+	st.Instances = p.instanceStats(chain, st.Faults)
 	p.countMu.Unlock()
 	for i := range p.outcomes {
 		if n := p.outcomes[i].Load(); n > 0 {
 			st.Outcomes[outcomeNames[i]] = n
 		}
+	}
+	return st
+}
+
+// instanceStats describes the instances of chain, outermost first, then those no longer in
+// it that fired since the last reset, by name; counts are from counts. countMu is held.
+func (p *Proxy) instanceStats(chain []*instance, counts map[string]int64) []FaultStat {
+	out := make([]FaultStat, 0, len(chain))
+	seen := make(map[string]bool, len(chain))
+	for _, in := range chain {
+		seen[in.spec.Name] = true
+		out = append(out, faultStat(in.spec, counts[in.spec.Name]))
+	}
+	var gone []string
+	for name, n := range counts {
+		if _, ok := p.specs[name]; ok && !seen[name] && n > 0 {
+			gone = append(gone, name)
+		}
+	}
+	slices.Sort(gone)
+	for _, name := range gone {
+		out = append(out, faultStat(p.specs[name], counts[name]))
+	}
+	return out
+}
+
+func faultStat(s FaultSpec, n int64) FaultStat {
+	st := FaultStat{Name: s.Name, Type: s.Type, Spec: s.String(), Probability: s.Probability,
+		Params: cloneParams(s.Params), Count: n}
+	if t, err := LookupType(s.Type); err == nil {
+		st.Kind = t.KindOf(s.Params)
 	}
 	return st
 }
@@ -199,6 +243,7 @@ func (p *Proxy) Reset() {
 		c.Store(0)
 		if !active[name] {
 			delete(p.counters, name)
+			delete(p.specs, name)
 		}
 	}
 	p.countMu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -95,6 +96,12 @@ func Ended(e End) Result { return Result{End: e} }
 type FaultType struct {
 	Name    string // as used in specs, flags and scenarios: "drop", "lost-ack", ...
 	Summary string // one line for help texts
+	// Kind is what the fault does to a delivery (KindLosesRequest, KindRepeats, ...). Reports
+	// explain and grade each fault by it; the CLI orders its per-fault flags by it.
+	Kind Kind
+	// KindFor, when set, gives the kind of an instance whose params change what it does
+	// (a timeout that forwards first loses the answer, not the request). Nil: always Kind.
+	KindFor func(p Params) Kind
 	// Primary is the param that a non-numeric inline value sets ("delay=100ms-2s" sets
 	// "duration"); empty when the inline value is always a probability.
 	Primary string
@@ -114,10 +121,14 @@ var (
 var ErrUnknownType = errors.New("unknown fault type")
 
 // Register adds a fault type. It is meant for init() functions and panics on a programming
-// error (empty name, nil New, or a name registered twice), as http.Handle does.
+// error (empty name, nil New, a Kind not in Kinds, or a name registered twice), as
+// http.Handle does.
 func Register(t FaultType) {
 	if t.Name == "" || t.New == nil {
 		panic("chaos: Register needs a name and a New function")
+	}
+	if t.Kind.Doc() == "" {
+		panic("chaos: fault type " + t.Name + ": kind " + strconv.Quote(string(t.Kind)) + " is not one of Kinds()")
 	}
 	registryMu.Lock()
 	defer registryMu.Unlock()
@@ -150,6 +161,19 @@ func LookupType(name string) (FaultType, error) {
 	return t, nil
 }
 
+// KindOf is the kind of an instance of t with params p.
+func (t FaultType) KindOf(p Params) Kind {
+	if t.KindFor != nil {
+		if k := t.KindFor(p); k.Doc() != "" {
+			return k
+		}
+	}
+	return t.Kind
+}
+
+// TypeNames lists the registered fault types' names, comma-separated, for help texts.
+func TypeNames() string { return typeNames() }
+
 func typeNames() string {
 	ts := Types()
 	s := ""
@@ -160,4 +184,61 @@ func typeNames() string {
 		s += t.Name
 	}
 	return s
+}
+
+// Kind is what a fault does to a delivery, as its sender and its receiver see it.
+type Kind string
+
+// The kinds, in the order they act on an exchange: hold and slow the request, lose it or
+// answer it without forwarding, damage it, multiply it, then lose or break the answer.
+const (
+	KindReorders     Kind = "reorders"      // requests reach the upstream in another order
+	KindDelays       Kind = "delays"        // the request or its answer arrives late
+	KindLosesRequest Kind = "loses-request" // the request never reaches the upstream
+	KindErrors       Kind = "errors"        // an error answer made up by the proxy, not forwarded
+	KindCorrupts     Kind = "corrupts"      // the upstream gets damaged bytes
+	KindRepeats      Kind = "repeats"       // the upstream gets the same request more than once
+	KindLosesAnswer  Kind = "loses-answer"  // the upstream processed it, the client gets no answer
+)
+
+var kindDocs = []struct {
+	kind Kind
+	doc  string
+}{
+	{KindReorders, "reorders requests"},
+	{KindDelays, "delays the request or the answer"},
+	{KindLosesRequest, "loses the request"},
+	{KindErrors, "answers an error in the upstream's place"},
+	{KindCorrupts, "corrupts the request"},
+	{KindRepeats, "repeats the request"},
+	{KindLosesAnswer, "loses the answer"},
+}
+
+// Kinds lists every kind, in the order they act on an exchange (see the constants).
+func Kinds() []Kind {
+	out := make([]Kind, len(kindDocs))
+	for i, k := range kindDocs {
+		out[i] = k.kind
+	}
+	return out
+}
+
+// Doc is the kind in a few words ("loses the answer"); empty for a string that is not a kind.
+func (k Kind) Doc() string {
+	for _, d := range kindDocs {
+		if d.kind == k {
+			return d.doc
+		}
+	}
+	return ""
+}
+
+// Rank is the kind's position in Kinds(), or len(Kinds()) for a string that is not a kind.
+func (k Kind) Rank() int {
+	for i, d := range kindDocs {
+		if d.kind == k {
+			return i
+		}
+	}
+	return len(kindDocs)
 }

@@ -9,6 +9,7 @@ func init() {
 	Register(FaultType{
 		Name:    "corrupt",
 		Summary: "flip one bit of the body or change one character of the signature header",
+		Kind:    KindCorrupts,
 		Params: map[string]string{
 			"target": "body (default) or signature",
 			"header": "signature header to change (default: the first present of " + signatureHeaderList + ")",

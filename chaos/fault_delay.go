@@ -6,6 +6,7 @@ func init() {
 	Register(FaultType{
 		Name:    "delay",
 		Summary: "wait before forwarding and/or before answering",
+		Kind:    KindDelays,
 		Primary: "duration",
 		Params: map[string]string{
 			"duration": "how long: 2s (fixed), 100ms-2s (uniform) or 1s~200ms (normal, mean~jitter); default 1s",

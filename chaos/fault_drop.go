@@ -9,6 +9,7 @@ func init() {
 	Register(FaultType{
 		Name:    "drop",
 		Summary: "the request never reaches the upstream",
+		Kind:    KindLosesRequest,
 		Params:  map[string]string{"mode": "what the client sees: reset (default), 502, or hang until it gives up"},
 		New: func(c *Config) (Fault, error) {
 			return drop{mode: c.Enum("mode", "reset", "reset", "502", "hang")}, nil

@@ -4,6 +4,7 @@ func init() {
 	Register(FaultType{
 		Name:    "duplicate",
 		Summary: "forwarded 1+N times; the client gets the first answer",
+		Kind:    KindRepeats,
 		Params: map[string]string{
 			"copies": "extra copies to send, 1 (default) to 100",
 			"after":  "delay of each copy: 0 (default, at once), 2s, 1s-5s or 2s~500ms",

@@ -13,6 +13,7 @@ func init() {
 	Register(FaultType{
 		Name:    "error",
 		Summary: "answer with a synthetic error status without forwarding",
+		Kind:    KindErrors,
 		Params: map[string]string{
 			"status":      "status to answer, 400-599, or a list to pick from per request (500|502|503); default 503",
 			"retry-after": "Retry-After to send, in seconds or as a duration; default 1 with 429 and 503, none otherwise",

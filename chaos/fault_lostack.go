@@ -4,6 +4,7 @@ func init() {
 	Register(FaultType{
 		Name:    "lost-ack",
 		Summary: "forwarded and answered upstream, but the client gets an error instead of the answer",
+		Kind:    KindLosesAnswer,
 		Params:  map[string]string{"mode": "what the client sees: reset (default), 502, 504, or hang until it gives up"},
 		New: func(c *Config) (Fault, error) {
 			return lostAck{mode: c.Enum("mode", "reset", "reset", "502", "504", "hang")}, nil

@@ -12,6 +12,7 @@ func init() {
 	Register(FaultType{
 		Name:    "reorder",
 		Summary: "hold requests and release them in a shuffled order",
+		Kind:    KindReorders,
 		Params: map[string]string{
 			"window": "release when this many requests are held, 2 to 1000; default 8",
 			"hold":   "or when the first one has been held this long; default 1s",

@@ -6,6 +6,7 @@ func init() {
 	Register(FaultType{
 		Name:    "replay",
 		Summary: "forward normally, then send the same captured request again later",
+		Kind:    KindRepeats,
 		Params: map[string]string{
 			"after":  "when to replay: default 6m (past a 5-minute timestamp tolerance); 2s, 1m-10m or 6m~30s",
 			"copies": "how many replays, 1 (default) to 100, each after its own delay",

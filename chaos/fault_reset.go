@@ -6,6 +6,7 @@ func init() {
 	Register(FaultType{
 		Name:    "reset",
 		Summary: "forward, then reset the connection part-way through the response",
+		Kind:    KindLosesAnswer,
 		Params:  map[string]string{"at": "fraction of the response bytes sent before the reset, in (0,1); default 0.5"},
 		New: func(c *Config) (Fault, error) {
 			at := 0.5

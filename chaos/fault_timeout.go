@@ -6,6 +6,13 @@ func init() {
 	Register(FaultType{
 		Name:    "timeout",
 		Summary: "accept the request and never answer until the client gives up",
+		Kind:    KindLosesRequest,
+		KindFor: func(p Params) Kind { // forwarded first, it is the answer that is lost
+			if newConfig(p).Bool("forward", false) {
+				return KindLosesAnswer
+			}
+			return KindLosesRequest
+		},
 		Params: map[string]string{
 			"max":     "give up on the client after this long and reset (default 0: wait for the client)",
 			"forward": "forward the request anyway before hanging: true or false (default)",

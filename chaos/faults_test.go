@@ -14,6 +14,22 @@ import (
 	"time"
 )
 
+// faultTests are, per registered fault type, the tests of what it does. A new fault type
+// adds its tests (here, or in a file of its own) and its line in this table:
+// TestRegistryIsComplete fails for a registered type without one.
+var faultTests = map[string][]func(*testing.T){
+	"corrupt":   {TestCorruptIsRejected, TestChangeChar},
+	"delay":     {TestDelayHonoured, TestClientGoneWhileDelayed},
+	"drop":      {TestDropRate, TestDropModes},
+	"duplicate": {TestDuplicateRate, TestDuplicateAfterDelay},
+	"error":     {TestErrorStatus},
+	"lost-ack":  {TestLostAck},
+	"reorder":   {TestReorderChangesOrder, TestReorderDoesNotStallASequentialClient},
+	"replay":    {TestReplay},
+	"reset":     {TestResetPartway},
+	"timeout":   {TestTimeout, TestTimeoutMax},
+}
+
 func spec(typ string, p float64, params ...string) FaultSpec {
 	s := FaultSpec{Type: typ, Probability: p}
 	for i := 0; i+1 < len(params); i += 2 {

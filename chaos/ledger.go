@@ -88,15 +88,30 @@ func (l *ledger) droppedCount() int64 {
 type Stats struct {
 	Seed      int64 `json:"seed"`
 	Requests  int64 `json:"requests"`  // client requests received
-	Copies    int64 `json:"copies"`    // copies sent by faults (duplicate, replay)
+	Copies    int64 `json:"copies"`    // copies sent by faults (Exchange.Resend)
 	Forwarded int64 `json:"forwarded"` // sends to the upstream, copies included
 	// Faults counts how often each instance fired, by name; removed instances keep their
 	// count until a reset.
 	Faults map[string]int64 `json:"faults"`
+	// Instances says, per fault instance, what it is and how often it fired: the active
+	// ones outermost first, then removed ones that fired, by name.
+	Instances []FaultStat `json:"instances"`
 	// Outcomes counts client requests by outcome (see Entry.Outcome).
 	Outcomes map[string]int64 `json:"outcomes"`
 	// LedgerDropped counts entries pushed out of the bounded ledger.
 	LedgerDropped int64 `json:"ledger_dropped"`
+}
+
+// FaultStat is one fault instance: its name, its registered type, what it does to a
+// delivery, its params as given, and how often it fired.
+type FaultStat struct {
+	Name        string  `json:"name"`
+	Type        string  `json:"type"`
+	Kind        Kind    `json:"kind"`
+	Spec        string  `json:"spec"` // the instance in the inline grammar (FaultSpec.String)
+	Probability float64 `json:"probability"`
+	Params      Params  `json:"params,omitempty"`
+	Count       int64   `json:"count"`
 }
 
 // LedgerLines returns the most recent n ledger entries (all when n < 0) as JSON objects,

@@ -40,6 +40,7 @@ type Proxy struct {
 
 	countMu  sync.Mutex
 	counters map[string]*atomic.Int64
+	specs    map[string]FaultSpec // the last active spec of each instance name
 
 	attempts *attempts
 	ledger   *ledger
@@ -181,6 +182,7 @@ func NewProxy(upstream string, opts ...Option) (*Proxy, error) {
 		ledgerLimit:  10000,
 		attemptLimit: 1 << 20,
 		counters:     map[string]*atomic.Int64{},
+		specs:        map[string]FaultSpec{},
 	}
 	for _, o := range opts {
 		if err := o(p); err != nil {
@@ -218,8 +220,8 @@ func (p *Proxy) Seed() int64 { return p.seed }
 // Upstream returns the upstream URL, with any password redacted.
 func (p *Proxy) Upstream() string { return p.upstream.Redacted() }
 
-// Close releases requests held by reorder, hung by drop, lost-ack or timeout, and delayed
-// copies, then waits for running copies to finish. The proxy still forwards afterwards,
+// Close releases the requests faults hold or hang (x.Wait, EndHang) and delayed copies,
+// then waits for running copies to finish. The proxy still forwards afterwards,
 // but without waiting: holds and hangs end at once.
 func (p *Proxy) Close() error {
 	p.bgMu.Lock()

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hookproof/hookproof/chaos"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -417,12 +418,11 @@ type errorLook struct {
 
 var redErrors = errorLook{col: colRed, label: "errors"}
 
-// makesErrors says whether injecting fault shows up as a failed attempt at the sender: a
-// lost answer (drop, reset, timeout, a synthetic 5xx from the "error" fault, ...) or a lost
-// ack (the target did the work, the sender saw no 2xx).
-func makesErrors(fault string) bool {
-	n := strings.ToLower(fault)
-	return faultKind(fault) == "loss" || strings.Contains(n, "lost")
+// makesErrors says whether a fault of kind k shows up as a failed attempt at the sender: a
+// lost request (no answer, or one made up), an error answer in the upstream's place, or a lost
+// answer (the target did the work, the sender saw no 2xx).
+func makesErrors(k chaos.Kind) bool {
+	return k == chaos.KindLosesRequest || k == chaos.KindErrors || k == chaos.KindLosesAnswer
 }
 
 // errorLookFor picks the errors' look for r. The series count errors per second without
@@ -440,9 +440,9 @@ func errorLookFor(r *Results) errorLook {
 	}
 	var injected int64
 	if r.Chaos != nil {
-		for name, n := range r.Chaos.Counters {
-			if makesErrors(name) {
-				injected += max(n, 0)
+		for _, f := range r.Chaos.FaultList() {
+			if makesErrors(chaos.Kind(f.Kind)) {
+				injected += max(f.Injected, 0)
 			}
 		}
 	}

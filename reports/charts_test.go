@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hookproof/hookproof/chaos"
 )
 
 // What a real demo run showed: its last second acknowledged nothing (only retries were in
@@ -165,20 +167,16 @@ func TestHTMLEffectSinkMeta(t *testing.T) {
 	}
 }
 
-// Every fault the chaos proxy registers says what the target did about it.
-func TestFaultKinds(t *testing.T) {
-	tests := map[string]string{
-		"corrupt": "invalid", "delay": "delay", "drop": "loss", "duplicate": "duplicate", "error": "loss",
-		"lost-ack": "duplicate", "reorder": "order", "replay": "duplicate", "reset": "loss", "timeout": "loss",
-	}
-	for name, want := range tests {
-		if got := faultKind(name); got != want {
-			t.Errorf("faultKind(%q) = %q, want %q", name, got, want)
+// Every kind of fault the chaos proxy knows says what the target did about it.
+func TestEveryChaosKindIsMeasured(t *testing.T) {
+	for _, k := range chaos.Kinds() {
+		if measuredBy[k] == "" {
+			t.Errorf("chaos kind %q: no measure in measuredBy", k)
 		}
 	}
 	r := &Results{Kind: KindLoad, Load: &Load{Ledger: Ledger{Observed: true, Effects: 10}}}
-	if did, class := chaosEffect(r, "lost-ack"); class != "ok" || !strings.Contains(did, "0 doubled") {
-		t.Errorf("lost-ack: %q (%s), want the doubled count", did, class)
+	if did, class := chaosEffect(r, chaos.KindLosesAnswer); class != "ok" || !strings.Contains(did, "0 doubled") {
+		t.Errorf("loses-answer: %q (%s), want the doubled count", did, class)
 	}
 }
 

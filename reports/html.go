@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
@@ -16,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hookproof/hookproof/chaos"
 )
 
 // The page is one self-contained file: CSS and a few lines of script inline, charts as inline
@@ -203,7 +206,7 @@ type chaosView struct {
 }
 
 type chaosRow struct {
-	Fault, Injected, Did, Class string
+	Fault, Type, Does, Injected, Did, Class string
 }
 
 func verdictFor(v Verdict) verdictView {
@@ -648,35 +651,23 @@ func buildLoad(clean func(string) string, r *Results) *loadView {
 	return lv
 }
 
-// faultKinds maps words in a fault's name to what the target's answer to it is measured by.
-var faultKinds = []struct {
-	words []string
-	kind  string
-}{
-	// A lost ack and a replay are both, to the target, one event delivered again.
-	{[]string{"dup", "lost-ack", "lostack", "lost_ack", "replay"}, "duplicate"},
-	{[]string{"drop", "reset", "abort", "close", "timeout", "blackhole", "crash", "error"}, "loss"},
-	{[]string{"delay", "slow", "latency", "jitter", "throttle", "bandwidth"}, "delay"},
-	{[]string{"reorder", "order", "shuffle"}, "order"},
-	{[]string{"corrupt", "tamper", "invalid", "sig", "truncat", "mangle"}, "invalid"},
+// measuredBy says, per chaos kind (what a fault does to a delivery), what the target's
+// answer to it is measured by. A lost answer and a repeat are both, to the target, one event
+// delivered again; a lost request and an error answer both make the sender retry.
+var measuredBy = map[chaos.Kind]string{
+	chaos.KindRepeats:      "duplicate",
+	chaos.KindLosesAnswer:  "duplicate",
+	chaos.KindLosesRequest: "loss",
+	chaos.KindErrors:       "loss",
+	chaos.KindDelays:       "delay",
+	chaos.KindReorders:     "order",
+	chaos.KindCorrupts:     "invalid",
 }
 
-func faultKind(name string) string {
-	n := strings.ToLower(name)
-	for _, fk := range faultKinds {
-		for _, w := range fk.words {
-			if strings.Contains(n, w) {
-				return fk.kind
-			}
-		}
-	}
-	return ""
-}
-
-// chaosEffect says what the target did about one kind of injected fault, from the ledger
+// chaosEffect says what the target did about a fault of one chaos kind, from the ledger
 // (load runs) or the requirement families that test it (conformance runs).
-func chaosEffect(r *Results, fault string) (did, class string) {
-	kind := faultKind(fault)
+func chaosEffect(r *Results, k chaos.Kind) (did, class string) {
+	kind := measuredBy[k]
 	if r.Load == nil {
 		fam := map[string][]string{"duplicate": {"idempotency", "IDEM"}, "loss": {"retry", "RETRY", "durability"},
 			"delay": {"acknowledgement", "ACK", "TIMEOUT"}, "order": {"ordering", "ORD"}, "invalid": {"signature", "SIG"}}[kind]
@@ -761,10 +752,17 @@ func chaosEffect(r *Results, fault string) (did, class string) {
 func buildChaos(clean func(string) string, r *Results) *chaosView {
 	c := r.Chaos
 	cv := &chaosView{Spec: clean(c.Spec), Seed: strconv.FormatInt(c.Seed, 10), Requests: count(int(c.Requests))}
-	names := slices.Sorted(maps.Keys(c.Counters))
-	for _, k := range names {
-		did, class := chaosEffect(r, k)
-		cv.Rows = append(cv.Rows, chaosRow{Fault: clean(k), Injected: count(int(c.Counters[k])), Did: clean(did), Class: class})
+	for _, f := range c.FaultList() {
+		typ, does := f.Type, chaos.Kind(f.Kind).Doc()
+		if typ == "" {
+			typ = "unknown type"
+		}
+		if does == "" {
+			does = cmp.Or(f.Kind, "unknown")
+		}
+		did, class := chaosEffect(r, chaos.Kind(f.Kind))
+		cv.Rows = append(cv.Rows, chaosRow{Fault: clean(f.Name), Type: clean(typ), Does: clean(does),
+			Injected: count(int(f.Injected)), Did: clean(did), Class: class})
 	}
 	var lines []string
 	for _, raw := range c.Ledger {

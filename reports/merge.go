@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -605,5 +606,30 @@ func mergeChaos(shards []*Results) *Chaos {
 	if m != nil && len(m.Counters) == 0 {
 		m.Counters = nil
 	}
+	if m != nil {
+		m.Faults = mergeFaults(shards)
+	}
 	return m
+}
+
+// mergeFaults sums the shards' faults by name, in order of first appearance; nil when no
+// shard recorded them (v1 files), so the merged file says no more than its shards did.
+func mergeFaults(shards []*Results) []FaultStat {
+	if !slices.ContainsFunc(shards, func(s *Results) bool { return s.Chaos != nil && len(s.Chaos.Faults) > 0 }) {
+		return nil
+	}
+	var out []FaultStat
+	at := map[string]int{}
+	for _, s := range shards {
+		for _, f := range s.Chaos.FaultList() {
+			if i, ok := at[f.Name]; ok {
+				out[i].Injected += f.Injected
+				continue
+			}
+			at[f.Name] = len(out)
+			f.Params = maps.Clone(f.Params)
+			out = append(out, f)
+		}
+	}
+	return out
 }

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/hookproof/hookproof/chaos"
 )
 
 // Schema names the version of the results format this build writes. Read also accepts
@@ -258,8 +261,59 @@ type Chaos struct {
 	Spec     string           `json:"spec,omitempty"`
 	Requests int64            `json:"requests"`
 	Counters map[string]int64 `json:"counters,omitempty"` // injections per fault name
+	// Faults says, per fault instance, outermost first, what it was and how often it fired.
+	// Files written before it was recorded (all v1 files) have Counters only: see FaultList.
+	Faults []FaultStat `json:"faults,omitempty"`
 	// Ledger holds an excerpt of the proxy's ledger (one JSON object per request).
 	Ledger []json.RawMessage `json:"ledger,omitempty"`
+}
+
+// FaultStat is one fault instance of a run's chaos.
+type FaultStat struct {
+	Name string `json:"name"` // the instance's name, as the user chose it ("flaky") or its type
+	// Type is the registered chaos fault type ("drop", "lost-ack", ...); empty when unknown.
+	Type string `json:"type"`
+	// Kind is what the fault does to a delivery (chaos.Kind: "loses-request", "repeats",
+	// ...); empty when unknown.
+	Kind        string            `json:"kind"`
+	Spec        string            `json:"spec,omitempty"` // the instance in the inline grammar
+	Probability float64           `json:"probability"`
+	Params      map[string]string `json:"params,omitempty"` // as given
+	Injected    int64             `json:"injected"`
+}
+
+// ChaosFaults converts the proxy's per-instance stats (chaos.Stats.Instances).
+func ChaosFaults(stats []chaos.FaultStat) []FaultStat {
+	if len(stats) == 0 {
+		return nil
+	}
+	out := make([]FaultStat, len(stats))
+	for i, s := range stats {
+		out[i] = FaultStat{Name: s.Name, Type: s.Type, Kind: string(s.Kind), Spec: s.Spec,
+			Probability: s.Probability, Params: maps.Clone(map[string]string(s.Params)), Injected: s.Count}
+	}
+	return out
+}
+
+// FaultList is c's faults: Faults when recorded, else (files written before, v1 files) one
+// per name in Counters, by name, with the type and kind of the registered chaos type of
+// exactly that name, or none ("unknown type") when no type is called so.
+func (c *Chaos) FaultList() []FaultStat {
+	if c == nil {
+		return nil
+	}
+	if len(c.Faults) > 0 {
+		return c.Faults
+	}
+	out := make([]FaultStat, 0, len(c.Counters))
+	for _, name := range slices.Sorted(maps.Keys(c.Counters)) {
+		f := FaultStat{Name: name, Injected: c.Counters[name]}
+		if t, err := chaos.LookupType(name); err == nil {
+			f.Type, f.Kind = t.Name, string(t.Kind)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // Verdict is the graded result of one or more runs.

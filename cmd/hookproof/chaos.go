@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,7 +24,7 @@ import (
 func init() {
 	register(command{
 		name:    "chaos",
-		summary: "run the HTTP-aware chaos proxy (drop, duplicate, delay, reorder, ...) in front of an endpoint",
+		summary: "run the HTTP-aware chaos proxy (" + chaos.TypeNames() + ") in front of an endpoint",
 		run:     runChaos,
 	})
 }
@@ -32,36 +33,60 @@ func runChaos(ctx context.Context, e *env, args []string) int {
 	return exitCode(e, "chaos", chaosProxy(ctx, e, args))
 }
 
-// chaosFlagOrder is the order the per-fault flags compose in, outermost first: hold and
-// slow the request, lose or answer it without forwarding, damage it, multiply it, then
-// lose or break the answer.
-var chaosFlagOrder = []struct{ name, help string }{
-	{"reorder", "probability that a request is held and released in a shuffled order"},
-	{"delay", "delay before forwarding: 2s, 100ms-2s (uniform) or 1s~200ms (normal, mean~jitter)"},
-	{"drop", "probability that a request never reaches the upstream (the client sees a reset)"},
-	{"timeout", "probability that a request is accepted and never answered"},
-	{"error", "probability of a synthetic 503 with Retry-After instead of forwarding"},
-	{"corrupt", "probability that one bit of the body is flipped in transit"},
-	{"duplicate", "probability that a request is forwarded twice"},
-	{"replay", "probability that a request is sent again 6 minutes later"},
-	{"lost-ack", "probability that the upstream's answer is replaced by a reset"},
-	{"reset", "probability that the connection is reset half-way through the answer"},
+// chaosFlagTypes are the fault types with a flag of their own: every registered one, in the
+// order the flags compose, outermost first. That order is by what they do to a delivery
+// (chaos.Kinds: hold and slow the request, lose it or answer it without forwarding, damage
+// it, multiply it, then lose or break the answer), then by name.
+func chaosFlagTypes() []chaos.FaultType {
+	ts := chaos.Types()
+	slices.SortStableFunc(ts, func(a, b chaos.FaultType) int { return cmp.Compare(a.Kind.Rank(), b.Kind.Rank()) })
+	return ts
+}
+
+// faultFlagHelp is a fault type's flag help: its value's syntax, what it does, its params.
+func faultFlagHelp(t chaos.FaultType) string {
+	var b strings.Builder
+	arg := "P"
+	if t.Primary != "" {
+		arg = strings.ToUpper(t.Primary)
+		fmt.Fprintf(&b, "`%s` (its %s, probability 1) or a probability P (0.05 or 5%%): ", arg, t.Primary)
+	} else {
+		b.WriteString("probability `P` (0.05 or 5%): ")
+	}
+	fmt.Fprintf(&b, "%s; %s", t.Kind.Doc(), t.Summary)
+	if len(t.Params) > 0 {
+		fmt.Fprintf(&b, ";\nparams, as %s(name=value,...): ", arg)
+		for i, name := range slices.Sorted(maps.Keys(t.Params)) {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "%s: %s", name, t.Params[name])
+		}
+	}
+	return b.String()
 }
 
 func chaosProxy(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet(e, "chaos", "--upstream URL [--listen ADDR] [--seed N] [--drop P] [--delay D] ... [--scenario FILE] [--admin ADDR]")
+	flagTypes := chaosFlagTypes()
+	names := make([]string, len(flagTypes))
+	for i, t := range flagTypes {
+		names[i] = t.Name
+	}
+	fs := newFlagSet(e, "chaos", "--upstream URL [--listen ADDR] [--seed N] [--FAULT VALUE]... [--chaos SPEC] [--scenario FILE] [--admin ADDR]\n\n"+
+		"FAULT is a fault type: its flag adds one instance. The flags compose in this order, outermost first:\n  "+
+		strings.Join(names, ", ")+"\nafter --scenario's and --chaos's faults; for another order use --chaos SPEC or a scenario.")
 	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on (a bare :PORT listens on 127.0.0.1)")
 	upstream := fs.String("upstream", "", "URL to forward to (required)")
 	seedFlag := fs.String("seed", "", "seed of every decision (default: the scenario's, else random; printed at start)")
 	scenario := fs.String("scenario", "", "YAML scenario file; its faults come first")
-	spec := fs.String("chaos", "", "inline fault spec, e.g. drop=0.05,duplicate=0.1,delay=0-2s, or a scenario file (after --scenario's faults)")
+	spec := fs.String("chaos", "", "inline fault spec, e.g. drop=0.05,duplicate=0.1,delay=0-2s, or a scenario file (after --scenario's faults); types: "+chaos.TypeNames())
 	admin := fs.String("admin", "", "address of the admin API (faults, ledger, stats); off when empty")
 	ledgerLimit := fs.Int("ledger", 10000, "ledger entries kept in memory")
 	ledgerOut := fs.String("ledger-out", "", "write the ledger as JSON lines to this file on exit")
 	verbose := fs.Bool("v", false, "log every faulted request to stderr")
-	perFault := make([]*string, len(chaosFlagOrder))
-	for i, f := range chaosFlagOrder {
-		perFault[i] = fs.String(f.name, "", f.help)
+	perFault := make([]*string, len(flagTypes))
+	for i, t := range flagTypes {
+		perFault[i] = fs.String(t.Name, "", faultFlagHelp(t))
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -92,17 +117,17 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 			seed = sc.Seed
 		}
 	}
-	for i, f := range chaosFlagOrder {
+	for i, t := range flagTypes {
 		if *perFault[i] == "" {
 			continue
 		}
-		more, err := chaos.ParseSpec(f.name + "=" + *perFault[i])
+		more, err := chaos.ParseSpec(t.Name + "=" + *perFault[i])
 		if err != nil || len(more) != 1 {
 			var se *chaos.SpecError
 			if errors.As(err, &se) {
 				err = se.Err
 			}
-			return usagef("--%s %s: %v", f.name, *perFault[i], err)
+			return usagef("--%s %s: %v", t.Name, *perFault[i], err)
 		}
 		specs = append(specs, more[0])
 	}

@@ -5,15 +5,19 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookproof/hookproof/chaos"
 )
 
 func TestChaosUsageErrors(t *testing.T) {
@@ -140,5 +144,75 @@ func TestLoopbackDefault(t *testing.T) {
 		if got, err := loopbackDefault(in); err != nil || got != want {
 			t.Errorf("loopbackDefault(%q) = %q, %v; want %q", in, got, err, want)
 		}
+	}
+}
+
+// The per-fault flags and their help are the registry's: one flag per registered type, with
+// its value syntax, what it does and every param, composing in the order of their kinds.
+func TestChaosFlagsFromRegistry(t *testing.T) {
+	var errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb, getenv: func(string) string { return "" }}
+	if code := run(context.Background(), e, []string{"chaos", "-h"}); code != exitOK {
+		t.Fatalf("chaos -h: exit %d", code)
+	}
+	help := errb.String()
+	types := chaos.Types()
+	order := make([]string, 0, len(types))
+	for _, ft := range chaosFlagTypes() {
+		order = append(order, ft.Name)
+	}
+	if !strings.Contains(help, "outermost first:\n  "+strings.Join(order, ", ")+"\n") {
+		t.Errorf("help does not give the composition order %v:\n%s", order, help)
+	}
+	for i, ft := range chaosFlagTypes() {
+		if i > 0 && ft.Kind.Rank() < chaosFlagTypes()[i-1].Kind.Rank() {
+			t.Errorf("flag %s composes before %s, whose kind acts earlier", chaosFlagTypes()[i-1].Name, ft.Name)
+		}
+	}
+	for _, ft := range types {
+		i := strings.Index(help, "\n  -"+ft.Name+" ")
+		if i < 0 {
+			t.Errorf("no --%s flag in the help", ft.Name)
+			continue
+		}
+		entry := help[i+1:]
+		if j := strings.Index(entry, "\n  -"); j >= 0 {
+			entry = entry[:j]
+		}
+		for _, want := range append([]string{ft.Summary, ft.Kind.Doc()}, slices.Collect(maps.Keys(ft.Params))...) {
+			if !strings.Contains(entry, want) {
+				t.Errorf("--%s help lacks %q:\n%s", ft.Name, want, entry)
+			}
+		}
+		if ft.Primary != "" && !strings.HasPrefix(entry, "  -"+ft.Name+" "+strings.ToUpper(ft.Primary)+"\n") {
+			t.Errorf("--%s: want its value named %s:\n%s", ft.Name, strings.ToUpper(ft.Primary), entry)
+		}
+	}
+}
+
+// The flags keep their names and meanings, and compose in the documented order whatever the
+// order on the command line.
+func TestChaosFaultFlagsCompose(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &syncBuffer{}
+	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, getenv: func(string) string { return "" }}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, e, []string{"chaos", "--upstream", "http://127.0.0.1:1", "--listen", "127.0.0.1:0",
+			"--reset", "0.1", "--duplicate", "0.1", "--drop", "0.05", "--delay", "100ms-2s", "--reorder", "0.1",
+			"--error", "0.2(status=500)"})
+	}()
+	want := "faults reorder=0.1,delay=1(duration=100ms-2s),drop=0.05,error=0.2(status=500),duplicate=0.1,reset=0.1\n"
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output %q, want %q", out.String(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitOK {
+		t.Errorf("exit %d", code)
 	}
 }

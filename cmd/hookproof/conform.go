@@ -137,7 +137,7 @@ func conformReceiver(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.secret, "secret", "", "the endpoint's signing secret (default $HOOKPROOF_SECRET)")
 	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300); without it idempotency and ordering are not observable")
-	fs.StringVar(&f.chaos, "chaos", "", "send deliveries through an in-process chaos proxy: inline `SPEC` (e.g. drop=0.1,duplicate=0.2) or scenario file; the suite then retries like a sender")
+	fs.StringVar(&f.chaos, "chaos", "", "send deliveries through an in-process chaos proxy: inline `SPEC` (e.g. drop=0.1,duplicate=0.2) or scenario file; the suite then retries like a sender; fault types: "+chaos.TypeNames())
 	fs.Var(&f.optIns, "opt-in", "run an optional check the endpoint implements: "+strings.Join(receiver.OptIns, ", ")+" (repeatable)")
 	f.register(fs, "RCV-SIG-*", strings.Join(catalog.Families(catalog.Receiver), ", "), 10*time.Minute)
 	if err := parseFlags(fs, args); err != nil {

@@ -65,7 +65,7 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	fs.StringVar(&f.rate, "rate", "50/s", "new deliveries per period, as Vegeta writes it: 200/s, 50/1s, 1000/1m")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long the attack sends new deliveries (at most 1h)")
-	fs.StringVar(&f.chaos, "chaos", "", "put an in-process chaos proxy in front of the endpoint: inline spec (drop=0.05,lost-ack=0.05,duplicate=0.1,delay=0-2s,reorder=0.1) or scenario file")
+	fs.StringVar(&f.chaos, "chaos", "", "put an in-process chaos proxy in front of the endpoint: inline spec (drop=0.05,lost-ack=0.05,duplicate=0.1,delay=0-2s,reorder=0.1) or scenario file; fault types: "+chaos.TypeNames())
 	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice, chaos included (default: random, printed)")
 	fs.Float64Var(&f.invalid, "invalid", 0.05, "fraction of deliveries with an invalid signature (wrong secret, flipped byte, tampered body, stale timestamp, missing header)")
 	fs.Float64Var(&f.duplicate, "duplicate", 0.05, "fraction of deliveries re-sending an earlier valid id with a fresh signature")

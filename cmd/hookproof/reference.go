@@ -111,7 +111,7 @@ func requirementsTable(s catalog.Suite) (string, error) {
 // faultsTable lists the registered chaos fault types with their params.
 func faultsTable() string {
 	var b strings.Builder
-	b.WriteString("| fault | what it does | params |\n|---|---|---|\n")
+	b.WriteString("| fault | to a delivery | what it does | params |\n|---|---|---|---|\n")
 	for _, t := range chaos.Types() {
 		var params []string
 		for _, k := range slices.Sorted(maps.Keys(t.Params)) {
@@ -121,7 +121,7 @@ func faultsTable() string {
 			}
 			params = append(params, p+": "+mdCell(t.Params[k]))
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", t.Name, mdCell(t.Summary), strings.Join(params, "<br>"))
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", t.Name, t.Kind.Doc(), mdCell(t.Summary), strings.Join(params, "<br>"))
 	}
 	return b.String()
 }

@@ -227,7 +227,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	res.Run.Started, res.Run.Finished = started, time.Now()
 	if proxy != nil {
 		st := proxy.Stats()
-		res.Chaos = &reports.Chaos{Seed: st.Seed, Spec: cfg.Chaos, Requests: st.Requests, Counters: st.Faults,
+		res.Chaos = &reports.Chaos{Seed: st.Seed, Spec: cfg.Chaos, Requests: st.Requests, Counters: st.Faults, Faults: reports.ChaosFaults(st.Instances),
 			Ledger: proxy.LedgerLines(chaosLedgerExcerpt)}
 	}
 	if err := ctx.Err(); err != nil {

@@ -147,7 +147,7 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 	}
 	if proxy != nil {
 		st := proxy.Stats()
-		res.Chaos = &reports.Chaos{Seed: st.Seed, Spec: o.Chaos, Requests: st.Requests, Counters: st.Faults,
+		res.Chaos = &reports.Chaos{Seed: st.Seed, Spec: o.Chaos, Requests: st.Requests, Counters: st.Faults, Faults: reports.ChaosFaults(st.Instances),
 			Ledger: proxy.LedgerLines(200)}
 	}
 	// The target's logs are the caller's to add (suites/session does, for containers).
