@@ -261,3 +261,10 @@ func (s *slack) Verify(h http.Header, body []byte) (Verified, error) {
 	}
 	return Verified{ID: BodyID(body), Timestamp: ts}, nil
 }
+
+// Levels that follow the providers' own libraries (see LevelRule).
+func init() {
+	registerLevels("stripe", map[string]LevelRule{
+		"RCV-TS-002": {Level: "SHOULD", Why: "Stripe's libraries (stripe-go webhook.ConstructEvent, stripe-node webhooks.constructEvent) reject only timestamps older than the tolerance; a timestamp in the future is accepted"},
+	})
+}

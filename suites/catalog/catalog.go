@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reports"
 	"go.yaml.in/yaml/v3"
 )
@@ -114,6 +115,27 @@ func All(s Suite) ([]Requirement, error) {
 		return nil, loadErr
 	}
 	return slices.Clone(loaded[s]), nil
+}
+
+// ForScheme returns the requirements of suite s as they apply to a signature scheme: where
+// the scheme's provider re-levels a requirement (its spec or official library does not enforce
+// it; see signature.Levels), the requirement carries the provider's level, and its Source says
+// which library behaviour decided it. An empty scheme changes nothing.
+func ForScheme(s Suite, scheme string) ([]Requirement, error) {
+	reqs, err := All(s)
+	if err != nil || scheme == "" {
+		return reqs, err
+	}
+	rules := signature.Levels(scheme)
+	for i, r := range reqs {
+		rule, ok := rules[r.ID]
+		if !ok || reports.Level(rule.Level) == r.Level {
+			continue
+		}
+		reqs[i].Source = fmt.Sprintf("%s; %s for %s (catalogue: %s): %s", r.Source, rule.Level, scheme, r.Level, rule.Why)
+		reqs[i].Level = reports.Level(rule.Level)
+	}
+	return reqs, nil
 }
 
 // Families lists suite s's families in catalogue order, each once: the help texts' lists.

@@ -136,7 +136,7 @@ func Run(t ginkgo.GinkgoTestingT, cfg Config, define func()) (*reports.Results, 
 	reqs := cfg.Requirements
 	if reqs == nil {
 		var err error
-		if reqs, err = catalog.All(cfg.Suite); err != nil {
+		if reqs, err = catalog.ForScheme(cfg.Suite, cfg.Scheme); err != nil {
 			return nil, fmt.Errorf("harness: %w", err)
 		}
 	}
