@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -52,7 +53,9 @@ func (e Envelope) MarshalJSON() ([]byte, error) {
 func appendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s) // a string always marshals
+			// A string always marshals. The copy keeps s from escaping, so that an Envelope
+			// (and the Data it points to) may live on the caller's stack.
+			b, _ := json.Marshal(strings.Clone(s))
 			return append(dst, b...)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 // The two per-attempt costs of a body: rendering the envelope, and rendering plus signing it.
 
 func BenchmarkEnvelope(b *testing.B) {
-	e := event{id: "msg_0123456789abcdef_1_4242", at: time.Date(2025, 11, 29, 10, 5, 0, 123000000, time.UTC), object: 7, seq: 3, amount: 1234}
+	e := loadEvent{id: "msg_0123456789abcdef_1_4242", at: time.Date(2025, 11, 29, 10, 5, 0, 123000000, time.UTC), object: 7, seq: 3, amount: 1234}
 	buf := make([]byte, 0, envelopeCap)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -21,7 +21,7 @@ func BenchmarkSign(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e := event{id: "msg_0123456789abcdef_1_4242", at: time.Now(), object: 7, seq: 3, amount: 1234}
+	e := loadEvent{id: "msg_0123456789abcdef_1_4242", at: time.Now(), object: 7, seq: 3, amount: 1234}
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
