@@ -223,7 +223,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	id := v.ID
 	if id == "" {
-		id = signature.BodyID(body)
+		id = signature.DeliveryID(r.scheme, req.Header, body)
 	}
 	ev := event.Parse(body)
 	if id == "" || !ev.JSON {
