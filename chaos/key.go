@@ -1,10 +1,10 @@
 package chaos
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/http"
 	"sync"
+
+	"github.com/hookproof/hookproof/reference/signature"
 )
 
 // KeyFunc names the delivery a request belongs to, so the proxy can count its attempts.
@@ -12,45 +12,13 @@ import (
 // body is the whole request body; KeyFunc must not keep or change it.
 type KeyFunc func(r *http.Request, body []byte) string
 
-// idHeaders are the delivery-id headers DefaultKey reads, in order, in canonical form.
-var idHeaders = []string{
-	"Webhook-Id",           // Standard Webhooks
-	"X-Github-Delivery",    // GitHub
-	"X-Shopify-Webhook-Id", // Shopify
-}
-
-// DefaultKey returns the first present of the webhook-id, X-GitHub-Delivery and
-// X-Shopify-Webhook-Id headers, else the top-level "id" of a JSON object body (Stripe and
-// Slack carry the id in the body), else "".
+// DefaultKey keys a request by the delivery id signature.DeliveryID reads, the one rule all
+// of hookproof follows: the first present of the schemes' id headers (webhook-id,
+// X-GitHub-Delivery, X-Shopify-Webhook-Id; the proxy does not know the scheme), else the
+// top-level "id" string of a JSON object body (Stripe and Slack carry the id in the body),
+// else "".
 func DefaultKey(r *http.Request, body []byte) string {
-	for _, h := range idHeaders {
-		if v := r.Header[h]; len(v) > 0 && v[0] != "" {
-			return v[0]
-		}
-	}
-	return bodyID(body)
-}
-
-// bodyID returns the top-level "id" of a JSON object, as a string or a number's text.
-func bodyID(body []byte) string {
-	body = bytes.TrimLeft(body, " \t\r\n")
-	if len(body) == 0 || body[0] != '{' {
-		return ""
-	}
-	var v struct {
-		ID json.RawMessage `json:"id"`
-	}
-	if json.Unmarshal(body, &v) != nil || len(v.ID) == 0 {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(v.ID, &s) == nil {
-		return s
-	}
-	if v.ID[0] == '-' || (v.ID[0] >= '0' && v.ID[0] <= '9') {
-		return string(v.ID)
-	}
-	return ""
+	return signature.DeliveryID("", r.Header, body)
 }
 
 // attempts counts requests per key, remembering at most about limit keys: when the current

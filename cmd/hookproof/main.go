@@ -19,7 +19,7 @@ import (
 	"github.com/hookproof/hookproof/suites/session"
 )
 
-// Exit codes are a contract (DESIGN.md, README).
+// Exit codes are a contract (README, "Verdicts and exit codes").
 const (
 	exitOK      = 0 // passed
 	exitFailed  = 1 // a MUST case or a threshold failed, or a signature did not verify

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/sender"
 	"github.com/hookproof/hookproof/reference/signature"
 )
@@ -261,7 +262,7 @@ func (s *Sender) deliver(ep *endpoint, m sender.Message, data json.RawMessage) {
 		if s.p.eventTimestamp {
 			ts = m.CreatedAt
 		}
-		body, _ := json.Marshal(sender.Envelope{ID: id, Type: m.Type, Timestamp: m.CreatedAt, Data: data})
+		body, _ := json.Marshal(event.Envelope{ID: id, Type: m.Type, Timestamp: m.CreatedAt, Data: data})
 		h, err := ep.scheme.Sign(signature.Message{ID: id, Timestamp: ts, Body: body})
 		if err != nil {
 			return

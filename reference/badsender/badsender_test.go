@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/sender"
 	"github.com/hookproof/hookproof/reference/signature"
 )
@@ -97,7 +98,7 @@ func waitHits(t *testing.T, e *scriptedEndpoint, n int, within time.Duration) []
 func ts(h hit) int64 { n, _ := strconv.ParseInt(h.h.Get("webhook-timestamp"), 10, 64); return n }
 
 func bodyTS(t *testing.T, h hit) int64 {
-	var env sender.Envelope
+	var env event.Envelope
 	if err := json.Unmarshal(h.body, &env); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
 )
@@ -193,12 +194,6 @@ func honestStatus(err error) int {
 	return http.StatusUnauthorized
 }
 
-// envelope is the part of the event body the receiver reads.
-type envelope struct {
-	Type string          `json:"type"`
-	Data json.RawMessage `json:"data"`
-}
-
 // ServeHTTP handles POST deliveries and the CloudEvents OPTIONS handshake.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch req.Method {
@@ -228,18 +223,18 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	id := v.ID
 	if id == "" {
-		id = signature.BodyID(body)
+		id = signature.DeliveryID(r.scheme, req.Header, body)
 	}
-	var env envelope
-	if id == "" || json.Unmarshal(body, &env) != nil {
-		reply(w, http.StatusBadRequest, "not a webhook event: no id or not a JSON envelope")
+	ev := event.Parse(body)
+	if id == "" || !ev.JSON {
+		reply(w, http.StatusBadRequest, "not a webhook event: no id or not JSON")
 		return
 	}
 	if failsID(id, r.failing) {
 		reply(w, http.StatusInternalServerError, "internal error (this id always fails)")
 		return
 	}
-	status, msg, worked := r.process(req.Context(), id, env)
+	status, msg, worked := r.process(req.Context(), id, ev)
 	if worked && r.b.ackDelay > 0 {
 		select {
 		case <-time.After(r.b.ackDelay):
@@ -253,14 +248,14 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // process runs one verified event: dedupe, ordering, effect. It holds r.mu throughout, so
 // concurrent copies of one delivery are processed one after the other. worked says whether it
 // did the event's work (not a duplicate, not a failure).
-func (r *Receiver) process(ctx context.Context, id string, env envelope) (status int, msg string, worked bool) {
+func (r *Receiver) process(ctx context.Context, id string, ev event.Received) (status int, msg string, worked bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	n := r.processed[id]
 	if r.b.dedupe && n > 0 {
 		return http.StatusOK, "duplicate: already processed", false
 	}
-	obj, seq, ordered := ordering(env.Data)
+	obj, seq, ordered := ev.ObjectID, ev.Seq, ev.Ordered
 	applied := true
 	if ordered && r.b.skipStale {
 		if last, ok := r.lastSeq[obj]; ok && seq <= last {
@@ -270,7 +265,7 @@ func (r *Receiver) process(ctx context.Context, id string, env envelope) (status
 	if r.sink != nil {
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
-		e := sink.Effect{WebhookID: id, EffectID: id + "#" + strconv.Itoa(n+1), Type: env.Type, Data: env.Data, Applied: applied}
+		e := sink.Effect{WebhookID: id, EffectID: id + "#" + strconv.Itoa(n+1), Type: ev.Type, Data: ev.Data, Applied: applied}
 		if err := r.sink.Report(rctx, e); err != nil {
 			// Not marked processed: the sender's retry will process it again.
 			return http.StatusServiceUnavailable, "effect not recorded, retry later", false
@@ -285,22 +280,6 @@ func (r *Receiver) process(ctx context.Context, id string, env envelope) (status
 		return http.StatusOK, "processed: stale, not applied", true
 	}
 	return http.StatusOK, "processed", true
-}
-
-// ordering reads data.object_id and data.seq; ok is false when the event has none.
-func ordering(data json.RawMessage) (obj string, seq int64, ok bool) {
-	var d struct {
-		ObjectID string      `json:"object_id"`
-		Seq      json.Number `json:"seq"`
-	}
-	if json.Unmarshal(data, &d) != nil || d.ObjectID == "" || d.Seq == "" {
-		return "", 0, false
-	}
-	n, err := d.Seq.Int64()
-	if err != nil {
-		return "", 0, false
-	}
-	return d.ObjectID, n, true
 }
 
 // CloudEvents webhook abuse protection (CloudEvents "HTTP 1.1 Web Hooks" §4).

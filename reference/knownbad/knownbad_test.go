@@ -76,7 +76,7 @@ func (f *fixture) post(id string, ts time.Time, body string, edit func(h http.He
 	return resp.StatusCode
 }
 
-func event(id, obj string, seq int) string {
+func eventBody(id, obj string, seq int) string {
 	return `{"id":"` + id + `","type":"order.updated","timestamp":"2026-01-01T00:00:00Z","data":{"object_id":"` + obj + `","seq":` + strconv.Itoa(seq) + `}}`
 }
 
@@ -85,7 +85,7 @@ func event(id, obj string, seq int) string {
 var probes = map[string]func(f *fixture) bool{
 	// true when a delivery with a wrong signature is rejected.
 	"no-signature-check": func(f *fixture) bool {
-		return f.post("msg_sig", time.Time{}, event("msg_sig", "o", 1), func(h http.Header, _ *string) {
+		return f.post("msg_sig", time.Time{}, eventBody("msg_sig", "o", 1), func(h http.Header, _ *string) {
 			h.Set("webhook-signature", "v1,"+strings.Repeat("A", 44))
 		}) == 401
 	},
@@ -95,35 +95,35 @@ var probes = map[string]func(f *fixture) bool{
 	},
 	// true when a timestamp 6 minutes old is rejected.
 	"ignore-timestamp": func(f *fixture) bool {
-		return f.post("msg_old", f.now.Add(-6*time.Minute), event("msg_old", "o", 1), nil) == 401
+		return f.post("msg_old", f.now.Add(-6*time.Minute), eventBody("msg_old", "o", 1), nil) == 401
 	},
 	// true when a timestamp 6 minutes ahead is rejected.
 	"accept-future": func(f *fixture) bool {
-		return f.post("msg_fut", f.now.Add(6*time.Minute), event("msg_fut", "o", 1), nil) == 401
+		return f.post("msg_fut", f.now.Add(6*time.Minute), eventBody("msg_fut", "o", 1), nil) == 401
 	},
 	// true when a duplicate causes no second effect.
 	"double-process": func(f *fixture) bool {
-		f.post("msg_dup", time.Time{}, event("msg_dup", "od", 1), nil)
-		f.post("msg_dup", time.Time{}, event("msg_dup", "od", 1), nil)
+		f.post("msg_dup", time.Time{}, eventBody("msg_dup", "od", 1), nil)
+		f.post("msg_dup", time.Time{}, eventBody("msg_dup", "od", 1), nil)
 		return f.sink.Distinct("msg_dup") == 1
 	},
 	// true when the ack comes in under 200 ms (the test's ack delay is 300 ms).
 	"slow-ack": func(f *fixture) bool {
 		start := time.Now()
-		f.post("msg_slow", time.Time{}, event("msg_slow", "os", 1), nil)
+		f.post("msg_slow", time.Time{}, eventBody("msg_slow", "os", 1), nil)
 		return time.Since(start) < 200*time.Millisecond
 	},
 	// true when a non-integer timestamp gets 4xx.
 	"500-on-malformed": func(f *fixture) bool {
-		st := f.post("msg_mal", time.Time{}, event("msg_mal", "o", 1), func(h http.Header, _ *string) {
+		st := f.post("msg_mal", time.Time{}, eventBody("msg_mal", "o", 1), func(h http.Header, _ *string) {
 			h.Set("webhook-timestamp", "12.5")
 		})
 		return st/100 == 4
 	},
 	// true when a stale event is not applied.
 	"apply-stale": func(f *fixture) bool {
-		f.post("msg_s2", time.Time{}, event("msg_s2", "ost", 2), nil)
-		f.post("msg_s1", time.Time{}, event("msg_s1", "ost", 1), nil)
+		f.post("msg_s2", time.Time{}, eventBody("msg_s2", "ost", 2), nil)
+		f.post("msg_s1", time.Time{}, eventBody("msg_s1", "ost", 1), nil)
 		seqs := f.sink.AppliedSeq("ost")
 		return len(seqs) == 1 && seqs[0] == 2
 	},
@@ -172,7 +172,7 @@ func TestFlawsBreakOnlyTheirOwnProbe(t *testing.T) {
 func TestControlProcessesOnceAndReports(t *testing.T) {
 	f := newFixture(t, "")
 	for i := 0; i < 3; i++ {
-		if st := f.post("msg_1", time.Time{}, event("msg_1", "o1", 1), nil); st != 200 {
+		if st := f.post("msg_1", time.Time{}, eventBody("msg_1", "o1", 1), nil); st != 200 {
 			t.Fatalf("attempt %d: status %d, want 200", i+1, st)
 		}
 	}
@@ -184,7 +184,7 @@ func TestControlProcessesOnceAndReports(t *testing.T) {
 	if got := f.sink.Distinct("msg_1"); got != 1 {
 		t.Errorf("distinct effects = %d, want 1", got)
 	}
-	if st := f.post("msg_2", time.Time{}, event("msg_2", "o1", 2), func(_ http.Header, b *string) { *b += " " }); st != 401 {
+	if st := f.post("msg_2", time.Time{}, eventBody("msg_2", "o1", 2), func(_ http.Header, b *string) { *b += " " }); st != 401 {
 		t.Errorf("tampered body: status %d, want 401", st)
 	}
 }
@@ -261,8 +261,8 @@ func TestWithFailingIDsFailsTheSameHalfForever(t *testing.T) {
 	failed := 0
 	for i := range 200 {
 		id := "msg_half_" + strconv.Itoa(i)
-		first := f.post(id, time.Time{}, event(id, "ord_"+strconv.Itoa(i), 1), nil)
-		again := f.post(id, time.Time{}, event(id, "ord_"+strconv.Itoa(i), 1), nil)
+		first := f.post(id, time.Time{}, eventBody(id, "ord_"+strconv.Itoa(i), 1), nil)
+		again := f.post(id, time.Time{}, eventBody(id, "ord_"+strconv.Itoa(i), 1), nil)
 		if first != again {
 			t.Fatalf("%s: %d then %d; a failing id must fail on every retry", id, first, again)
 		}
@@ -281,7 +281,7 @@ func TestWithFailingIDsFailsTheSameHalfForever(t *testing.T) {
 		t.Errorf("%d of 200 ids failed, want about half", failed)
 	}
 	// A forged delivery is still rejected first: the flaw is availability, not authenticity.
-	if code := f.post("msg_half_x", time.Time{}, event("msg_half_x", "ord_x", 1), func(h http.Header, b *string) { *b += " " }); code != http.StatusUnauthorized {
+	if code := f.post("msg_half_x", time.Time{}, eventBody("msg_half_x", "ord_x", 1), func(h http.Header, b *string) { *b += " " }); code != http.StatusUnauthorized {
 		t.Errorf("tampered delivery: %d, want 401", code)
 	}
 }

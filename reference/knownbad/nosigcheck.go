@@ -13,16 +13,8 @@ func init() {
 		name:   "no-signature-check",
 		breaks: "rejects deliveries whose signature is wrong, missing or made with another secret",
 		apply: func(b *behaviour, env flawEnv) error {
-			idHeader := env.strict.Traits().IDHeader
 			b.verify = func(h http.Header, body []byte) (signature.Verified, error) {
-				id := ""
-				if idHeader != "" {
-					id = h.Get(idHeader)
-				}
-				if id == "" {
-					id = signature.BodyID(body)
-				}
-				return signature.Verified{ID: id}, nil
+				return signature.Verified{ID: signature.DeliveryID(env.scheme, h, body)}, nil
 			}
 			return nil
 		},

@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/store"
 )
 
@@ -20,7 +21,7 @@ const (
 
 type job struct {
 	row store.Row
-	ev  event
+	ev  event.Received
 }
 
 // processLoop runs the dispatcher and the workers until Close drains them.
@@ -53,9 +54,9 @@ func (r *Receiver) dispatch(queues []chan job) {
 		if !r.markQueued(row.ID) {
 			return true // a worker has it already
 		}
-		j := job{row: row, ev: parseEvent(row.Body)}
-		key := j.ev.objectID
-		if !j.ev.ordered {
+		j := job{row: row, ev: event.Parse(row.Body)}
+		key := j.ev.ObjectID
+		if !j.ev.Ordered {
 			key = row.ID
 		}
 		select {
@@ -222,14 +223,14 @@ func (r *Receiver) apply(ctx context.Context, tx store.Tx, batch []job) (int, er
 			continue // processed already: by an earlier run, a rescan, or another replica
 		}
 		applied := true // an event without ordering data is always applied
-		if j.ev.ordered {
+		if j.ev.Ordered {
 			// Stale when this object already shows a seq at least as new: processed, recorded
 			// with applied=false, and the object's state is left alone.
-			if applied, err = tx.Advance(ctx, j.ev.objectID, j.ev.seq); err != nil {
+			if applied, err = tx.Advance(ctx, j.ev.ObjectID, j.ev.Seq); err != nil {
 				return 0, err
 			}
 		}
-		e := store.Effect{EffectID: newEffectID(), WebhookID: j.row.ID, Type: j.ev.typ, Data: j.ev.data, Applied: applied}
+		e := store.Effect{EffectID: newEffectID(), WebhookID: j.row.ID, Type: j.ev.Type, Data: j.ev.Data, Applied: applied}
 		if err := tx.AddEffect(ctx, e, r.cfg.sink != nil); err != nil {
 			return 0, err
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 )
 
@@ -267,7 +268,7 @@ func (s *Sender) sendNotice(n notice) {
 	e := n.endpoint
 	data, _ := json.Marshal(notification{EndpointID: e.ID, URL: e.URL, Reason: e.DisabledReason,
 		DisabledAt: e.DisabledAt, FailingSince: e.FailingSince})
-	body, _ := json.Marshal(Envelope{ID: n.id, Type: "endpoint.disabled", Timestamp: e.DisabledAt, Data: data})
+	body, _ := json.Marshal(event.Envelope{ID: n.id, Type: "endpoint.disabled", Timestamp: e.DisabledAt, Data: data})
 	now := s.now()
 	a := Attempt{MessageID: n.id}
 	sc, err := newScheme(e.Scheme, e.secret, e.activePrevious(now), s.cfg.now)

@@ -105,15 +105,6 @@ type SendRequest struct {
 	IdempotencyKey string          `json:"-"`
 }
 
-// Envelope is the body every attempt of a message carries (DESIGN.md): the id equals the
-// webhook-id, the timestamp is when the event was sent, not when it was attempted.
-type Envelope struct {
-	ID        string          `json:"id"`
-	Type      string          `json:"type"`
-	Timestamp time.Time       `json:"timestamp"`
-	Data      json.RawMessage `json:"data"`
-}
-
 // Outcome of one attempt.
 type Outcome string
 

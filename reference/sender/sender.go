@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 )
 
@@ -548,7 +549,7 @@ func (s *Sender) Send(ctx context.Context, req SendRequest) (Message, bool, erro
 	m, created, err := s.st.insertMessage(ctx, req.EndpointID, req.Type, req.IdempotencyKey, hash, now,
 		func() (string, []byte, error) {
 			id := newID("msg_")
-			body, err := json.Marshal(Envelope{ID: id, Type: req.Type, Timestamp: now, Data: json.RawMessage(compact.String())})
+			body, err := json.Marshal(event.Envelope{ID: id, Type: req.Type, Timestamp: now, Data: json.RawMessage(compact.String())})
 			if err != nil {
 				return "", nil, fmt.Errorf("sender: encode envelope: %w", err)
 			}

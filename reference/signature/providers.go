@@ -129,7 +129,7 @@ func (s *stripe) Verify(h http.Header, body []byte) (Verified, error) {
 		}
 		k.put(st)
 		if ok {
-			return Verified{ID: BodyID(body), Timestamp: ts}, nil
+			return Verified{ID: deliveryID(h, body), Timestamp: ts}, nil
 		}
 	}
 	return Verified{}, fmt.Errorf("signature: stripe: %w", ErrInvalidSignature)
@@ -259,7 +259,7 @@ func (s *slack) Verify(h http.Header, body []byte) (Verified, error) {
 	if !matchAny(s.keys, raw[:], body, "v0:", tv, ":") {
 		return Verified{}, fmt.Errorf("signature: slack: %w", ErrInvalidSignature)
 	}
-	return Verified{ID: BodyID(body), Timestamp: ts}, nil
+	return Verified{ID: deliveryID(h, body), Timestamp: ts}, nil
 }
 
 // Levels that follow the providers' own libraries (see LevelRule).

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/hookproof/hookproof/reference/event"
 )
 
 // Collector is hookproof's side of the sink: an http.Handler that records every report and
@@ -107,7 +109,7 @@ func (c *Collector) Add(e Effect) {
 	}
 	if fresh {
 		st.distinct++
-		if obj, seq, ok := ordering(e.Data); ok && e.Applied {
+		if obj, seq, ok := event.Ordering(e.Data); ok && e.Applied {
 			c.applied[obj] = append(c.applied[obj], seq)
 		}
 	}

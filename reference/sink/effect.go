@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 )
 
 // MaxEffectBytes bounds one report. A receiver accepts bodies up to 1 MiB and an effect carries
@@ -60,21 +59,4 @@ func DecodeEffect(b []byte) (Effect, error) {
 		e.Data = json.RawMessage("null")
 	}
 	return e, nil
-}
-
-// ordering extracts data.object_id and data.seq; ok is false when either is absent or seq is
-// not an integer.
-func ordering(data json.RawMessage) (objectID string, seq int64, ok bool) {
-	var d struct {
-		ObjectID string      `json:"object_id"`
-		Seq      json.Number `json:"seq"`
-	}
-	if json.Unmarshal(data, &d) != nil || d.ObjectID == "" || d.Seq == "" {
-		return "", 0, false
-	}
-	n, err := strconv.ParseInt(d.Seq.String(), 10, 64)
-	if err != nil {
-		return "", 0, false
-	}
-	return d.ObjectID, n, true
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 )
 
@@ -32,14 +33,14 @@ const staleBy = time.Hour
 const EventType = "order.updated"
 
 // objectsPerRun is how many distinct object_ids the events of a run update; each object's seq
-// grows with event time, as in DESIGN.md's envelope.
+// grows with event time, as the event envelope (reference/event) has it.
 const objectsPerRun = 64
 
 // envelopeCap fits a whole envelope (about 200 bytes) so that building one allocates once.
 const envelopeCap = 320
 
-// event is what is needed to rebuild one delivery's body byte for byte, on every attempt.
-type event struct {
+// loadEvent is what is needed to rebuild one delivery's body byte for byte, on every attempt.
+type loadEvent struct {
 	id     string
 	at     time.Time // event time, RFC 3339 in the body
 	object int
@@ -47,22 +48,23 @@ type event struct {
 	amount int64
 }
 
-// envelope renders the body of DESIGN.md: {"id","type","timestamp","data":{object_id,seq,…}}.
-// Ids and object ids are made of [A-Za-z0-9_] only, so no escaping is needed.
-func (e *event) envelope(dst []byte, runTag string, amountDelta int64) []byte {
-	dst = append(dst, `{"id":"`...)
-	dst = append(dst, e.id...)
-	dst = append(dst, `","type":"`+EventType+`","timestamp":"`...)
-	dst = e.at.UTC().AppendFormat(dst, time.RFC3339Nano)
-	dst = append(dst, `","data":{"object_id":"ord_`...)
-	dst = append(dst, runTag...)
-	dst = append(dst, '_')
-	dst = strconv.AppendInt(dst, int64(e.object), 10)
-	dst = append(dst, `","seq":`...)
-	dst = strconv.AppendInt(dst, e.seq, 10)
-	dst = append(dst, `,"amount":`...)
-	dst = strconv.AppendInt(dst, e.amount+amountDelta, 10)
-	return append(dst, `}}`...)
+// envelope appends the delivery's body, an event.Envelope whose data is
+// {"object_id":"ord_<run tag>_<object>","seq":…,"amount":…}, to dst. The data is rendered on
+// the stack and the envelope by AppendJSON, so a dst with room means no allocation. Run tags
+// and object ids are made of [A-Za-z0-9_] only, so no escaping is needed.
+func (e *loadEvent) envelope(dst []byte, runTag string, amountDelta int64) []byte {
+	var room [128]byte
+	data := append(room[:0], `{"object_id":"ord_`...)
+	data = append(data, runTag...)
+	data = append(data, '_')
+	data = strconv.AppendInt(data, int64(e.object), 10)
+	data = append(data, `","seq":`...)
+	data = strconv.AppendInt(data, e.seq, 10)
+	data = append(data, `,"amount":`...)
+	data = strconv.AppendInt(data, e.amount+amountDelta, 10)
+	data = append(data, '}')
+	env := event.Envelope{ID: e.id, Type: EventType, Timestamp: e.at.UTC(), Data: data}
+	return env.AppendJSON(dst)
 }
 
 // signer makes the headers and body of each attempt: valid, or invalid in a chosen way.
@@ -95,7 +97,7 @@ func newSigner(scheme, secret string, wrongSecret string, runTag string) (*signe
 }
 
 // sign returns the headers and body of one attempt of e at time now. kind "" is valid.
-func (sg *signer) sign(e *event, kind Invalid, now time.Time) (http.Header, []byte, error) {
+func (sg *signer) sign(e *loadEvent, kind Invalid, now time.Time) (http.Header, []byte, error) {
 	body := e.envelope(make([]byte, 0, envelopeCap), sg.runTag, 0)
 	msg := signature.Message{ID: e.id, Timestamp: now, Body: body}
 	scheme := sg.scheme

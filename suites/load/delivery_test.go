@@ -20,10 +20,19 @@ var schemeSecrets = map[string]string{
 	"slack":    "slack-test-secret",
 }
 
-func TestEnvelopeIsTheDesignEnvelope(t *testing.T) {
+func TestEnvelopeIsTheEventEnvelope(t *testing.T) {
 	at := time.Date(2025, 11, 29, 10, 5, 0, 123000000, time.UTC)
-	e := event{id: "msg_abc_1_42", at: at, object: 7, seq: 3, amount: 1234}
+	e := loadEvent{id: "msg_abc_1_42", at: at, object: 7, seq: 3, amount: 1234}
 	b := e.envelope(nil, "tag", 0)
+	// The bytes the engine wrote before it used reference/event: they must not change.
+	const golden = `{"id":"msg_abc_1_42","type":"order.updated","timestamp":"2025-11-29T10:05:00.123Z","data":{"object_id":"ord_tag_7","seq":3,"amount":1234}}`
+	if string(b) != golden {
+		t.Errorf("envelope\n%s\nwant\n%s", b, golden)
+	}
+	buf := make([]byte, 0, envelopeCap)
+	if n := testing.AllocsPerRun(100, func() { buf = e.envelope(buf[:0], "tag", 0) }); n != 0 {
+		t.Errorf("rendering an envelope into a buffer with room allocates %.0f times", n)
+	}
 	var v struct {
 		ID        string `json:"id"`
 		Type      string `json:"type"`
@@ -64,7 +73,7 @@ func TestInvalidKindsFailVerification(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := event{id: "msg_tag_1_9", at: now, object: 1, seq: 1, amount: 500}
+		e := loadEvent{id: "msg_tag_1_9", at: now, object: 1, seq: 1, amount: 500}
 		h, body, err := sg.sign(&e, "", now)
 		if err != nil {
 			t.Fatalf("%s valid: %v", name, err)

@@ -143,8 +143,8 @@ func (r *run) draw(salt, a, b uint64) float64 {
 
 func (r *run) id(n uint64) string { return r.idPrefix + strconv.FormatUint(n, 10) }
 
-func (r *run) eventOf(n uint64, d *delivery) event {
-	return event{
+func (r *run) eventOf(n uint64, d *delivery) loadEvent {
+	return loadEvent{
 		id: r.id(n), at: r.start.Add(time.Duration(d.at)), object: int(d.object), seq: d.seq,
 		amount: 100 + int64(r.draw(saltAmount, n, 0)*100000),
 	}
@@ -297,7 +297,7 @@ func (r *run) retryTargeter(tgt *vegeta.Target) error {
 }
 
 // target signs one attempt (fresh timestamp and signature) into tgt.
-func (r *run) target(tgt *vegeta.Target, ev *event, kind Invalid, tok token, now time.Time) error {
+func (r *run) target(tgt *vegeta.Target, ev *loadEvent, kind Invalid, tok token, now time.Time) error {
 	h, body, err := r.sg.sign(ev, kind, now)
 	if err != nil {
 		// Signing a well-formed event with a checked secret cannot fail; if it did, the

@@ -13,11 +13,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/suites/harness"
 )
 
-// delivery is one event as hookproof sends it: the id is the scheme's id header where it has
+// delivery is one event as hookproof sends it (an event.Envelope): the id is the scheme's id header where it has
 // one and always the body's "id" (stripe and slack identify deliveries by it).
 type delivery struct {
 	ID       string
@@ -26,14 +27,7 @@ type delivery struct {
 	Body     []byte
 }
 
-// envelope is DESIGN.md's event envelope, fields in the documented order.
-type envelope struct {
-	ID        string    `json:"id"`
-	Type      string    `json:"type"`
-	Timestamp string    `json:"timestamp"`
-	Data      eventData `json:"data"`
-}
-
+// eventData is the data of the events the suite sends: the envelope's ordering keys and a status.
 type eventData struct {
 	ObjectID string `json:"object_id"`
 	Seq      int64  `json:"seq"`
@@ -61,9 +55,9 @@ func (e *env) event(obj string, seq int64) delivery {
 	}
 	d := delivery{ID: e.newID(), ObjectID: obj, Seq: seq}
 	// A struct of strings and integers always marshals.
-	d.Body, _ = json.Marshal(envelope{ID: d.ID, Type: "order.updated",
-		Timestamp: time.Now().UTC().Format(time.RFC3339Nano),
-		Data:      eventData{ObjectID: obj, Seq: seq, Status: "updated"}})
+	data, _ := json.Marshal(eventData{ObjectID: obj, Seq: seq, Status: "updated"})
+	env := event.Envelope{ID: d.ID, Type: "order.updated", Timestamp: time.Now().UTC(), Data: data}
+	d.Body = env.AppendJSON(nil)
 	return d
 }
 

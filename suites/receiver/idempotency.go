@@ -19,7 +19,7 @@ const (
 )
 
 // Idempotency: Standard Webhooks "Verifying signatures" (webhook-id as idempotency key) and the
-// effect sink contract of DESIGN.md. Each copy is a real retry: same id and body, a fresh
+// effect sink contract (reference/sink). Each copy is a real retry: same id and body, a fresh
 // timestamp and signature.
 func (e *env) idempotency() {
 	Describe("Idempotency", Label("idempotency"), func() {

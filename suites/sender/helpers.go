@@ -166,14 +166,10 @@ func (e *env) quiet(ctx context.Context, c *harness.Check, s *Script, n int, d t
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// idOf reads a delivery id: the scheme's id header, else the body's top-level "id".
+// idOf reads a delivery id by signature.DeliveryID's rule: the scheme's id header, else the
+// body's top-level "id".
 func (e *env) idOf(h http.Header, body []byte) string {
-	if e.traits.IDHeader != "" {
-		if v := h.Get(e.traits.IDHeader); v != "" {
-			return v
-		}
-	}
-	return signature.BodyID(body)
+	return signature.DeliveryID(e.scheme.Name(), h, body)
 }
 
 // timestampOf reads the signed timestamp of an attempt (unix seconds); ok is false when the

@@ -1,0 +1,8 @@
+package receiver
+
+import (
+	"bufio"
+	"strings"
+)
+
+func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
