@@ -63,8 +63,13 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 func report(_ context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "report", reportUsage)
 	out := fs.String("o", "report.html", "write the HTML report to `FILE` (- for stdout)")
-	junit := fs.String("junit", "", "also write JUnit XML to `FILE`")
-	summary := fs.String("summary-md", "", "also write a Markdown summary to `FILE`")
+	// Every other report format has its flag, from the one list of formats.
+	also := map[string]string{}
+	for _, f := range reports.Formats {
+		if f.Flag != "html" {
+			fs.Func(f.Flag, "also "+f.Usage, func(v string) error { also[f.Flag] = v; return nil })
+		}
+	}
 	title := fs.String("title", "", "title of the report page")
 	var redact multiFlag
 	fs.Var(&redact, "redact", "a secret to remove from everything written (repeatable; $"+secretEnv+" is always removed)")
@@ -115,7 +120,7 @@ func report(_ context.Context, e *env, args []string) error {
 	} else if err := (reports.Outputs{Files: map[string]string{"html": *out}, HTMLOptions: opts}).Write(rs...); err != nil {
 		return harnessError{err}
 	}
-	outputs := reports.Outputs{Files: map[string]string{"junit": *junit, "summary-md": *summary}, Getenv: e.getenv}
+	outputs := reports.Outputs{Files: also, Getenv: e.getenv}
 	if err := outputs.Write(rs...); err != nil {
 		return harnessError{err}
 	}
