@@ -151,7 +151,7 @@ func conformReceiver(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if f.list {
-		return listRequirements(e.stdout, catalog.Receiver, sel, func(r catalog.Requirement) string {
+		return listRequirements(e.stdout, catalog.Receiver, f.scheme, sel, func(r catalog.Requirement) string {
 			var notes string
 			if r.Has("sink") {
 				notes += "; needs --sink"
@@ -165,10 +165,11 @@ func conformReceiver(ctx context.Context, e *env, args []string) error {
 	return f.run(ctx, e, fs, args, sel)
 }
 
-// listRequirements prints the selected requirements of suite su, two lines each: the
+// listRequirements prints the selected requirements of suite su at their levels for scheme
+// (--scheme: a provider's library may make a MUST a SHOULD), two lines each: the
 // requirement, then its source, schemes and what running it takes (notes).
-func listRequirements(w io.Writer, su catalog.Suite, sel catalog.Selector, notes func(catalog.Requirement) string) error {
-	reqs, err := catalog.All(su)
+func listRequirements(w io.Writer, su catalog.Suite, scheme string, sel catalog.Selector, notes func(catalog.Requirement) string) error {
+	reqs, err := catalog.ForScheme(su, scheme)
 	if err != nil {
 		return harnessError{err}
 	}

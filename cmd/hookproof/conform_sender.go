@@ -67,7 +67,7 @@ func conformSender(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if f.list {
-		return listRequirements(e.stdout, catalog.Sender, sel, func(r catalog.Requirement) string {
+		return listRequirements(e.stdout, catalog.Sender, f.scheme, sel, func(r catalog.Requirement) string {
 			var notes string
 			if r.OptIn == sender.OptInRotation {
 				notes += "; optional: give --previous-secret"

@@ -42,7 +42,11 @@ type Verified struct {
 
 // Traits describe a scheme's headers, for code that crafts or inspects deliveries.
 type Traits struct {
-	IDHeader        string // "" when the id travels only in the body (stripe, slack)
+	IDHeader string // "" when the id travels only in the body (stripe, slack)
+	// IDSigned says the signature covers the id header (standard): without it the signature
+	// cannot verify. Where it is not signed (github, shopify), a delivery without it is still
+	// authentic, and the providers' libraries accept it.
+	IDSigned        bool
 	TimestampHeader string // "" when the timestamp is not a header of its own or not signed
 	SignatureHeader string
 	Timestamped     bool          // the signature covers a timestamp checked against a tolerance

@@ -118,7 +118,7 @@ func redactedHint(s string) string {
 func (s *standard) Name() string { return "standard" }
 
 func (s *standard) Traits() Traits {
-	return Traits{IDHeader: HeaderWebhookID, TimestampHeader: HeaderWebhookTimestamp,
+	return Traits{IDHeader: HeaderWebhookID, IDSigned: true, TimestampHeader: HeaderWebhookTimestamp,
 		SignatureHeader: HeaderWebhookSignature, Timestamped: true, Tolerance: s.c.tolerance}
 }
 

@@ -50,6 +50,7 @@ func (e *env) signatures() {
 			harness.Row[forgery]("RCV-SIG-011", forgeChangedBody),
 			harness.Row[forgery]("RCV-SIG-012", forgeOversized),
 			harness.Row[forgery]("RCV-SIG-013", forgeNonASCII),
+			harness.Row[forgery]("RCV-SIG-016", forgeMissingUnsignedID),
 		)
 
 		harness.Case("RCV-SIG-009", func(ctx SpecContext, c *harness.Check) {
@@ -163,7 +164,9 @@ func forgeOtherSecret(e *env, _ *harness.Check, d delivery, _ http.Header, ts ti
 
 func forgeMissingHeaders(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
 	var out []forged
-	for _, name := range []string{e.traits.IDHeader, e.traits.TimestampHeader, e.traits.SignatureHeader} {
+	// An id header the signature does not cover is RCV-SIG-016's (SHOULD): without it the
+	// delivery is still authentic.
+	for _, name := range []string{e.signedIDHeader(), e.traits.TimestampHeader, e.traits.SignatureHeader} {
 		if name == "" {
 			continue
 		}
@@ -172,6 +175,25 @@ func forgeMissingHeaders(e *env, _ *harness.Check, d delivery, h http.Header, _ 
 		out = append(out, forged{"without " + name, m, d.Body})
 	}
 	return out
+}
+
+// signedIDHeader is the scheme's id header when its signature covers it, else "".
+func (e *env) signedIDHeader() string {
+	if e.traits.IDSigned {
+		return e.traits.IDHeader
+	}
+	return ""
+}
+
+// forgeMissingUnsignedID drops an id header the signature does not cover (github, shopify):
+// still authentic, but with nothing to deduplicate on.
+func forgeMissingUnsignedID(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
+	if e.traits.IDHeader == "" || e.traits.IDSigned {
+		return nil
+	}
+	m := h.Clone()
+	m.Del(e.traits.IDHeader)
+	return []forged{{"validly signed, without " + e.traits.IDHeader, m, d.Body}}
 }
 
 func forgeMissingSignature(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {

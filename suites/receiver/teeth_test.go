@@ -66,6 +66,9 @@ var teeth = []struct {
 	{"slow-ack", "RCV-ACK-001,RCV-ACK-002,RCV-ACK-003,RCV-ACK-004", false, []string{"RCV-ACK-001", "RCV-ACK-002", "RCV-ACK-003"}},
 	{"500-on-malformed", "", false, []string{"RCV-SIG-008", "RCV-SIG-012", "RCV-SIG-013"}},
 	{"apply-stale", "", false, []string{"RCV-ORD-001", "RCV-ORD-002"}},
+	// On standard the id header is signed, and id-optional is honest: it passes everything.
+	// Its teeth are on github, in TestProofOfTeethUnsignedID.
+	{"id-optional", "", false, nil},
 }
 
 // skipSelfTests skips the tests of the suite itself when it is run against an endpoint
@@ -101,6 +104,7 @@ func TestProofOfTeeth(t *testing.T) {
 		t.Run(tc.flaw, func(t *testing.T) {
 			t.Parallel()
 			args := []string{"-builtin", receiver.BuiltinKnownBad + tc.flaw, "-seed", fmt.Sprint(100 + i)}
+
 			if tc.ids != "" {
 				args = append(args, "-id", tc.ids)
 			}
@@ -299,6 +303,66 @@ func TestMissingPremises(t *testing.T) {
 			t.Parallel()
 			res := runSuite(t, append(row.args, "-seed", fmt.Sprint(400+i))...)
 			checkPremises(t, res, row.fails, row.unobservable)
+		})
+	}
+}
+
+// TestProofOfTeethUnsignedID: github's X-GitHub-Delivery and shopify's X-Shopify-Webhook-Id are
+// not signed. A receiver that does without them is authentic but cannot deduplicate: it fails
+// RCV-SIG-016 (SHOULD, so strict), and still passes the MUST that the signature depends on.
+func TestProofOfTeethUnsignedID(t *testing.T) {
+	skipSelfTests(t)
+	t.Parallel()
+	for i, scheme := range []string{"github", "shopify"} {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			res := runSuite(t, "-builtin", receiver.BuiltinKnownBad+"id-optional", "-scheme", scheme, "-strict",
+				"-id", "RCV-SIG-001,RCV-SIG-004,RCV-SIG-016", "-seed", fmt.Sprint(300+i))
+			want := map[string]reports.Outcome{"RCV-SIG-001": reports.Passed, "RCV-SIG-004": reports.Passed, "RCV-SIG-016": reports.Failed}
+			for _, c := range res.Cases {
+				if c.Outcome != want[c.ID] {
+					t.Errorf("%s: %s, want %s\n  actual: %s", c.ID, c.Outcome, want[c.ID], c.Actual)
+				}
+			}
+			if v := res.Verdict(); v != reports.NonConformant {
+				t.Errorf("verdict %s, want non-conformant (strict)", v)
+			}
+		})
+	}
+}
+
+// TestLevelsFollowTheProvider: Stripe's own libraries accept a future timestamp, so for stripe
+// RCV-TS-002 is SHOULD: a receiver that accepts one has a SHOULD gap, not a MUST failure, and
+// the case says which library behaviour decided it. On standard it stays MUST.
+func TestLevelsFollowTheProvider(t *testing.T) {
+	skipSelfTests(t)
+	t.Parallel()
+	for i, tc := range []struct {
+		scheme  string
+		level   reports.Level
+		verdict reports.Verdict
+	}{
+		{"stripe", reports.SHOULD, reports.ConformantShouldGaps},
+		{"standard", reports.MUST, reports.NonConformant},
+	} {
+		t.Run(tc.scheme, func(t *testing.T) {
+			t.Parallel()
+			res := runSuite(t, "-builtin", receiver.BuiltinKnownBad+"accept-future", "-scheme", tc.scheme,
+				"-id", "RCV-TS-001,RCV-TS-002,RCV-TS-003", "-seed", fmt.Sprint(400+i))
+			for _, c := range res.Cases {
+				if c.ID != "RCV-TS-002" {
+					continue
+				}
+				if c.Outcome != reports.Failed || c.Level != tc.level {
+					t.Errorf("RCV-TS-002: %s at %s, want failed at %s", c.Outcome, c.Level, tc.level)
+				}
+				if tc.scheme == "stripe" && !strings.Contains(c.Source, "constructEvent") {
+					t.Errorf("RCV-TS-002's source does not say which library decided its level: %s", c.Source)
+				}
+			}
+			if v := res.Verdict(); v != tc.verdict {
+				t.Errorf("verdict %s, want %s", v, tc.verdict)
+			}
 		})
 	}
 }
