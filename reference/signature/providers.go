@@ -2,6 +2,7 @@ package signature
 
 import (
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -29,6 +30,8 @@ var (
 	hShopifyWebhookID = newHeaderName(HeaderShopifyWebhookID)
 	hSlackSignature   = newHeaderName(HeaderSlackSignature)
 	hSlackTimestamp   = newHeaderName(HeaderSlackTimestamp)
+
+	hGitHubSignatureSHA1 = newHeaderName(HeaderGitHubSignatureSHA1)
 )
 
 // The provider schemes key HMAC-SHA256 with the raw secret string (no decoding). With several
@@ -144,11 +147,25 @@ type bodyMAC struct {
 	enc              macEncoding // hex (github) or standard base64 (shopify)
 	c                config
 	keys             []*macKey
+	// sha1Key, when set (github), also signs the legacy X-Hub-Signature (HMAC-SHA1, hex), which
+	// GitHub still sends beside X-Hub-Signature-256. Verify never looks at it.
+	sha1Key []byte
 }
 
 func newGitHub(secrets []string, c config) (Scheme, error) {
 	return &bodyMAC{name: "github", sigHeader: hGitHubSignature, idHdr: hGitHubDelivery,
-		prefix: "sha256=", enc: hexMAC, c: c, keys: rawKeys(secrets)}, nil
+		prefix: "sha256=", enc: hexMAC, c: c, keys: rawKeys(secrets), sha1Key: []byte(secrets[0])}, nil
+}
+
+// HeaderGitHubSignatureSHA1 is GitHub's legacy signature header: "sha1=" and the hex HMAC-SHA1
+// of the body. GitHub sends it with every delivery; receivers should verify the SHA-256 one.
+const HeaderGitHubSignatureSHA1 = "X-Hub-Signature"
+
+// githubSHA1 is the value of X-Hub-Signature for body.
+func githubSHA1(key, body []byte) string {
+	m := hmac.New(sha1.New, key)
+	m.Write(body)
+	return "sha1=" + hex.EncodeToString(m.Sum(nil))
 }
 
 func newShopify(secrets []string, c config) (Scheme, error) {
@@ -181,6 +198,9 @@ func (s *bodyMAC) Sign(msg Message) (http.Header, error) {
 	}
 	var room [80]byte
 	v := s.keys[0].appendMAC(append(room[:0], s.prefix...), s.enc, msg.Body)
+	if s.sha1Key != nil {
+		return signedHeader(s.idHdr.key, msg.ID, s.sigHeader.key, string(v), hGitHubSignatureSHA1.key, githubSHA1(s.sha1Key, msg.Body)), nil
+	}
 	return signedHeader(s.idHdr.key, msg.ID, s.sigHeader.key, string(v)), nil
 }
 
