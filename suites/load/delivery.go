@@ -75,6 +75,8 @@ type signer struct {
 	runTag string
 	// kinds are the invalid kinds that apply to the scheme (no stale timestamp without one).
 	kinds []Invalid
+	// provider: the scheme's provider sends headers of its own (signature.SetProviderHeaders).
+	provider bool
 }
 
 func newSigner(scheme, secret string, wrongSecret string, runTag string) (*signer, error) {
@@ -86,7 +88,7 @@ func newSigner(scheme, secret string, wrongSecret string, runTag string) (*signe
 	if err != nil {
 		return nil, fmt.Errorf("load: wrong-secret signer for %s: %w", scheme, err)
 	}
-	sg := &signer{scheme: s, wrong: w, traits: s.Traits(), runTag: runTag}
+	sg := &signer{scheme: s, wrong: w, traits: s.Traits(), runTag: runTag, provider: signature.HasProviderHeaders(scheme)}
 	for _, k := range invalidKinds {
 		if k == InvalidStaleTimestamp && !sg.traits.Timestamped {
 			continue
@@ -127,6 +129,10 @@ func (sg *signer) sign(e *loadEvent, kind Invalid, now time.Time) (http.Header, 
 	// Canonical keys and shared values: Vegeta copies them into each request.
 	h["Content-Type"] = contentTypeJSON
 	h["User-Agent"] = userAgent
+	if sg.provider {
+		// The provider's own headers (event, hook, User-Agent), as its official libraries expect.
+		signature.SetProviderHeaders(sg.scheme.Name(), h, signature.Delivery{ID: e.id, At: now})
+	}
 	return h, body, nil
 }
 

@@ -76,8 +76,10 @@ func (e *env) signWith(s signature.Scheme, id string, body []byte, ts time.Time)
 		// unless the secret cannot sign (an ed25519 public key), which the case reports.
 		h = http.Header{}
 	}
-	h.Set("Content-Type", "application/json")
+	// What the provider sends besides the signature (event and hook headers, its User-Agent):
+	// receivers built on the providers' libraries may need it.
 	h.Set("User-Agent", "hookproof-conform")
+	signature.SetProviderHeaders(e.schemeName, h, signature.Delivery{ID: id, At: ts})
 	return h
 }
 
@@ -207,7 +209,8 @@ func (e *env) withSignature(h http.Header, v string) http.Header {
 // necessarily an integer), for the schemes that sign one. ok is false when it cannot: another
 // scheme, or a Standard Webhooks secret that is not a whsec_ HMAC key.
 func (e *env) signLiteral(id, ts string, body []byte) (h http.Header, ok bool) {
-	h = http.Header{"Content-Type": {"application/json"}, "User-Agent": {"hookproof-conform"}}
+	h = http.Header{"User-Agent": {"hookproof-conform"}}
+	signature.SetProviderHeaders(e.schemeName, h, signature.Delivery{ID: id})
 	switch e.schemeName {
 	case "standard":
 		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(e.secret, signature.PrefixSecret))
