@@ -88,6 +88,12 @@ export class Processor {
       }
     }
     if (!this.sink) return applied;
+    if (!id) {
+      // The sink contract needs a webhook_id: an event that arrived without a delivery id (its
+      // library accepted it) is processed, but neither deduplicated nor reported.
+      console.error("processed an event without a delivery id: not deduplicated, effect not reported");
+      return applied;
+    }
     try {
       const res = await fetch(this.sink, {
         method: "POST",
