@@ -195,8 +195,8 @@ func runNodeConform(t *testing.T, bin, dir string, r nodeReceiver, flaw string, 
 		t.Fatalf("hookproof %s: %v (%v)\n%s\nreceiver output:\n%s", strings.Join(cargs, " "), rerr, err, console.String(), logs())
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("receiver output:\n%s", logs())
+		if l := logs(); t.Failed() && l != "" {
+			t.Logf("receiver output:\n%s", l)
 		}
 	})
 	return res
