@@ -3,6 +3,9 @@ package chaos
 import (
 	"net/http"
 	"slices"
+	"strings"
+
+	"github.com/hookproof/hookproof/reference/signature"
 )
 
 func init() {
@@ -23,12 +26,20 @@ func init() {
 	})
 }
 
-// signatureHeaders are the headers of the schemes hookproof knows, in canonical form.
-var signatureHeaders = []string{
-	"Webhook-Signature", "Stripe-Signature", "X-Hub-Signature-256", "X-Shopify-Hmac-Sha256", "X-Slack-Signature",
-}
+// signatureHeaders are the signature headers of the schemes hookproof knows (the signature
+// package's), in canonical form; signatureHeaderList names them as the providers spell them.
+var (
+	signatureHeaders    = canonical(signature.SignatureHeaders())
+	signatureHeaderList = strings.Join(signature.SignatureHeaders(), ", ")
+)
 
-const signatureHeaderList = "webhook-signature, Stripe-Signature, X-Hub-Signature-256, X-Shopify-Hmac-Sha256, X-Slack-Signature"
+func canonical(names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = http.CanonicalHeaderKey(n)
+	}
+	return out
+}
 
 // corrupt damages a request in transit, so that a receiver verifying signatures over the
 // raw bytes must reject it.

@@ -13,6 +13,7 @@ import (
 // keySecrets are usable secrets for every scheme.
 var keySecrets = map[string]string{
 	"standard": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	"svix":     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 	"stripe":   "whsec_stripe_test_secret",
 	"github":   "github-test-secret",
 	"shopify":  "shopify-test-secret",

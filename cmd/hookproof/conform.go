@@ -291,8 +291,5 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 // builtinSecret is the secret of a built-in receiver when none is given: it never leaves the
 // process, so a fixed one keeps runs replayable.
 func builtinSecret(scheme string) string {
-	if scheme == "standard" {
-		return "whsec_aG9va3Byb29mLWJ1aWx0aW4tcmVjZWl2ZXItc2VjcmV0"
-	}
-	return "hookproof-builtin-receiver-secret"
+	return signature.SecretFrom(scheme, []byte("hookproof-builtin-receiver-secret"))
 }

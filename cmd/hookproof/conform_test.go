@@ -66,7 +66,7 @@ func TestConformList(t *testing.T) {
 		want string
 		n    int
 	}{
-		{[]string{"receiver", "--list"}, "32 requirements", 32},
+		{[]string{"receiver", "--list"}, "33 requirements", 33},
 		{[]string{"receiver", "--list", "--family", "acks"}, "5 requirements", 5},
 		{[]string{"receiver", "--list", "--id", "RCV-TS-*", "--level", "MUST"}, "4 requirements", 4},
 	} {
@@ -142,7 +142,7 @@ func TestConformRuns(t *testing.T) {
 	t.Run("control passes", func(t *testing.T) {
 		t.Parallel()
 		code, output := conformProcess(t, "--builtin", "knownbad:none", "--family", "signatures,cloudevents", "--strict")
-		if code != exitOK || !strings.Contains(output, "18 passed, 0 failed, 0 skipped") {
+		if code != exitOK || !strings.Contains(output, "18 passed, 0 failed, 1 skipped") {
 			t.Errorf("exit %d:\n%s", code, output)
 		}
 	})

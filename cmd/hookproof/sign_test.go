@@ -50,7 +50,10 @@ func TestSignKnownAnswers(t *testing.T) {
 		{"standard-rfc3339", []string{"--secret", sw1Secret, "--id", sw1ID, "--timestamp", "2021-02-25T15:02:10Z"}, sw1Body,
 			"webhook-id: " + sw1ID + "\nwebhook-timestamp: " + sw1TS + "\nwebhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=\n"},
 		{"github", []string{"--scheme", "github", "--secret", "It's a Secret to Everybody", "--id", "d-1"}, "Hello, World!",
-			"X-GitHub-Delivery: d-1\nX-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\n"},
+			"X-GitHub-Delivery: d-1\nX-Hub-Signature-256: sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17\n" +
+				"X-Hub-Signature: sha1=01dc10d0c83e72ed246219cdd91669667fe2ca59\n"},
+		{"svix", []string{"--scheme", "svix", "--secret", sw1Secret, "--id", sw1ID, "--timestamp", sw1TS}, sw1Body,
+			"svix-id: " + sw1ID + "\nsvix-timestamp: " + sw1TS + "\nsvix-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=\n"},
 		{"stripe", []string{"--scheme", "stripe", "--secret", "whsec_test_secret", "--timestamp", "1700000000"},
 			`{"event":"charge.success","amount":1000,"currency":"NGN"}`,
 			"Stripe-Signature: t=1700000000,v1=4465cb3053462ee70793fdfde4382c6360e4540db4260fcffa8d71f56a48126b\n"},

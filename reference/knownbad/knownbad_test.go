@@ -26,25 +26,32 @@ type fixture struct {
 	sink   *sink.Collector
 	scheme signature.Scheme
 	now    time.Time
+	flaw   string
 }
 
 func newFixture(t *testing.T, flaw string, opts ...Option) *fixture {
+	t.Helper()
+	return newSchemeFixture(t, flaw, "standard", testSecret, opts...)
+}
+
+// newSchemeFixture is newFixture for another scheme and secret.
+func newSchemeFixture(t *testing.T, flaw, scheme, secret string, opts ...Option) *fixture {
 	t.Helper()
 	col := sink.NewCollector()
 	sinkSrv := httptest.NewServer(col)
 	t.Cleanup(sinkSrv.Close)
 	now := time.Now()
-	r, err := New(flaw, "standard", testSecret, append([]Option{WithSink(sinkSrv.URL), WithClock(func() time.Time { return now })}, opts...)...)
+	r, err := New(flaw, scheme, secret, append([]Option{WithSink(sinkSrv.URL), WithClock(func() time.Time { return now })}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(r)
 	t.Cleanup(srv.Close)
-	s, err := signature.New("standard", testSecret)
+	s, err := signature.New(scheme, secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{t: t, srv: srv, sink: col, scheme: s, now: now}
+	return &fixture{t: t, srv: srv, sink: col, scheme: s, now: now, flaw: flaw}
 }
 
 // post signs body as delivery id at ts (zero: the fixture's now), lets edit change the
@@ -83,6 +90,14 @@ func eventBody(id, obj string, seq int) string {
 // probes are the behaviours each flaw changes; every flaw must differ from the control on
 // exactly its own probe.
 var probes = map[string]func(f *fixture) bool{
+	// true when a validly signed github delivery without X-GitHub-Delivery is rejected (the
+	// flaw shows only where the id header is not signed, so the probe runs on github).
+	"id-optional": func(f *fixture) bool {
+		g := newSchemeFixture(f.t, f.flaw, "github", "github-probe-secret")
+		return g.post("msg_noid", time.Time{}, eventBody("msg_noid", "o", 1), func(h http.Header, _ *string) {
+			h.Del(signature.HeaderGitHubDelivery)
+		}) == http.StatusBadRequest
+	},
 	// true when a delivery with a wrong signature is rejected.
 	"no-signature-check": func(f *fixture) bool {
 		return f.post("msg_sig", time.Time{}, eventBody("msg_sig", "o", 1), func(h http.Header, _ *string) {
@@ -147,7 +162,7 @@ func TestEveryFlawHasAProbe(t *testing.T) {
 // skips: a receiver that never verifies never checks the signed timestamp either, and one
 // that ignores timestamps accepts future ones.
 var alsoBreaks = map[string][]string{
-	"no-signature-check": {"ignore-timestamp", "accept-future", "500-on-malformed"},
+	"no-signature-check": {"ignore-timestamp", "accept-future", "500-on-malformed", "id-optional"},
 	"ignore-timestamp":   {"accept-future"},
 }
 

@@ -19,6 +19,7 @@ func TestSetProviderHeaders(t *testing.T) {
 		"stripe":   {"User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)"},
 		"slack":    {"User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)", HeaderSlackRetryNum: ""},
 		"standard": {"User-Agent": ""},
+		"svix":     {"User-Agent": ""},
 	}
 	for _, scheme := range Names() {
 		h := http.Header{}

@@ -3,6 +3,7 @@ package signature
 import (
 	"errors"
 	"net/http"
+	"slices"
 )
 
 // idHeaders maps each scheme to its delivery-id header; a scheme without one (stripe, slack)
@@ -64,4 +65,20 @@ func deliveryID(h http.Header, body []byte, names ...headerName) string {
 		}
 	}
 	return BodyID(body)
+}
+
+// SignatureHeaders lists every scheme's signature header as its provider spells it, in the
+// order of Names (the chaos proxy's corrupt fault looks for the first one a request carries).
+func SignatureHeaders() []string {
+	var out []string
+	for _, n := range Names() {
+		s, err := New(n, SecretFrom(n, []byte("hookproof-signature-headers-key")))
+		if err != nil {
+			continue
+		}
+		if h := s.Traits().SignatureHeader; !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	return out
 }

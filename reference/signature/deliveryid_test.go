@@ -8,6 +8,7 @@ import (
 
 var idTestSecrets = map[string]string{
 	"standard": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	"svix":     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 	"stripe":   "whsec_stripe_test_secret",
 	"github":   "github-test-secret",
 	"shopify":  "shopify-test-secret",
@@ -76,7 +77,7 @@ func TestDeliveryID(t *testing.T) {
 			t.Errorf("%s: DeliveryID = %q, want %q", tt.name, got, tt.want)
 		}
 	}
-	if got := IDHeaders(); len(got) != 3 || got[0] != HeaderWebhookID {
+	if got := IDHeaders(); len(got) != 4 || got[0] != HeaderWebhookID {
 		t.Errorf("IDHeaders = %v", got)
 	}
 }

@@ -16,7 +16,7 @@ var (
 
 // testSecret returns a valid secret for the named scheme.
 func testSecret(name string) string {
-	if name == "standard" {
+	if whsecSchemes[name] {
 		return testSecretStd
 	}
 	return "provider-secret-" + name

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -38,8 +39,35 @@ var (
 	hWebhookSignature = newHeaderName(HeaderWebhookSignature)
 )
 
+// standardHeaders are the names a Standard Webhooks scheme sends its id, timestamp and
+// signature under: webhook-* for standard, svix-* for svix (which signs the same way).
+type standardHeaders struct {
+	name        string // the scheme's name
+	id, ts, sig headerName
+}
+
+var webhookHeaders = standardHeaders{name: "standard", id: hWebhookID, ts: hWebhookTimestamp, sig: hWebhookSignature}
+
+// whsecSchemes are the schemes whose secrets are Standard Webhooks secrets (whsec_ + base64).
+var whsecSchemes = map[string]bool{"standard": true}
+
+// StandardFamily reports whether scheme signs as Standard Webhooks does (standard, svix): a
+// whsec_ secret, "id.timestamp.body", a list of "v1,<base64>" entries.
+func StandardFamily(scheme string) bool { return whsecSchemes[scheme] }
+
+// SecretFrom makes a secret of scheme's shape from key bytes (24 to 64 of them): whsec_ and
+// base64 for the Standard Webhooks family (standard, svix), the hex of the bytes for the
+// providers that key their HMAC with the secret string itself.
+func SecretFrom(scheme string, key []byte) string {
+	if whsecSchemes[scheme] {
+		return PrefixSecret + base64.StdEncoding.EncodeToString(key)
+	}
+	return "hookproof_" + hex.EncodeToString(key)
+}
+
 // standard is Standard Webhooks: v1 (HMAC-SHA256) and v1a (ed25519) over "id.timestamp.body".
 type standard struct {
+	h       standardHeaders
 	c       config
 	hmacs   []*macKey
 	private []ed25519.PrivateKey
@@ -47,7 +75,11 @@ type standard struct {
 }
 
 func newStandard(secrets []string, c config) (Scheme, error) {
-	s := &standard{c: c}
+	return newStandardWith(webhookHeaders, secrets, c)
+}
+
+func newStandardWith(hs standardHeaders, secrets []string, c config) (Scheme, error) {
+	s := &standard{h: hs, c: c}
 	for i, sec := range secrets {
 		switch {
 		case strings.HasPrefix(sec, PrefixSecretKey):
@@ -115,11 +147,11 @@ func redactedHint(s string) string {
 	return ""
 }
 
-func (s *standard) Name() string { return "standard" }
+func (s *standard) Name() string { return s.h.name }
 
 func (s *standard) Traits() Traits {
-	return Traits{IDHeader: HeaderWebhookID, IDSigned: true, TimestampHeader: HeaderWebhookTimestamp,
-		SignatureHeader: HeaderWebhookSignature, Timestamped: true, Tolerance: s.c.tolerance}
+	return Traits{IDHeader: s.h.id.name, IDSigned: true, TimestampHeader: s.h.ts.name,
+		SignatureHeader: s.h.sig.name, Timestamped: true, Tolerance: s.c.tolerance}
 }
 
 // signedContent is "id.timestamp.body", for ed25519, which needs the whole message at once.
@@ -133,13 +165,13 @@ func signedContent(id, ts string, body []byte) []byte {
 }
 
 func (s *standard) Sign(msg Message) (http.Header, error) {
-	if err := checkID("standard", msg.ID); err != nil {
+	if err := checkID(s.h.name, msg.ID); err != nil {
 		return nil, err
 	}
 	if len(s.hmacs) == 0 && len(s.private) == 0 {
-		return nil, fmt.Errorf("signature: standard: only public keys given, cannot sign: %w", ErrBadSecret)
+		return nil, fmt.Errorf("signature: %s: only public keys given, cannot sign: %w", s.h.name, ErrBadSecret)
 	}
-	ts, err := signingTime("standard", msg.Timestamp, s.c.now)
+	ts, err := signingTime(s.h.name, msg.Timestamp, s.c.now)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +190,7 @@ func (s *standard) Sign(msg Message) (http.Header, error) {
 			sigs = base64.StdEncoding.AppendEncode(sigs, ed25519.Sign(k, content))
 		}
 	}
-	return signedHeader(hWebhookID.key, msg.ID, hWebhookTimestamp.key, ts, hWebhookSignature.key, string(sigs)), nil
+	return signedHeader(s.h.id.key, msg.ID, s.h.ts.key, ts, s.h.sig.key, string(sigs)), nil
 }
 
 // appendEntry starts a signature entry with its version, after a space unless it is the first.
@@ -173,24 +205,24 @@ func appendEntry(dst []byte, version string) []byte {
 // text with the expected base64 MAC; v1a entries must be canonical (strict) base64 of an
 // ed25519 signature. Entries of other versions, and entries without a comma, are skipped.
 func (s *standard) Verify(h http.Header, body []byte) (Verified, error) {
-	id, err := header(h, hWebhookID)
+	id, err := header(h, s.h.id)
 	if err != nil {
-		return Verified{}, fmt.Errorf("signature: standard: %w", err)
+		return Verified{}, fmt.Errorf("signature: %s: %w", s.h.name, err)
 	}
-	tsv, err := header(h, hWebhookTimestamp)
+	tsv, err := header(h, s.h.ts)
 	if err != nil {
-		return Verified{}, fmt.Errorf("signature: standard: %w", err)
+		return Verified{}, fmt.Errorf("signature: %s: %w", s.h.name, err)
 	}
-	sigv, err := header(h, hWebhookSignature)
+	sigv, err := header(h, s.h.sig)
 	if err != nil {
-		return Verified{}, fmt.Errorf("signature: standard: %w", err)
+		return Verified{}, fmt.Errorf("signature: %s: %w", s.h.name, err)
 	}
-	ts, err := parseUnix(HeaderWebhookTimestamp, tsv)
+	ts, err := parseUnix(s.h.ts.name, tsv)
 	if err != nil {
-		return Verified{}, fmt.Errorf("signature: standard: %w", err)
+		return Verified{}, fmt.Errorf("signature: %s: %w", s.h.name, err)
 	}
 	if err := checkTimestamp(ts, s.c.now(), s.c.tolerance); err != nil {
-		return Verified{}, fmt.Errorf("signature: standard: %w", err)
+		return Verified{}, fmt.Errorf("signature: %s: %w", s.h.name, err)
 	}
 	ok := false
 	for _, k := range s.hmacs {
@@ -238,5 +270,5 @@ func (s *standard) Verify(h http.Header, body []byte) (Verified, error) {
 			}
 		}
 	}
-	return Verified{}, fmt.Errorf("signature: standard: %w", ErrInvalidSignature)
+	return Verified{}, fmt.Errorf("signature: %s: %w", s.h.name, ErrInvalidSignature)
 }

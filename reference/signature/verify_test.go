@@ -69,7 +69,7 @@ func envelope(id string) []byte {
 }
 
 func TestNames(t *testing.T) {
-	want := []string{"github", "shopify", "slack", "standard", "stripe"}
+	want := []string{"github", "shopify", "slack", "standard", "stripe", "svix"}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
 	}
@@ -150,7 +150,7 @@ func timestamped() []string {
 }
 
 func TestTimestampedSchemes(t *testing.T) {
-	if got, want := timestamped(), []string{"slack", "standard", "stripe"}; !slices.Equal(got, want) {
+	if got, want := timestamped(), []string{"slack", "standard", "stripe", "svix"}; !slices.Equal(got, want) {
 		t.Fatalf("timestamped schemes %v, want %v", got, want)
 	}
 }
@@ -208,6 +208,8 @@ func withTimestamp(name string, h http.Header, ts string) http.Header {
 	switch name {
 	case "standard":
 		h.Set(HeaderWebhookTimestamp, ts)
+	case "svix":
+		h.Set(HeaderSvixTimestamp, ts)
 	case "slack":
 		h.Set(HeaderSlackTimestamp, ts)
 	case "stripe":
@@ -523,7 +525,7 @@ func TestBodyMACHeaders(t *testing.T) {
 // single-signature schemes sign with the first and verify with any.
 func TestRotation(t *testing.T) {
 	secretsFor := func(name string) (a, b, c string) {
-		if name == "standard" {
+		if whsecSchemes[name] {
 			return testSecretStd,
 				PrefixSecret + base64.StdEncoding.EncodeToString([]byte("another-secret-of-24-bytes!")),
 				PrefixSecret + base64.StdEncoding.EncodeToString([]byte("a-third-secret-of-24-byte"))
@@ -537,8 +539,8 @@ func TestRotation(t *testing.T) {
 			signer := mustNew(t, name, a, WithRotatedSecrets(b))
 			h := mustSign(t, signer, Message{ID: "msg_1", Timestamp: testNow, Body: body})
 			sig := h.Get(signer.Traits().SignatureHeader)
-			list := name == "standard" || name == "stripe"
-			entries := map[string]int{"standard": len(strings.Fields(sig)), "stripe": strings.Count(sig, ",v1=")}
+			list := whsecSchemes[name] || name == "stripe"
+			entries := map[string]int{"standard": len(strings.Fields(sig)), "svix": len(strings.Fields(sig)), "stripe": strings.Count(sig, ",v1=")}
 			if n, ok := entries[name]; ok && n != 2 {
 				t.Errorf("signature %q has %d entries, want 2", sig, n)
 			}

@@ -14,6 +14,7 @@ import (
 // schemeSecrets are usable secrets for every scheme.
 var schemeSecrets = map[string]string{
 	"standard": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+	"svix":     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
 	"stripe":   "whsec_stripe_test_secret",
 	"github":   "github-test-secret",
 	"shopify":  "shopify-test-secret",

@@ -3,7 +3,6 @@ package load
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/hookproof/hookproof/reference/signature"
 )
 
 // run is the state of one load run. The targeters, the recording transport and the result
@@ -548,10 +549,7 @@ func isTimeout(err error) bool {
 // wrongSecretFor makes a secret of the scheme's shape that is not the receiver's, from the seed.
 func wrongSecretFor(scheme string, seed int64, real string) string {
 	sum := sha256.Sum256([]byte("hookproof-wrong-secret:" + strconv.FormatInt(seed, 10) + ":" + real))
-	if scheme == "standard" {
-		return "whsec_" + base64.StdEncoding.EncodeToString(sum[:])
-	}
-	return "wrong_" + hex.EncodeToString(sum[:16])
+	return signature.SecretFrom(scheme, sum[:])
 }
 
 // runTag names a run's ids: a hash of the run id plus the start time, so that the same

@@ -162,24 +162,20 @@ func (e *env) reject(ctx context.Context, c *harness.Check, note string, h http.
 
 // otherSecret makes a second secret with the same shape as the run's, from the seeded source.
 func (e *env) otherSecret() string {
-	raw := e.hexID(32)
-	if e.schemeName == "standard" {
-		b, _ := hex.DecodeString(raw)
-		return signature.PrefixSecret + base64.StdEncoding.EncodeToString(b)
-	}
-	return "hookproof-other-" + raw
+	b, _ := hex.DecodeString(e.hexID(32))
+	return signature.SecretFrom(e.schemeName, b)
 }
 
 // sigParts splits the signature header of h into what precedes the signature proper (version
 // tag, stripe's t=) and the signature itself, for the first signature of the header.
 func (e *env) sigParts(h http.Header) (prefix, sig string) {
 	v := h.Get(e.traits.SignatureHeader)
-	switch e.schemeName {
-	case "standard":
+	switch {
+	case signature.StandardFamily(e.schemeName):
 		first, _, _ := strings.Cut(v, " ")
 		tag, s, _ := strings.Cut(first, ",")
 		return tag + ",", s
-	case "stripe":
+	case e.schemeName == "stripe":
 		i := strings.Index(v, "v1=")
 		if i < 0 {
 			return v, ""
@@ -189,9 +185,9 @@ func (e *env) sigParts(h http.Header) (prefix, sig string) {
 			return v[:i+3], v[i+3:]
 		}
 		return v[:i+3], v[i+3 : i+end]
-	case "github":
+	case e.schemeName == "github":
 		return "sha256=", strings.TrimPrefix(v, "sha256=")
-	case "slack":
+	case e.schemeName == "slack":
 		return "v0=", strings.TrimPrefix(v, "v0=")
 	default:
 		return "", v
@@ -211,18 +207,18 @@ func (e *env) withSignature(h http.Header, v string) http.Header {
 func (e *env) signLiteral(id, ts string, body []byte) (h http.Header, ok bool) {
 	h = http.Header{"User-Agent": {"hookproof-conform"}}
 	signature.SetProviderHeaders(e.schemeName, h, signature.Delivery{ID: id})
-	switch e.schemeName {
-	case "standard":
+	switch {
+	case signature.StandardFamily(e.schemeName):
 		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(e.secret, signature.PrefixSecret))
 		if err != nil || strings.HasPrefix(e.secret, signature.PrefixSecretKey) || strings.HasPrefix(e.secret, signature.PrefixPublicKey) {
 			return nil, false
 		}
-		h.Set(signature.HeaderWebhookID, id)
-		h.Set(signature.HeaderWebhookTimestamp, ts)
-		h.Set(signature.HeaderWebhookSignature, "v1,"+base64.StdEncoding.EncodeToString(mac(key, id+"."+ts+".", body)))
-	case "stripe":
+		h.Set(e.traits.IDHeader, id)
+		h.Set(e.traits.TimestampHeader, ts)
+		h.Set(e.traits.SignatureHeader, "v1,"+base64.StdEncoding.EncodeToString(mac(key, id+"."+ts+".", body)))
+	case e.schemeName == "stripe":
 		h.Set(signature.HeaderStripeSignature, "t="+ts+",v1="+hex.EncodeToString(mac([]byte(e.secret), ts+".", body)))
-	case "slack":
+	case e.schemeName == "slack":
 		h.Set(signature.HeaderSlackTimestamp, ts)
 		h.Set(signature.HeaderSlackSignature, "v0="+hex.EncodeToString(mac([]byte(e.secret), "v0:"+ts+":", body)))
 	default:

@@ -267,12 +267,10 @@ func forgeNonASCII(e *env, _ *harness.Check, d delivery, h http.Header, _ time.T
 
 // encoding names how the scheme encodes a signature.
 func (e *env) encoding() string {
-	switch e.schemeName {
-	case "standard", "shopify":
+	if signature.StandardFamily(e.schemeName) || e.schemeName == "shopify" {
 		return "base64"
-	default:
-		return "hex"
 	}
+	return "hex"
 }
 
 // sigList is one signature header holding several entries, one of them valid.
@@ -292,8 +290,8 @@ func (e *env) signatureLists() []sigList {
 		_, s := e.sigParts(e.signWith(e.otherSch, d.ID, d.Body, ts))
 		return s
 	}
-	switch e.schemeName {
-	case "standard":
+	switch {
+	case signature.StandardFamily(e.schemeName):
 		return []sigList{
 			{"valid v1 entry first, a wrong v1 entry after it", func(h http.Header, d delivery) string {
 				return h.Get(e.traits.SignatureHeader) + " v1," + bogus(d, h)
@@ -305,7 +303,7 @@ func (e *env) signatureLists() []sigList {
 				return "v9," + bogus(d, h) + " v1a," + base64.StdEncoding.EncodeToString(make([]byte, 64)) + " " + h.Get(e.traits.SignatureHeader)
 			}},
 		}
-	case "stripe":
+	case e.schemeName == "stripe":
 		return []sigList{
 			{"valid v1 first, a wrong v1 after it", func(h http.Header, d delivery) string {
 				return h.Get(e.traits.SignatureHeader) + ",v1=" + bogus(d, h)

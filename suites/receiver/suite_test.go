@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/catalog"
@@ -47,10 +48,7 @@ var (
 
 // testSecret is the secret built-in receivers use unless -secret says otherwise.
 func testSecret(scheme string) string {
-	if scheme == "standard" {
-		return "whsec_aG9va3Byb29mLWNvbmZvcm1hbmNlLXRlc3Qtc2VjcmV0" // 33 bytes
-	}
-	return "hookproof-conformance-test-secret"
+	return signature.SecretFrom(scheme, []byte("hookproof-conformance-test-secret")) // 33 bytes
 }
 
 // TestReceiverSuite runs the receiver conformance suite once, as the flags say, and fails when

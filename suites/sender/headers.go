@@ -8,6 +8,8 @@ import (
 
 	"github.com/hookproof/hookproof/suites/harness"
 	"github.com/onsi/ginkgo/v2"
+
+	"github.com/hookproof/hookproof/reference/signature"
 )
 
 // signatureFormat is the well-formed shape of each scheme's signature header value.
@@ -19,6 +21,8 @@ var signatureFormat = map[string]*regexp.Regexp{
 	"shopify":  regexp.MustCompile(`^[A-Za-z0-9+/]{43}=$`),
 	"slack":    regexp.MustCompile(`^v0=[0-9a-f]{64}$`),
 }
+
+func init() { signatureFormat["svix"] = signatureFormat["standard"] } // Standard Webhooks' list, under svix-signature
 
 // headerProblems lists what is wrong with an attempt's method and headers under the scheme.
 func (e *env) headerProblems(a Attempt) []string {
@@ -44,7 +48,7 @@ func (e *env) headerProblems(a Attempt) []string {
 	if h := e.traits.IDHeader; h != "" {
 		if v, ok := one(h); ok && (len(v) > 256 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r > '~' })) {
 			p = append(p, fmt.Sprintf("%s %q is not up to 256 printable characters", h, v))
-		} else if ok && e.o.Scheme == "standard" && strings.Contains(v, ".") {
+		} else if ok && signature.StandardFamily(e.o.Scheme) && strings.Contains(v, ".") {
 			p = append(p, fmt.Sprintf("%s %q contains '.', which the signed content uses as its separator", h, v))
 		}
 	}
@@ -116,10 +120,10 @@ func verdict(err error) string {
 
 // signatureCount counts the signatures in a scheme's signature header.
 func signatureCount(scheme, v string) int {
-	switch scheme {
-	case "standard":
+	switch {
+	case signature.StandardFamily(scheme):
 		return len(strings.Fields(v))
-	case "stripe":
+	case scheme == "stripe":
 		n := 0
 		for _, part := range strings.Split(v, ",") {
 			if strings.HasPrefix(strings.TrimSpace(part), "v1=") {
