@@ -9,8 +9,11 @@ package official_test
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -19,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -269,3 +273,12 @@ func processed(w http.ResponseWriter, err error) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// hexMAC is HMAC-SHA256 of body keyed with secret, hex: GitHub's and Stripe's MAC.
+func hexMAC(secret, body string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
