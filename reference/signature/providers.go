@@ -175,7 +175,11 @@ func newShopify(secrets []string, c config) (Scheme, error) {
 
 func (s *bodyMAC) Name() string { return s.name }
 func (s *bodyMAC) Traits() Traits {
-	return Traits{IDHeader: s.idHdr.name, SignatureHeader: s.sigHeader.name}
+	t := Traits{IDHeader: s.idHdr.name, SignatureHeader: s.sigHeader.name}
+	if s.sha1Key != nil {
+		t.LegacySignatureHeaders = []string{HeaderGitHubSignatureSHA1}
+	}
+	return t
 }
 
 // decode reads a MAC in the scheme's encoding: hex in either case, or canonical base64.

@@ -49,8 +49,12 @@ type Traits struct {
 	IDSigned        bool
 	TimestampHeader string // "" when the timestamp is not a header of its own or not signed
 	SignatureHeader string
-	Timestamped     bool          // the signature covers a timestamp checked against a tolerance
-	Tolerance       time.Duration // 0 when not Timestamped
+	// LegacySignatureHeaders are further signatures the provider sends (github's sha1
+	// X-Hub-Signature), which some official libraries fall back to: a delivery "without its
+	// signature" lacks these too.
+	LegacySignatureHeaders []string
+	Timestamped            bool          // the signature covers a timestamp checked against a tolerance
+	Tolerance              time.Duration // 0 when not Timestamped
 }
 
 // Scheme signs and verifies deliveries with the secrets it was made with. A Scheme is

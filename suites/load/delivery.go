@@ -123,8 +123,14 @@ func (sg *signer) sign(e *loadEvent, kind Invalid, now time.Time) (http.Header, 
 			return nil, nil, fmt.Errorf("load: %s header of %s: %w", sg.traits.SignatureHeader, e.id, err)
 		}
 		h.Set(sg.traits.SignatureHeader, f)
+		for _, l := range sg.traits.LegacySignatureHeaders {
+			h.Del(l) // a library may fall back to the legacy signature, which is still valid
+		}
 	case InvalidMissingSignature:
 		h.Del(sg.traits.SignatureHeader)
+		for _, l := range sg.traits.LegacySignatureHeaders {
+			h.Del(l)
+		}
 	}
 	// Canonical keys and shared values: Vegeta copies them into each request.
 	h["Content-Type"] = contentTypeJSON

@@ -194,10 +194,15 @@ func (e *env) sigParts(h http.Header) (prefix, sig string) {
 	}
 }
 
-// withSignature returns a copy of h whose signature header is v.
+// withSignature returns a copy of h whose signature header is v. A legacy signature the
+// provider also sends (github's sha1) is dropped: a library that falls back to it would
+// otherwise find a valid signature in a delivery whose signature was tampered with.
 func (e *env) withSignature(h http.Header, v string) http.Header {
 	h = h.Clone()
 	h.Set(e.traits.SignatureHeader, v)
+	for _, l := range e.traits.LegacySignatureHeaders {
+		h.Del(l)
+	}
 	return h
 }
 

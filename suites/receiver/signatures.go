@@ -172,7 +172,14 @@ func forgeMissingHeaders(e *env, _ *harness.Check, d delivery, h http.Header, _ 
 		}
 		m := h.Clone()
 		m.Del(name)
-		out = append(out, forged{"without " + name, m, d.Body})
+		note := "without " + name
+		if name == e.traits.SignatureHeader {
+			for _, l := range e.traits.LegacySignatureHeaders {
+				m.Del(l) // a library may fall back to it (go-github: the sha1 X-Hub-Signature)
+				note += " and " + l
+			}
+		}
+		out = append(out, forged{note, m, d.Body})
 	}
 	return out
 }
@@ -199,6 +206,9 @@ func forgeMissingUnsignedID(e *env, _ *harness.Check, d delivery, h http.Header,
 func forgeMissingSignature(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
 	m := h.Clone()
 	m.Del(e.traits.SignatureHeader)
+	for _, l := range e.traits.LegacySignatureHeaders {
+		m.Del(l)
+	}
 	return []forged{{"without " + e.traits.SignatureHeader, m, d.Body}}
 }
 

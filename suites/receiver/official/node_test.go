@@ -102,7 +102,7 @@ func TestNodeReceiversNoDedupe(t *testing.T) {
 // CI=true) when npm ci has not been run there or node is missing.
 func nodeReceiversDir(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(moduleRoot(t), "testdata", "node-receivers")
+	dir := filepath.Join(moduleRoot(), "testdata", "node-receivers")
 	_, errModules := os.Stat(filepath.Join(dir, "node_modules"))
 	_, errNode := exec.LookPath("node")
 	if errModules == nil && errNode == nil {
@@ -119,54 +119,10 @@ func nodeReceiversDir(t *testing.T) string {
 	return ""
 }
 
-// moduleRoot walks up from the test's directory to go.mod.
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-var nodeBuild struct {
-	once sync.Once
-	bin  string
-	err  error
-}
-
-// nodeHookproof builds the hookproof binary once per test binary. The directory is left in the
-// system temp dir (no TestMain in these files to remove it).
+// nodeHookproof is the binary TestMain built for every test of the package.
 func nodeHookproof(t *testing.T) string {
 	t.Helper()
-	nodeBuild.once.Do(func() {
-		tmp, err := os.MkdirTemp("", "hookproof-node-")
-		if err != nil {
-			nodeBuild.err = err
-			return
-		}
-		bin := filepath.Join(tmp, "hookproof")
-		cmd := exec.Command("go", "build", "-o", bin, "./cmd/hookproof")
-		cmd.Dir = moduleRoot(t)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			nodeBuild.err = fmt.Errorf("go build ./cmd/hookproof: %v\n%s", err, out)
-			return
-		}
-		nodeBuild.bin = bin
-	})
-	if nodeBuild.err != nil {
-		t.Fatal(nodeBuild.err)
-	}
-	return nodeBuild.bin
+	return hookproofBin
 }
 
 // runNodeConform starts receiver r (with flaw, "" for none) and runs the receiver suite
@@ -277,12 +233,4 @@ func freeLoopback(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return addr
-}
-
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 400 {
-		s = s[:400] + "…"
-	}
-	return s
 }
