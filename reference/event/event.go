@@ -77,11 +77,18 @@ type Received struct {
 	JSON bool
 }
 
-// Parse reads body leniently. A body of another shape is still read: a member of the wrong
+// Parse reads body leniently, in any Shape. A body of another shape is still read: a member of the wrong
 // JSON type (a numeric "type", an array at the top) only leaves its field empty, a body
 // without "data" is its own data, and only an envelope with object_id and seq takes part in
 // ordering.
 func Parse(body []byte) Received {
+	// A provider-shaped body (a Stripe event, a Slack event_callback) carries the event's data
+	// inside it: see Shape.
+	if typ, data, ok := unwrap(body); ok {
+		r := Received{Type: typ, Data: data, JSON: true}
+		r.ObjectID, r.Seq, r.Ordered = Ordering(data)
+		return r
+	}
 	var env struct {
 		Type string          `json:"type"`
 		Data json.RawMessage `json:"data"`

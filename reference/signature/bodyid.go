@@ -9,7 +9,24 @@ import (
 // a valid JSON object, has no key spelled exactly "id" (unlike encoding/json's case-insensitive
 // field matching), or its value is not a string. With a repeated key the last one wins, as in
 // encoding/json. Schemes without an id header (stripe, slack) identify a delivery this way.
-func BodyID(body []byte) string {
+func BodyID(body []byte) string { return bodyField(body, "id") }
+
+// bodyIDKeys is the body member each scheme without an id header names a delivery by: Slack's
+// Events API calls it event_id (its body's own "id" does not exist); the others "id".
+var bodyIDKeys = map[string]string{"slack": "event_id"}
+
+// SchemeBodyID is BodyID for scheme: its delivery id in the body (slack: event_id, else id).
+func SchemeBodyID(scheme string, body []byte) string {
+	if k := bodyIDKeys[scheme]; k != "" {
+		if id := bodyField(body, k); id != "" {
+			return id
+		}
+	}
+	return BodyID(body)
+}
+
+// bodyField returns the top-level JSON string member named exactly key, as BodyID does for "id".
+func bodyField(body []byte, key string) string {
 	if !json.Valid(body) {
 		return ""
 	}
@@ -22,11 +39,11 @@ func BodyID(body []byte) string {
 	for i = skipSpace(body, i+1); body[i] != '}'; i = skipSpace(body, i+1) {
 		k := i
 		i = skipString(body, i)
-		key := body[k:i]
+		name := body[k:i]
 		i = skipSpace(body, skipSpace(body, i)+1) // past ':'
 		v := i
 		i = skipValue(body, i)
-		if isIDKey(key) {
+		if isKey(name, key) {
 			raw = body[v:i]
 		}
 		if i = skipSpace(body, i); body[i] == '}' {
@@ -47,16 +64,16 @@ func BodyID(body []byte) string {
 	return s
 }
 
-// isIDKey reports whether a quoted JSON key decodes to exactly "id".
-func isIDKey(key []byte) bool {
-	if string(key) == `"id"` {
+// isKey reports whether a quoted JSON key decodes to exactly name.
+func isKey(key []byte, name string) bool {
+	if len(key) == len(name)+2 && string(key[1:len(key)-1]) == name {
 		return true
 	}
 	if bytes.IndexByte(key, '\\') < 0 {
 		return false
 	}
 	var s string
-	return json.Unmarshal(key, &s) == nil && s == "id"
+	return json.Unmarshal(key, &s) == nil && s == name
 }
 
 // plain reports whether the inside of a JSON string needs no decoding: printable ASCII, no escape.

@@ -48,7 +48,7 @@ func IDHeaders() []string {
 func DeliveryID(scheme string, h http.Header, body []byte) string {
 	if n, ok := idHeaders[scheme]; ok {
 		if n.key == "" {
-			return BodyID(body)
+			return SchemeBodyID(scheme, body)
 		}
 		return deliveryID(h, body, n)
 	}
@@ -64,7 +64,10 @@ func deliveryID(h http.Header, body []byte, names ...headerName) string {
 			return ""
 		}
 	}
-	return BodyID(body)
+	if id := BodyID(body); id != "" {
+		return id
+	}
+	return bodyField(body, "event_id") // a Slack event_callback, when the scheme is not known
 }
 
 // SignatureHeaders lists every scheme's signature header as its provider spells it, in the

@@ -81,3 +81,19 @@ func TestDeliveryID(t *testing.T) {
 		t.Errorf("IDHeaders = %v", got)
 	}
 }
+
+// A Slack event_callback names its delivery by event_id.
+func TestSlackEventID(t *testing.T) {
+	body := []byte(`{"token":"t","event":{"type":"app_mention"},"type":"event_callback","event_id":"Ev0HOOK"}`)
+	if got := DeliveryID("slack", http.Header{}, body); got != "Ev0HOOK" {
+		t.Errorf("slack DeliveryID = %q", got)
+	}
+	if got := DeliveryID("", http.Header{}, body); got != "Ev0HOOK" {
+		t.Errorf("unknown-scheme DeliveryID = %q", got)
+	}
+	s, _ := New("slack", "slack-secret")
+	h, _ := s.Sign(Message{Timestamp: time.Now(), Body: body})
+	if v, err := s.Verify(h, body); err != nil || v.ID != "Ev0HOOK" {
+		t.Errorf("Verify: %+v, %v", v, err)
+	}
+}

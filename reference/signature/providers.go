@@ -67,7 +67,7 @@ func newStripe(secrets []string, c config) (Scheme, error) { return &stripe{c, r
 
 func (s *stripe) Name() string { return "stripe" }
 func (s *stripe) Traits() Traits {
-	return Traits{SignatureHeader: HeaderStripeSignature, Timestamped: true, Tolerance: s.c.tolerance}
+	return Traits{SignatureHeader: HeaderStripeSignature, Timestamped: true, Tolerance: s.c.tolerance, BodyShape: "stripe-event"}
 }
 
 func (s *stripe) Sign(msg Message) (http.Header, error) {
@@ -243,7 +243,7 @@ func newSlack(secrets []string, c config) (Scheme, error) { return &slack{c, raw
 func (s *slack) Name() string { return "slack" }
 func (s *slack) Traits() Traits {
 	return Traits{TimestampHeader: HeaderSlackTimestamp, SignatureHeader: HeaderSlackSignature,
-		Timestamped: true, Tolerance: s.c.tolerance}
+		Timestamped: true, Tolerance: s.c.tolerance, BodyShape: "slack-event-callback"}
 }
 
 func (s *slack) Sign(msg Message) (http.Header, error) {
@@ -283,7 +283,7 @@ func (s *slack) Verify(h http.Header, body []byte) (Verified, error) {
 	if !matchAny(s.keys, raw[:], body, "v0:", tv, ":") {
 		return Verified{}, fmt.Errorf("signature: slack: %w", ErrInvalidSignature)
 	}
-	return Verified{ID: deliveryID(h, body), Timestamp: ts}, nil
+	return Verified{ID: SchemeBodyID("slack", body), Timestamp: ts}, nil
 }
 
 // Levels that follow the providers' own libraries (see LevelRule).

@@ -53,8 +53,11 @@ type Traits struct {
 	// X-Hub-Signature), which some official libraries fall back to: a delivery "without its
 	// signature" lacks these too.
 	LegacySignatureHeaders []string
-	Timestamped            bool          // the signature covers a timestamp checked against a tolerance
-	Tolerance              time.Duration // 0 when not Timestamped
+	// BodyShape is the layout of the provider's bodies, an event.Shape: "" for hookproof's
+	// envelope, "stripe-event", "slack-event-callback".
+	BodyShape   string
+	Timestamped bool          // the signature covers a timestamp checked against a tolerance
+	Tolerance   time.Duration // 0 when not Timestamped
 }
 
 // Scheme signs and verifies deliveries with the secrets it was made with. A Scheme is

@@ -53,6 +53,11 @@ type loadEvent struct {
 // the stack and the envelope by AppendJSON, so a dst with room means no allocation. Run tags
 // and object ids are made of [A-Za-z0-9_] only, so no escaping is needed.
 func (e *loadEvent) envelope(dst []byte, runTag string, amountDelta int64) []byte {
+	return e.body(dst, event.ShapeEnvelope, runTag, amountDelta)
+}
+
+// body is envelope laid out in the scheme's body shape (a Stripe event, a Slack event_callback).
+func (e *loadEvent) body(dst []byte, shape event.Shape, runTag string, amountDelta int64) []byte {
 	var room [128]byte
 	data := append(room[:0], `{"object_id":"ord_`...)
 	data = append(data, runTag...)
@@ -64,7 +69,7 @@ func (e *loadEvent) envelope(dst []byte, runTag string, amountDelta int64) []byt
 	data = strconv.AppendInt(data, e.amount+amountDelta, 10)
 	data = append(data, '}')
 	env := event.Envelope{ID: e.id, Type: EventType, Timestamp: e.at.UTC(), Data: data}
-	return env.AppendJSON(dst)
+	return shape.Append(dst, &env)
 }
 
 // signer makes the headers and body of each attempt: valid, or invalid in a chosen way.
@@ -77,6 +82,7 @@ type signer struct {
 	kinds []Invalid
 	// provider: the scheme's provider sends headers of its own (signature.SetProviderHeaders).
 	provider bool
+	shape    event.Shape // the provider's body layout
 }
 
 func newSigner(scheme, secret string, wrongSecret string, runTag string) (*signer, error) {
@@ -88,7 +94,8 @@ func newSigner(scheme, secret string, wrongSecret string, runTag string) (*signe
 	if err != nil {
 		return nil, fmt.Errorf("load: wrong-secret signer for %s: %w", scheme, err)
 	}
-	sg := &signer{scheme: s, wrong: w, traits: s.Traits(), runTag: runTag, provider: signature.HasProviderHeaders(scheme)}
+	sg := &signer{scheme: s, wrong: w, traits: s.Traits(), runTag: runTag, provider: signature.HasProviderHeaders(scheme),
+		shape: event.Shape(s.Traits().BodyShape)}
 	for _, k := range invalidKinds {
 		if k == InvalidStaleTimestamp && !sg.traits.Timestamped {
 			continue
@@ -100,7 +107,7 @@ func newSigner(scheme, secret string, wrongSecret string, runTag string) (*signe
 
 // sign returns the headers and body of one attempt of e at time now. kind "" is valid.
 func (sg *signer) sign(e *loadEvent, kind Invalid, now time.Time) (http.Header, []byte, error) {
-	body := e.envelope(make([]byte, 0, envelopeCap), sg.runTag, 0)
+	body := e.body(make([]byte, 0, envelopeCap), sg.shape, sg.runTag, 0)
 	msg := signature.Message{ID: e.id, Timestamp: now, Body: body}
 	scheme := sg.scheme
 	switch kind {
@@ -115,7 +122,7 @@ func (sg *signer) sign(e *loadEvent, kind Invalid, now time.Time) (http.Header, 
 	}
 	switch kind {
 	case InvalidTamperedBody:
-		body = e.envelope(make([]byte, 0, envelopeCap), sg.runTag, 1)
+		body = e.body(make([]byte, 0, envelopeCap), sg.shape, sg.runTag, 1)
 	case InvalidFlippedSignature:
 		v := h.Get(sg.traits.SignatureHeader)
 		f, err := flipOne(v)

@@ -95,7 +95,7 @@ func TestInvalidKindsFailVerification(t *testing.T) {
 			if _, err := verifier.Verify(h, body); err == nil {
 				t.Errorf("%s %s: the invalid delivery verifies", name, kind)
 			}
-			if id := deliveryID(sg.traits, h, body); id != e.id {
+			if id := signature.DeliveryID(name, h, body); id != e.id {
 				t.Errorf("%s %s: carries id %q, want %q", name, kind, id, e.id)
 			}
 		}
@@ -110,17 +110,6 @@ func TestInvalidKindsFailVerification(t *testing.T) {
 	}
 }
 
-// deliveryID is how a receiver finds the delivery id: the scheme's id header, else the body.
-func deliveryID(tr signature.Traits, h map[string][]string, body []byte) string {
-	if tr.IDHeader != "" {
-		for k, v := range h {
-			if strings.EqualFold(k, tr.IDHeader) && len(v) > 0 {
-				return v[0]
-			}
-		}
-	}
-	return signature.BodyID(body)
-}
 
 func TestFlipOne(t *testing.T) {
 	tests := []struct {

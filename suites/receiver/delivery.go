@@ -57,7 +57,7 @@ func (e *env) event(obj string, seq int64) delivery {
 	// A struct of strings and integers always marshals.
 	data, _ := json.Marshal(eventData{ObjectID: obj, Seq: seq, Status: "updated"})
 	env := event.Envelope{ID: d.ID, Type: "order.updated", Timestamp: time.Now().UTC(), Data: data}
-	d.Body = env.AppendJSON(nil)
+	d.Body = event.Shape(e.traits.BodyShape).Append(nil, &env) // as the provider lays out its events
 	return d
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/suites/harness"
 	. "github.com/onsi/ginkgo/v2"
@@ -71,7 +72,7 @@ func (e *env) signatures() {
 
 		harness.Case("RCV-SIG-010", func(ctx SpecContext, c *harness.Check) {
 			id, obj := e.newID(), e.newObject()
-			body := oddBody(id, obj, 1)
+			body := e.oddBody(id, obj, 1)
 			d := delivery{ID: id, ObjectID: obj, Seq: 1, Body: body}
 			resp := e.accept(ctx, c, "body with non-ASCII UTF-8, odd whitespace, unusual key order and escapes", d, 0)
 			c.Assert(resp.OK(), "a 2xx acknowledgement (the signature covers these exact bytes)",
@@ -347,6 +348,17 @@ func validTimestamp(e *env, h http.Header) time.Time {
 // oddBody is a valid envelope no JSON encoder would produce: CRLF and tabs, spaces before
 // colons, keys out of the usual order, non-ASCII UTF-8, escapes (\u00e9, \/) and a number in
 // exponent form. Only a receiver that verifies the bytes it received accepts it.
+// For a provider shape (a Stripe event, a Slack event_callback) the odd bytes are its data's.
+func (e *env) oddBody(id, obj string, seq int64) []byte {
+	if shape := event.Shape(e.traits.BodyShape); shape != event.ShapeEnvelope {
+		data := []byte("{ \"seq\": " + fmt.Sprint(seq) + " , \"object_id\":\"" + obj + "\",\t\"status\" : \"updated\",\n" +
+			"     \"note\":\"Grüße aus Köln — 東京 ✓\", \"escaped\":\"caf\\u00e9 \\/ <b>&amp;\", \"z\": 1.0e0 }")
+		env := event.Envelope{ID: id, Type: "order.updated", Timestamp: time.Now().UTC(), Data: data}
+		return shape.Append(nil, &env)
+	}
+	return oddBody(id, obj, seq)
+}
+
 func oddBody(id, obj string, seq int64) []byte {
 	return []byte("{\r\n\t\"type\" :  \"order.updated\",\n" +
 		"  \"data\":{ \"seq\": " + fmt.Sprint(seq) + " , \"object_id\":\"" + obj + "\",\t\"status\" : \"updated\",\n" +
