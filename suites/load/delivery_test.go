@@ -110,7 +110,6 @@ func TestInvalidKindsFailVerification(t *testing.T) {
 	}
 }
 
-
 func TestFlipOne(t *testing.T) {
 	tests := []struct {
 		v   string
