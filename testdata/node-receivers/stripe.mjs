@@ -28,7 +28,8 @@ listen(
       return;
     }
     try {
-      await processor.process(event.id, event);
+      // As Stripe's docs do: the business object is event.data.object.
+      await processor.process(event.id, { type: event.type, data: event.data.object });
     } catch {
       response.writeHead(500).end();
       return;
