@@ -15,7 +15,7 @@ import (
 type Shape string
 
 const (
-	ShapeEnvelope Shape = "" // {"id","type","timestamp","data"}: standard, svix, github, shopify
+	ShapeEnvelope Shape = "" // {"id","type","timestamp","data"}: standard, svix, shopify
 	// ShapeStripeEvent is a Stripe event object: {"id":"<delivery id>","object":"event",
 	// "api_version","created","data":{"object":<data>},"livemode","pending_webhooks","request",
 	// "type"}. The delivery id is the event's id.
@@ -24,6 +24,11 @@ const (
 	// "api_app_id","event":{"type":"app_mention",…<data's members>},"type":"event_callback",
 	// "event_id":"<delivery id>","event_time","authorizations"}.
 	ShapeSlackEventCallback Shape = "slack-event-callback"
+	// ShapeGitHubRepositoryDispatch is a GitHub repository_dispatch event, the one GitHub event
+	// whose payload carries an application's own JSON: {"action":"<type>","branch",
+	// "client_payload":<data>,"repository","sender","installation"}. The delivery id travels in
+	// X-GitHub-Delivery only.
+	ShapeGitHubRepositoryDispatch Shape = "github-repository-dispatch"
 )
 
 // StripeAPIVersion is the api_version of the Stripe events hookproof sends: stripe-go v82's
@@ -73,6 +78,14 @@ func (s Shape) Append(dst []byte, e *Envelope) []byte {
 		dst = append(dst, `,"event_time":`...)
 		dst = strconv.AppendInt(dst, e.Timestamp.Unix(), 10)
 		return append(dst, `,"authorizations":[{"team_id":"`+SlackTeamID+`","user_id":"`+SlackUserID+`","is_bot":true}]}`...)
+	case ShapeGitHubRepositoryDispatch:
+		dst = append(dst, `{"action":`...)
+		dst = appendString(dst, e.Type)
+		dst = append(dst, `,"branch":"main","client_payload":`...)
+		dst = appendData(dst, e.Data)
+		dst = append(dst, `,"repository":{"id":171717,"name":"webhooks-under-test","full_name":"hookproof/webhooks-under-test","private":true},`+
+			`"sender":{"login":"hookproof[bot]","id":424242,"type":"Bot"},"installation":{"id":171717}}`...)
+		return dst
 	default:
 		return e.AppendJSON(dst)
 	}
@@ -89,10 +102,12 @@ func appendData(dst []byte, data json.RawMessage) []byte {
 // a Slack event_callback's event. ok is false for a body of another shape.
 func unwrap(body []byte) (typ string, data json.RawMessage, ok bool) {
 	var outer struct {
-		Object string          `json:"object"`
-		Type   string          `json:"type"`
-		Event  json.RawMessage `json:"event"`
-		Data   struct {
+		Object        string          `json:"object"`
+		Type          string          `json:"type"`
+		Action        string          `json:"action"`
+		ClientPayload json.RawMessage `json:"client_payload"`
+		Event         json.RawMessage `json:"event"`
+		Data          struct {
 			Object json.RawMessage `json:"object"`
 		} `json:"data"`
 	}
@@ -102,6 +117,8 @@ func unwrap(body []byte) (typ string, data json.RawMessage, ok bool) {
 	switch {
 	case outer.Object == "event" && len(outer.Data.Object) > 0:
 		return outer.Type, outer.Data.Object, true
+	case len(outer.ClientPayload) > 0 && outer.ClientPayload[0] == '{':
+		return outer.Action, outer.ClientPayload, true
 	case outer.Type == "event_callback" && len(outer.Event) > 0:
 		var inner struct {
 			Type string `json:"type"`

@@ -178,6 +178,7 @@ func (s *bodyMAC) Traits() Traits {
 	t := Traits{IDHeader: s.idHdr.name, SignatureHeader: s.sigHeader.name}
 	if s.sha1Key != nil {
 		t.LegacySignatureHeaders = []string{HeaderGitHubSignatureSHA1}
+		t.BodyShape = "github-repository-dispatch" // the event X-GitHub-Event names
 	}
 	return t
 }

@@ -35,7 +35,8 @@ listen(
       return;
     }
     try {
-      await processor.process(req.headers["x-github-delivery"], event);
+      // repository_dispatch: the application's JSON is client_payload.
+      await processor.process(req.headers["x-github-delivery"], { type: event.action, data: event.client_payload });
     } catch (err) {
       res.writeHead(500, { "content-type": "text/plain" }).end("processing failed");
       return;

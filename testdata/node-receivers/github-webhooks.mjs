@@ -12,8 +12,9 @@ const webhooks = new Webhooks({ secret: o.secret });
 
 // id is X-GitHub-Delivery, name is X-GitHub-Event. A handler that throws makes the middleware
 // answer 500, so an effect that could not be reported is retried.
-webhooks.onAny(async ({ id, name, payload }) => {
-  await processor.process(id, payload);
+// A repository_dispatch event carries the application's own JSON in client_payload.
+webhooks.on("repository_dispatch", async ({ id, payload }) => {
+  await processor.process(id, { type: payload.action, data: payload.client_payload });
 });
 
 const middleware = createNodeMiddleware(webhooks, { path: o.path });

@@ -10,8 +10,8 @@ import (
 
 // githubReceiver is go-github's README example: ValidatePayload(r, secret), then
 // ParseWebHook(WebHookType(r), payload); the delivery id is DeliveryID(r). go-github hands the
-// application a typed event; the ordering key is the application's own data in the payload
-// (hookproof's envelope carries it as data.object_id and data.seq).
+// application a typed event; hookproof sends repository_dispatch, whose client_payload holds the
+// application's data (object_id and seq, the ordering key).
 func githubReceiver(secret string, a *app) http.Handler {
 	key := []byte(secret)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -25,12 +25,17 @@ func githubReceiver(secret string, a *app) http.Handler {
 			verifyFailed(w, http.StatusBadRequest, err)
 			return
 		}
-		_ = event // a real app switches on event.(type); the effect below is the same for any
-		var app struct {
-			Data json.RawMessage `json:"data"`
+		// As an app does: switch on the event's type. A repository_dispatch carries the
+		// application's own JSON in client_payload.
+		var data json.RawMessage
+		var typ string
+		switch e := event.(type) {
+		case *github.RepositoryDispatchEvent:
+			data, typ = e.ClientPayload, e.GetAction()
+		default:
+			typ = github.WebHookType(r)
 		}
-		_ = json.Unmarshal(payload, &app)
-		processed(w, a.process(github.DeliveryID(r), github.WebHookType(r), readOrder(app.Data)))
+		processed(w, a.process(github.DeliveryID(r), typ, readOrder(data)))
 	})
 }
 
