@@ -2,15 +2,11 @@ package receiver
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hookproof/hookproof/reference/event"
@@ -167,31 +163,10 @@ func (e *env) otherSecret() string {
 }
 
 // sigParts splits the signature header of h into what precedes the signature proper (version
-// tag, stripe's t=) and the signature itself, for the first signature of the header.
+// tag, stripe's t=) and the signature itself, for the first signature of the header, as the
+// scheme lays it out.
 func (e *env) sigParts(h http.Header) (prefix, sig string) {
-	v := h.Get(e.traits.SignatureHeader)
-	switch {
-	case signature.StandardFamily(e.schemeName):
-		first, _, _ := strings.Cut(v, " ")
-		tag, s, _ := strings.Cut(first, ",")
-		return tag + ",", s
-	case e.schemeName == "stripe":
-		i := strings.Index(v, "v1=")
-		if i < 0 {
-			return v, ""
-		}
-		end := strings.IndexByte(v[i:], ',')
-		if end < 0 {
-			return v[:i+3], v[i+3:]
-		}
-		return v[:i+3], v[i+3 : i+end]
-	case e.schemeName == "github":
-		return "sha256=", strings.TrimPrefix(v, "sha256=")
-	case e.schemeName == "slack":
-		return "v0=", strings.TrimPrefix(v, "v0=")
-	default:
-		return "", v
-	}
+	return e.anatomy.SplitSignature(h.Get(e.traits.SignatureHeader))
 }
 
 // withSignature returns a copy of h whose signature header is v. A legacy signature the
@@ -210,33 +185,13 @@ func (e *env) withSignature(h http.Header, v string) http.Header {
 // necessarily an integer), for the schemes that sign one. ok is false when it cannot: another
 // scheme, or a Standard Webhooks secret that is not a whsec_ HMAC key.
 func (e *env) signLiteral(id, ts string, body []byte) (h http.Header, ok bool) {
-	h = http.Header{"User-Agent": {"hookproof-conform"}}
-	signature.SetProviderHeaders(e.schemeName, h, signature.Delivery{ID: id})
-	switch {
-	case signature.StandardFamily(e.schemeName):
-		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(e.secret, signature.PrefixSecret))
-		if err != nil || strings.HasPrefix(e.secret, signature.PrefixSecretKey) || strings.HasPrefix(e.secret, signature.PrefixPublicKey) {
-			return nil, false
-		}
-		h.Set(e.traits.IDHeader, id)
-		h.Set(e.traits.TimestampHeader, ts)
-		h.Set(e.traits.SignatureHeader, "v1,"+base64.StdEncoding.EncodeToString(mac(key, id+"."+ts+".", body)))
-	case e.schemeName == "stripe":
-		h.Set(signature.HeaderStripeSignature, "t="+ts+",v1="+hex.EncodeToString(mac([]byte(e.secret), ts+".", body)))
-	case e.schemeName == "slack":
-		h.Set(signature.HeaderSlackTimestamp, ts)
-		h.Set(signature.HeaderSlackSignature, "v0="+hex.EncodeToString(mac([]byte(e.secret), "v0:"+ts+":", body)))
-	default:
+	h, ok = e.anatomy.SignLiteral(id, ts, body)
+	if !ok {
 		return nil, false
 	}
+	h.Set("User-Agent", "hookproof-conform")
+	signature.SetProviderHeaders(e.schemeName, h, signature.Delivery{ID: id})
 	return h, true
-}
-
-func mac(key []byte, prefix string, body []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(prefix))
-	m.Write(body)
-	return m.Sum(nil)
 }
 
 // unixNow is the current time as unix seconds text.

@@ -170,6 +170,7 @@ type env struct {
 	scheme     signature.Scheme
 	otherSch   signature.Scheme
 	traits     signature.Traits
+	anatomy    signature.Anatomy // how the scheme lays out its signature header
 	tolerance  time.Duration
 
 	sink   *sink.Collector
@@ -204,6 +205,7 @@ func newEnv(o Options) (*env, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	e.traits = e.scheme.Traits()
+	e.anatomy = signature.AnatomyOf(e.scheme)
 	e.tolerance = e.traits.Tolerance
 	e.other = e.otherSecret()
 	if e.otherSch, err = signature.New(o.Scheme, e.other); err != nil {

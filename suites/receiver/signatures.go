@@ -2,7 +2,6 @@ package receiver
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"net/http"
 	"strings"
@@ -227,16 +226,7 @@ func forgeTruncated(e *env, _ *harness.Check, d delivery, h http.Header, _ time.
 
 func forgeMalformed(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
 	pre, sig := e.sigParts(h)
-	var unprefixed string
-	switch e.schemeName {
-	case "stripe":
-		// the v1= key dropped: "t=…,<hex>"
-		unprefixed = strings.TrimSuffix(pre, "v1=") + sig
-	case "shopify":
-		unprefixed = "sha256=" + sig
-	default:
-		unprefixed = sig
-	}
+	unprefixed := e.anatomy.Unprefixed(h.Get(e.traits.SignatureHeader))
 	return []forged{
 		{"signature that is not " + e.encoding(), e.withSignature(h, pre+strings.Repeat("~", len(sig))), d.Body},
 		{"signature without its version prefix", e.withSignature(h, unprefixed), d.Body},
@@ -277,12 +267,7 @@ func forgeNonASCII(e *env, _ *harness.Check, d delivery, h http.Header, _ time.T
 }
 
 // encoding names how the scheme encodes a signature.
-func (e *env) encoding() string {
-	if signature.StandardFamily(e.schemeName) || e.schemeName == "shopify" {
-		return "base64"
-	}
-	return "hex"
-}
+func (e *env) encoding() string { return e.anatomy.SignatureEncoding() }
 
 // sigList is one signature header holding several entries, one of them valid.
 type sigList struct {
@@ -290,8 +275,8 @@ type sigList struct {
 	build func(valid http.Header, d delivery) string
 }
 
-// signatureLists are the lists RCV-SIG-009 sends: the valid entry first, last, and after an
-// entry of a version the receiver does not know.
+// signatureLists are the lists RCV-SIG-009 sends, as the scheme lays out a list: the valid
+// entry first, last, and after an entry of a version the receiver does not know.
 func (e *env) signatureLists() []sigList {
 	bogus := func(d delivery, valid http.Header) string {
 		ts := time.Now()
@@ -301,43 +286,18 @@ func (e *env) signatureLists() []sigList {
 		_, s := e.sigParts(e.signWith(e.otherSch, d.ID, d.Body, ts))
 		return s
 	}
-	switch {
-	case signature.StandardFamily(e.schemeName):
-		return []sigList{
-			{"valid v1 entry first, a wrong v1 entry after it", func(h http.Header, d delivery) string {
-				return h.Get(e.traits.SignatureHeader) + " v1," + bogus(d, h)
-			}},
-			{"a wrong v1 entry first, the valid one last", func(h http.Header, d delivery) string {
-				return "v1," + bogus(d, h) + " " + h.Get(e.traits.SignatureHeader)
-			}},
-			{"an unknown version (v9) and an undecodable v1a entry before the valid one", func(h http.Header, d delivery) string {
-				return "v9," + bogus(d, h) + " v1a," + base64.StdEncoding.EncodeToString(make([]byte, 64)) + " " + h.Get(e.traits.SignatureHeader)
-			}},
-		}
-	case e.schemeName == "stripe":
-		return []sigList{
-			{"valid v1 first, a wrong v1 after it", func(h http.Header, d delivery) string {
-				return h.Get(e.traits.SignatureHeader) + ",v1=" + bogus(d, h)
-			}},
-			{"a wrong v1 first, the valid v1 last", func(h http.Header, d delivery) string {
-				pre, sig := e.sigParts(h)
-				return pre + bogus(d, h) + ",v1=" + sig
-			}},
-			{"an unknown scheme (v0) before the valid v1", func(h http.Header, d delivery) string {
-				pre, sig := e.sigParts(h)
-				return strings.TrimSuffix(pre, "v1=") + "v0=" + bogus(d, h) + ",v1=" + sig
-			}},
-		}
+	var out []sigList
+	for i, l := range e.anatomy.SignatureLists("", "") {
+		out = append(out, sigList{note: l.Note, build: func(h http.Header, d delivery) string {
+			return e.anatomy.SignatureLists(h.Get(e.traits.SignatureHeader), bogus(d, h))[i].Value
+		}})
 	}
-	return nil
+	return out
 }
 
 // validTimestamp reads the signed timestamp back from valid headers.
 func validTimestamp(e *env, h http.Header) time.Time {
-	v := h.Get(e.traits.TimestampHeader)
-	if e.schemeName == "stripe" {
-		v = strings.TrimPrefix(strings.SplitN(h.Get(e.traits.SignatureHeader), ",", 2)[0], "t=")
-	}
+	v, _ := e.anatomy.SignedTimestamp(h)
 	var n int64
 	if _, err := fmt.Sscan(v, &n); err != nil {
 		return time.Now()

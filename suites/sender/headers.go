@@ -3,7 +3,6 @@ package sender
 import (
 	"fmt"
 	"mime"
-	"regexp"
 	"strings"
 
 	"github.com/hookproof/hookproof/suites/harness"
@@ -11,18 +10,6 @@ import (
 
 	"github.com/hookproof/hookproof/reference/signature"
 )
-
-// signatureFormat is the well-formed shape of each scheme's signature header value.
-var signatureFormat = map[string]*regexp.Regexp{
-	// a space-separated list of version,base64 entries (unknown versions allowed)
-	"standard": regexp.MustCompile(`^[a-z0-9]+,[A-Za-z0-9+/]+={0,2}( [a-z0-9]+,[A-Za-z0-9+/]+={0,2})*$`),
-	"stripe":   regexp.MustCompile(`^t=[0-9]+(,[a-z0-9]+=[0-9a-f]+)+$`),
-	"github":   regexp.MustCompile(`^sha256=[0-9a-f]{64}$`),
-	"shopify":  regexp.MustCompile(`^[A-Za-z0-9+/]{43}=$`),
-	"slack":    regexp.MustCompile(`^v0=[0-9a-f]{64}$`),
-}
-
-func init() { signatureFormat["svix"] = signatureFormat["standard"] } // Standard Webhooks' list, under svix-signature
 
 // headerProblems lists what is wrong with an attempt's method and headers under the scheme.
 func (e *env) headerProblems(a Attempt) []string {
@@ -60,7 +47,7 @@ func (e *env) headerProblems(a Attempt) []string {
 		}
 	}
 	if v, ok := one(e.traits.SignatureHeader); ok {
-		if f := signatureFormat[e.o.Scheme]; f != nil && !f.MatchString(v) {
+		if !signature.AnatomyOf(e.scheme).WellFormed(v) {
 			p = append(p, fmt.Sprintf("%s %q is not in the %s format", e.traits.SignatureHeader, excerpt(v, 120), e.o.Scheme))
 		}
 	}
@@ -103,7 +90,7 @@ func (e *env) headers() {
 			as := e.expectAttempts(ctx, c, s, 1, e.o.RetryWait, "the event delivered")
 			a := as[0]
 			newErr, oldErr := e.verifyAt(a, e.o.Secret), e.verifyAt(a, e.o.PreviousSecret)
-			n := signatureCount(e.o.Scheme, a.Header.Get(e.traits.SignatureHeader))
+			n := e.signatureCount(a.Header.Get(e.traits.SignatureHeader))
 			c.Assert(newErr == nil && oldErr == nil && n >= 2,
 				"two signatures or more: one valid with --secret, one with --previous-secret",
 				fmt.Sprintf("%d signature(s); with --secret: %v; with --previous-secret: %v", n, verdict(newErr), verdict(oldErr)))
@@ -119,21 +106,4 @@ func verdict(err error) string {
 }
 
 // signatureCount counts the signatures in a scheme's signature header.
-func signatureCount(scheme, v string) int {
-	switch {
-	case signature.StandardFamily(scheme):
-		return len(strings.Fields(v))
-	case scheme == "stripe":
-		n := 0
-		for _, part := range strings.Split(v, ",") {
-			if strings.HasPrefix(strings.TrimSpace(part), "v1=") {
-				n++
-			}
-		}
-		return n
-	}
-	if v == "" {
-		return 0
-	}
-	return 1
-}
+func (e *env) signatureCount(v string) int { return signature.AnatomyOf(e.scheme).SignatureCount(v) }

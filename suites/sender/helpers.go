@@ -175,18 +175,8 @@ func (e *env) idOf(h http.Header, body []byte) string {
 // timestampOf reads the signed timestamp of an attempt (unix seconds); ok is false when the
 // scheme signs none or the attempt carries none that parses.
 func (e *env) timestampOf(a Attempt) (int64, bool) {
-	var v string
-	switch {
-	case e.traits.TimestampHeader != "":
-		v = a.Header.Get(e.traits.TimestampHeader)
-	case e.o.Scheme == "stripe":
-		for _, part := range strings.Split(a.Header.Get(signature.HeaderStripeSignature), ",") {
-			if t, ok := strings.CutPrefix(strings.TrimSpace(part), "t="); ok {
-				v = t
-				break
-			}
-		}
-	default:
+	v, ok := signature.AnatomyOf(e.scheme).SignedTimestamp(a.Header)
+	if !ok {
 		return 0, false
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
