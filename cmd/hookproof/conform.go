@@ -181,8 +181,8 @@ func listRequirements(w io.Writer, su catalog.Suite, scheme string, sel catalog.
 		n++
 		fmt.Fprintf(w, "%-15s %-6s %-12s %s\n", r.ID, r.Level, r.Family, r.Requirement)
 		extra := "source: " + r.Source
-		if len(r.Schemes) > 0 {
-			extra += "; schemes: " + strings.Join(r.Schemes, ", ")
+		if len(r.Schemes)+len(r.AppliesIf) > 0 {
+			extra += "; schemes: " + strings.Join(r.ApplicableSchemes(), ", ")
 		}
 		fmt.Fprintf(w, "%36s%s\n", "", extra+notes(r))
 	}

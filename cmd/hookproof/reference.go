@@ -19,6 +19,7 @@ import (
 
 	"github.com/hookproof/hookproof/chaos"
 	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/catalog"
 	"github.com/hookproof/hookproof/suites/load"
 )
@@ -97,6 +98,9 @@ func requirementsTable(s catalog.Suite) (string, error) {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |", r.ID, r.Level, r.Family, mdCell(r.Requirement), strings.Join(needs, ", "))
 		for _, sc := range schemes {
 			mark := "✓"
+			if rule, ok := signature.Levels(sc)[r.ID]; ok && reports.Level(rule.Level) != r.Level {
+				mark = rule.Level // the provider's library makes it another level
+			}
 			if !r.AppliesTo(sc) {
 				mark = "–"
 			}

@@ -186,3 +186,34 @@ func (s *slack) SignLiteral(_, ts string, body []byte) (http.Header, bool) {
 	return signedHeader(hSlackTimestamp.key, ts, hSlackSignature.key, string(v)), true
 }
 func (s *slack) SignatureLists(string, string) []SignatureList { return nil }
+
+// Properties a receiver requirement may depend on, for deciding where it applies
+// (Has): the catalogue names them instead of listing schemes.
+const (
+	PropSignedTimestamp  = "signed-timestamp"   // the signature covers a timestamp checked against a tolerance
+	PropSignatureList    = "signature-list"     // the signature header may hold several entries
+	PropUnsignedIDHeader = "unsigned-id-header" // a delivery-id header the signature does not cover
+)
+
+// Properties lists the names Has knows.
+func Properties() []string {
+	return []string{PropSignedTimestamp, PropSignatureList, PropUnsignedIDHeader}
+}
+
+// Has reports whether scheme has the named property; an unknown scheme or property has none.
+func Has(scheme, prop string) bool {
+	s, err := New(scheme, SecretFrom(scheme, []byte("hookproof-scheme-properties-key")))
+	if err != nil {
+		return false
+	}
+	tr := s.Traits()
+	switch prop {
+	case PropSignedTimestamp:
+		return tr.Timestamped
+	case PropSignatureList:
+		return AnatomyOf(s).SignatureLists("v", "s") != nil
+	case PropUnsignedIDHeader:
+		return tr.IDHeader != "" && !tr.IDSigned
+	}
+	return false
+}

@@ -34,6 +34,10 @@ type Requirement struct {
 	// Schemes lists the signature schemes the case applies to; empty means all. On any other
 	// scheme the case is reported as not applicable.
 	Schemes []string `yaml:"schemes,omitempty" json:"schemes,omitempty"`
+	// AppliesIf names scheme properties the case needs (signature.Properties: a signed
+	// timestamp, a signature list, an unsigned id header): it applies to every scheme that has
+	// all of them, so a new scheme needs no edit here. On the others it is not applicable.
+	AppliesIf []string `yaml:"applies_if,omitempty" json:"applies_if,omitempty"`
 	// Needs names what the case must observe: "sink" (an effect sink), "opt-in" (a check the
 	// target asks for), "long" (slow; labelled so it can be left out).
 	Needs []string `yaml:"needs,omitempty" json:"needs,omitempty"`
@@ -50,7 +54,26 @@ func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 // AppliesTo reports whether r applies to scheme.
 func (r Requirement) AppliesTo(scheme string) bool {
-	return len(r.Schemes) == 0 || slices.Contains(r.Schemes, scheme)
+	if len(r.Schemes) > 0 && !slices.Contains(r.Schemes, scheme) {
+		return false
+	}
+	for _, p := range r.AppliesIf {
+		if !signature.Has(scheme, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// ApplicableSchemes lists the schemes r applies to, of those signature.New knows.
+func (r Requirement) ApplicableSchemes() []string {
+	var out []string
+	for _, n := range signature.Names() {
+		if r.AppliesTo(n) {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Has reports whether r needs n.
@@ -95,6 +118,8 @@ func load() {
 				loadErr = fmt.Errorf("catalog: %s: family, requirement and source are all required", r.ID)
 			case slices.ContainsFunc(r.Needs, func(n string) bool { return !slices.Contains(knownNeeds, n) }):
 				loadErr = fmt.Errorf("catalog: %s: needs %v: each must be one of %v", r.ID, r.Needs, knownNeeds)
+			case slices.ContainsFunc(r.AppliesIf, func(p string) bool { return !slices.Contains(signature.Properties(), p) }):
+				loadErr = fmt.Errorf("catalog: %s: applies_if %v: each must be one of %v", r.ID, r.AppliesIf, signature.Properties())
 			case r.Has("opt-in") != (r.OptIn != ""):
 				loadErr = fmt.Errorf("catalog: %s: opt_in is given exactly when needs has opt-in", r.ID)
 			}

@@ -144,7 +144,7 @@ func runCase(ctx ginkgo.SpecContext, id string, body Body) {
 	// Reasons are short: the console line shows about 48 characters of them.
 	switch {
 	case !req.AppliesTo(st.cfg.Scheme):
-		NotApplicable("not for %s (only %s)", st.cfg.Scheme, strings.Join(req.Schemes, ", "))
+		NotApplicable("not for %s (only %s)", st.cfg.Scheme, strings.Join(req.ApplicableSchemes(), ", "))
 	case req.OptIn != "" && !slices.Contains(st.cfg.OptIns, req.OptIn):
 		Skipped("not opted in (--opt-in %s)", req.OptIn)
 	}
