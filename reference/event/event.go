@@ -97,7 +97,10 @@ func Parse(body []byte) Received {
 	case err != nil && !isTypeError(err):
 		return Received{Data: json.RawMessage("null")} // not JSON
 	case len(env.Data) == 0:
-		return Received{Type: env.Type, Data: json.RawMessage(bytes.TrimSpace(body)), JSON: true}
+		// Its own data (a Shopify resource, say): its top-level object_id and seq order it.
+		r := Received{Type: env.Type, Data: json.RawMessage(bytes.TrimSpace(body)), JSON: true}
+		r.ObjectID, r.Seq, r.Ordered = Ordering(r.Data)
+		return r
 	}
 	r := Received{Type: env.Type, Data: env.Data, JSON: true}
 	r.ObjectID, r.Seq, r.Ordered = Ordering(env.Data)

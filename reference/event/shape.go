@@ -29,6 +29,10 @@ const (
 	// "client_payload":<data>,"repository","sender","installation"}. The delivery id travels in
 	// X-GitHub-Delivery only.
 	ShapeGitHubRepositoryDispatch Shape = "github-repository-dispatch"
+	// ShapeShopifyOrder is the resource of Shopify's orders/updated topic: an order, whose own
+	// members are the event's data ({"admin_graphql_api_id","name","currency","updated_at",
+	// …<data's members>}). The delivery id travels in X-Shopify-Webhook-Id only.
+	ShapeShopifyOrder Shape = "shopify-order"
 )
 
 // StripeAPIVersion is the api_version of the Stripe events hookproof sends: stripe-go v82's
@@ -78,6 +82,16 @@ func (s Shape) Append(dst []byte, e *Envelope) []byte {
 		dst = append(dst, `,"event_time":`...)
 		dst = strconv.AppendInt(dst, e.Timestamp.Unix(), 10)
 		return append(dst, `,"authorizations":[{"team_id":"`+SlackTeamID+`","user_id":"`+SlackUserID+`","is_bot":true}]}`...)
+	case ShapeShopifyOrder:
+		dst = append(dst, `{"admin_graphql_api_id":"gid://shopify/Order/1001","name":"#1001"`...)
+		dst = append(dst, `,"currency":"USD","updated_at":"`...)
+		dst = e.Timestamp.AppendFormat(dst, "2006-01-02T15:04:05-07:00")
+		dst = append(dst, '"')
+		if d := bytes.TrimSpace(e.Data); len(d) > 2 && d[0] == '{' {
+			dst = append(dst, ',')
+			return append(dst, bytes.TrimSpace(d[1:])...)
+		}
+		return append(dst, '}')
 	case ShapeGitHubRepositoryDispatch:
 		dst = append(dst, `{"action":`...)
 		dst = appendString(dst, e.Type)

@@ -179,6 +179,8 @@ func (s *bodyMAC) Traits() Traits {
 	if s.sha1Key != nil {
 		t.LegacySignatureHeaders = []string{HeaderGitHubSignatureSHA1}
 		t.BodyShape = "github-repository-dispatch" // the event X-GitHub-Event names
+	} else {
+		t.BodyShape = "shopify-order" // the resource of the X-Shopify-Topic, orders/updated
 	}
 	return t
 }

@@ -42,7 +42,8 @@ listen(
       return;
     }
     try {
-      await processor.process(result.webhookId, event);
+      // orders/updated: the body is the order itself, as a Shopify app reads it.
+      await processor.process(result.webhookId, { type: result.topic, data: event });
     } catch {
       res.writeHead(500).end();
       return;
