@@ -253,6 +253,9 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	}
 	if f.target.Builtin != "" && len(f.optIns) == 0 {
 		f.optIns = multiFlag{receiver.OptInCloudEvents} // every built-in answers the handshake
+		if f.target.Builtin == receiver.BuiltinReference {
+			f.optIns = append(f.optIns, receiver.OptInURLVerification) // and the reference one Slack's challenge
+		}
 	}
 
 	msg := fmt.Sprintf("%s, scheme %s, seed %d", tgt.URL(), f.scheme, f.seed)

@@ -60,6 +60,13 @@ func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
 		r.reject(w, verifyStatus(err), err.Error())
 		return
 	}
+	if challenge, ok := urlVerification(r.scheme, body); ok {
+		// Slack checks a new Request URL with a signed challenge before it sends any event: it
+		// is answered, not stored (it is no event).
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte(challenge))
+		return
+	}
 	if err := checkID(v.ID); err != nil {
 		r.reject(w, http.StatusBadRequest, err.Error())
 		return
@@ -177,4 +184,20 @@ func printable(s string) bool {
 		}
 	}
 	return true
+}
+
+// urlVerification returns the challenge of a verified url_verification request, for schemes
+// whose provider sends one (signature.Traits.URLVerification).
+func urlVerification(s signature.Scheme, body []byte) (string, bool) {
+	if !s.Traits().URLVerification {
+		return "", false
+	}
+	var m struct {
+		Type      string `json:"type"`
+		Challenge string `json:"challenge"`
+	}
+	if json.Unmarshal(body, &m) != nil || m.Type != "url_verification" || m.Challenge == "" {
+		return "", false
+	}
+	return m.Challenge, true
 }

@@ -193,11 +193,12 @@ const (
 	PropSignedTimestamp  = "signed-timestamp"   // the signature covers a timestamp checked against a tolerance
 	PropSignatureList    = "signature-list"     // the signature header may hold several entries
 	PropUnsignedIDHeader = "unsigned-id-header" // a delivery-id header the signature does not cover
+	PropURLVerification  = "url-verification"   // the provider checks a new endpoint with a signed challenge (Slack)
 )
 
 // Properties lists the names Has knows.
 func Properties() []string {
-	return []string{PropSignedTimestamp, PropSignatureList, PropUnsignedIDHeader}
+	return []string{PropSignedTimestamp, PropSignatureList, PropUnsignedIDHeader, PropURLVerification}
 }
 
 // Has reports whether scheme has the named property; an unknown scheme or property has none.
@@ -214,6 +215,8 @@ func Has(scheme, prop string) bool {
 		return AnatomyOf(s).SignatureLists("v", "s") != nil
 	case PropUnsignedIDHeader:
 		return tr.IDHeader != "" && !tr.IDSigned
+	case PropURLVerification:
+		return tr.URLVerification
 	}
 	return false
 }

@@ -246,7 +246,7 @@ func newSlack(secrets []string, c config) (Scheme, error) { return &slack{c, raw
 func (s *slack) Name() string { return "slack" }
 func (s *slack) Traits() Traits {
 	return Traits{TimestampHeader: HeaderSlackTimestamp, SignatureHeader: HeaderSlackSignature,
-		Timestamped: true, Tolerance: s.c.tolerance, BodyShape: "slack-event-callback"}
+		Timestamped: true, Tolerance: s.c.tolerance, BodyShape: "slack-event-callback", URLVerification: true}
 }
 
 func (s *slack) Sign(msg Message) (http.Header, error) {

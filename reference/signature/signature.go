@@ -55,9 +55,12 @@ type Traits struct {
 	LegacySignatureHeaders []string
 	// BodyShape is the layout of the provider's bodies, an event.Shape: "" for hookproof's
 	// envelope, "stripe-event", "slack-event-callback".
-	BodyShape   string
-	Timestamped bool          // the signature covers a timestamp checked against a tolerance
-	Tolerance   time.Duration // 0 when not Timestamped
+	BodyShape string
+	// URLVerification: before it sends events to a new endpoint, the provider sends a signed
+	// challenge the endpoint must echo (Slack's url_verification).
+	URLVerification bool
+	Timestamped     bool          // the signature covers a timestamp checked against a tolerance
+	Tolerance       time.Duration // 0 when not Timestamped
 }
 
 // Scheme signs and verifies deliveries with the secrets it was made with. A Scheme is

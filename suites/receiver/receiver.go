@@ -24,8 +24,11 @@ import (
 // OptInCloudEvents is the opt-in name of the CloudEvents webhook validation handshake checks.
 const OptInCloudEvents = "cloudevents"
 
+// OptInURLVerification is the opt-in name of the Slack url_verification challenge check.
+const OptInURLVerification = "slack-url-verification"
+
 // OptIns lists the optional checks a target may opt in to.
-var OptIns = []string{OptInCloudEvents}
+var OptIns = []string{OptInCloudEvents, OptInURLVerification}
 
 // Options is one run of the receiver suite.
 type Options struct {
@@ -223,4 +226,5 @@ func (e *env) define() {
 	e.idempotency()
 	e.ordering()
 	e.cloudEvents()
+	e.urlVerification()
 }

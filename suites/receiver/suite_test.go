@@ -97,6 +97,9 @@ func TestReceiverSuite(t *testing.T) {
 		}
 		if *flagOptIn == "" {
 			optIns = []string{receiver.OptInCloudEvents}
+			if *flagBuiltin == receiver.BuiltinReference {
+				optIns = append(optIns, receiver.OptInURLVerification) // it answers Slack's challenge
+			}
 		}
 		if sinkSrv, err = sink.Listen(ctx, "127.0.0.1:0"); err != nil {
 			t.Fatal(err)

@@ -370,3 +370,18 @@ func TestLevelsFollowTheProvider(t *testing.T) {
 		})
 	}
 }
+
+// TestProofOfTeethURLVerification: a slack receiver that does not answer the url_verification
+// challenge (the control receiver treats it as an event without an id) fails RCV-URLV-001.
+func TestProofOfTeethURLVerification(t *testing.T) {
+	skipSelfTests(t)
+	t.Parallel()
+	res := runSuite(t, "-builtin", receiver.BuiltinKnownBad+knownbad.None, "-scheme", "slack", "-opt-in", receiver.OptInURLVerification,
+		"-id", "RCV-URLV-001,RCV-SIG-001", "-seed", "500")
+	want := map[string]reports.Outcome{"RCV-URLV-001": reports.Failed, "RCV-SIG-001": reports.Passed}
+	for _, c := range res.Cases {
+		if c.Outcome != want[c.ID] {
+			t.Errorf("%s: %s, want %s (%s)", c.ID, c.Outcome, want[c.ID], c.Actual)
+		}
+	}
+}

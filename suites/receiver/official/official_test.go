@@ -184,14 +184,15 @@ func newSecret(t *testing.T) string {
 type receiverFunc func(secret string, a *app) http.Handler
 
 // conform serves rcv (correct or flawed) and runs hookproof conform receiver against it.
-func conform(t *testing.T, scheme, secret string, dedupe bool, rcv receiverFunc) *reports.Results {
+func conform(t *testing.T, scheme, secret string, dedupe bool, rcv receiverFunc, extra ...string) *reports.Results {
 	t.Helper()
 	sink := freeAddr(t)
 	srv := httptest.NewServer(rcv(secret, newApp("http://"+sink+"/effects", dedupe)))
 	t.Cleanup(srv.Close)
 	out := filepath.Join(t.TempDir(), "r.json")
-	cmd := exec.Command(hookproofBin, "conform", "receiver", "--url", srv.URL+"/hook", "--secret", secret,
-		"--scheme", scheme, "--sink", sink, "--seed", "7", "--out", out)
+	args := append([]string{"conform", "receiver", "--url", srv.URL + "/hook", "--secret", secret,
+		"--scheme", scheme, "--sink", sink, "--seed", "7", "--out", out}, extra...)
+	cmd := exec.Command(hookproofBin, args...)
 	var console bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &console, &console
 	err := cmd.Run()

@@ -2,6 +2,7 @@ package official_test
 
 import (
 	"encoding/json"
+	"github.com/hookproof/hookproof/reports"
 	"io"
 	"net/http"
 	"testing"
@@ -69,7 +70,14 @@ func slackReceiver(secret string, a *app) http.Handler {
 func TestSlackGoLibrary(t *testing.T) {
 	const secret = "hookproof-slack-signing-secret"
 	t.Run("correct", func(t *testing.T) {
-		wantConformant(t, conform(t, "slack", secret, true, slackReceiver))
+		// The documented handler answers the url_verification challenge: opt in to its check.
+		res := conform(t, "slack", secret, true, slackReceiver, "--opt-in", "slack-url-verification")
+		wantConformant(t, res)
+		for _, c := range res.Cases {
+			if c.ID == "RCV-URLV-001" && c.Outcome != reports.Passed {
+				t.Errorf("RCV-URLV-001: %s (%s)", c.Outcome, c.Actual)
+			}
+		}
 	})
 	t.Run("no-dedupe", func(t *testing.T) {
 		wantDuplicateEffects(t, conform(t, "slack", secret, false, slackReceiver))
