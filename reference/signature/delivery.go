@@ -38,6 +38,16 @@ func SetProviderHeaders(scheme string, h http.Header, d Delivery) {
 	}
 }
 
+// SetRetryHeaders marks h as attempt number attempt (1: the first) the way scheme's provider
+// marks its retries, where it does (Slack: X-Slack-Retry-Num and X-Slack-Retry-Reason); it
+// leaves every other header as it is.
+func SetRetryHeaders(scheme string, h http.Header, attempt int) {
+	if scheme == "slack" && attempt > 1 {
+		h.Set(HeaderSlackRetryNum, strconv.Itoa(attempt-1))
+		h.Set(HeaderSlackRetryReason, "http_error")
+	}
+}
+
 // HasProviderHeaders reports whether scheme's provider sends headers beyond Content-Type and
 // its signature (so hot paths can skip SetProviderHeaders for the others).
 func HasProviderHeaders(scheme string) bool { return providerHeaders[scheme] != nil }
@@ -104,9 +114,6 @@ func init() {
 	})
 	registerHeaders("slack", func(h http.Header, d Delivery) {
 		h.Set("User-Agent", "Slackbot 1.0 (+https://api.slack.com/robots)")
-		if d.Attempt > 1 {
-			h.Set(HeaderSlackRetryNum, strconv.Itoa(d.Attempt-1))
-			h.Set(HeaderSlackRetryReason, "http_error")
-		}
+		SetRetryHeaders("slack", h, d.Attempt)
 	})
 }

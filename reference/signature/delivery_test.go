@@ -50,3 +50,16 @@ func TestSetProviderHeaders(t *testing.T) {
 		t.Errorf("guid %q", g)
 	}
 }
+
+func TestSetRetryHeaders(t *testing.T) {
+	h := http.Header{"X-Shopify-Event-Id": {"same-event"}}
+	SetRetryHeaders("shopify", h, 2)
+	SetRetryHeaders("slack", h, 1)
+	if len(h) != 1 || h.Get("X-Shopify-Event-Id") != "same-event" {
+		t.Errorf("headers changed where the provider marks no retry: %v", h)
+	}
+	SetRetryHeaders("slack", h, 4)
+	if h.Get(HeaderSlackRetryNum) != "3" || h.Get(HeaderSlackRetryReason) != "http_error" || h.Get("X-Shopify-Event-Id") != "same-event" {
+		t.Errorf("slack retry headers on the 4th attempt: %v", h)
+	}
+}

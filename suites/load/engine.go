@@ -305,6 +305,9 @@ func (r *run) target(tgt *vegeta.Target, ev *loadEvent, kind Invalid, tok token,
 		// attempt is still sent (unsigned) so that the ledger stays whole, and it fails.
 		h = http.Header{"Content-Type": {"application/json"}}
 	}
+	if tok.attempt > 1 && r.sg.provider {
+		signature.SetRetryHeaders(r.sg.scheme.Name(), h, tok.attempt) // as the provider marks a retry
+	}
 	r.liveSent.Add(1)
 	var u strings.Builder
 	u.Grow(len(r.attackURL) + 48)

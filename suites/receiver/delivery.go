@@ -116,6 +116,9 @@ func (e *env) deliver(ctx context.Context, c *harness.Check, r route, want expec
 	var resp harness.Response
 	for attempt := 1; attempt <= maxChaosAttempts; attempt++ {
 		req := mk(attempt)
+		if attempt > 1 && req.Header != nil {
+			signature.SetRetryHeaders(e.schemeName, req.Header, attempt) // as the provider marks a retry
+		}
 		req.URL = e.chaosBase + e.path
 		if attempt > 1 {
 			req.Note = fmt.Sprintf("%s (attempt %d, through chaos)", req.Note, attempt)
