@@ -81,6 +81,11 @@ func Interrupt(ctx context.Context, started, at time.Time) *Interruption {
 	case cause != nil && cause != context.Canceled:
 		reason = cause.Error() // e.g. "interrupted by SIGTERM"
 	}
+	return NewInterruption(started, at, reason)
+}
+
+// NewInterruption records that a run started at started was stopped at at, for reason.
+func NewInterruption(started, at time.Time, reason string) *Interruption {
 	return &Interruption{At: at, AfterS: math.Round(at.Sub(started).Seconds()*1000) / 1000, Reason: reason}
 }
 

@@ -155,8 +155,6 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 		Timeout: f.timeout, MaxAttempts: f.attempts, Drain: f.drain, SinkWait: f.sinkWait,
 		Chaos: f.chaos, Thresholds: f.thresholds,
 		Shard: shard, RunID: f.runID, MaxWorkers: f.maxWorkers,
-		Args:     append([]string{"load"}, args...),
-		Versions: map[string]string{"hookproof": Version},
 	}
 	if f.drain == 0 {
 		cfg.Drain = -1 // no drain at all, rather than the default

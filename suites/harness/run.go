@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"regexp"
 	"runtime"
 	"sort"
@@ -204,7 +203,7 @@ func Run(t ginkgo.GinkgoTestingT, cfg Config, define func()) (*reports.Results, 
 		// Ginkgo's reasons are "Interrupted by User" (a signal) or "Suite Timeout Elapsed":
 		// either way the run did not reach its end, and its verdict is "interrupted".
 		why := strings.Join(st.broken, "; ")
-		res.Interrupted = &reports.Interruption{At: finished, AfterS: math.Round(finished.Sub(started).Seconds()*1000) / 1000, Reason: why}
+		res.Interrupted = reports.NewInterruption(started, finished, why)
 		return res, fmt.Errorf("harness: %w: %s", ErrIncomplete, why)
 	}
 	return res, nil
