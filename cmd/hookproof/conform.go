@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookproof/hookproof/chaos"
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/suites/catalog"
 	"github.com/hookproof/hookproof/suites/harness"
@@ -94,6 +95,7 @@ type conformReceiverFlags struct {
 	sink   string
 	chaos  string
 	optIns multiFlag
+	events multiFlag
 }
 
 // suiteFlags are the flags every conformance suite shares: selection, grading and outputs.
@@ -139,6 +141,7 @@ func conformReceiver(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300); without it idempotency and ordering are not observable")
 	fs.StringVar(&f.chaos, "chaos", "", "send deliveries through an in-process chaos proxy: inline `SPEC` (e.g. drop=0.1,duplicate=0.2) or scenario file; the suite then retries like a sender; fault types: "+chaos.TypeNames())
 	fs.Var(&f.optIns, "opt-in", "run an optional check the endpoint implements: "+strings.Join(receiver.OptIns, ", ")+" (repeatable)")
+	fs.Var(&f.events, "event", eventUsage)
 	f.register(fs, "RCV-SIG-*", strings.Join(catalog.Families(catalog.Receiver), ", "), 10*time.Minute)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -229,6 +232,9 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 			return usagef("--opt-in %q: unknown optional check (known: %s)", in, strings.Join(receiver.OptIns, ", "))
 		}
 	}
+	if err := checkEvents(f.events, f.scheme); err != nil {
+		return err
+	}
 
 	s := session.New(session.Config{
 		Command: "conform receiver", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv, Version: Version,
@@ -247,6 +253,7 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 			return err
 		}
 	}
+	f.target.Events = f.events
 	tgt, err := s.OpenTarget(ctx, f.target, f.scheme, f.secret)
 	if err != nil {
 		return err
@@ -271,7 +278,7 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 
 	opts := receiver.Options{
 		Target: tgt, Secret: f.secret, Scheme: f.scheme, Chaos: f.chaos, Seed: f.seed,
-		Strict: f.strict, Selector: sel, OptIns: f.optIns, Timeout: f.timeout,
+		Strict: f.strict, Selector: sel, OptIns: f.optIns, Timeout: f.timeout, Events: f.events,
 		Out: e.stdout, TextOptions: s.TextOptions(), Meta: s.Meta(),
 	}
 	if snk := s.Sink(); snk != nil {
@@ -289,6 +296,26 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	// From here err is nil, or ErrIncomplete with the results so far, marked interrupted: they
 	// are printed and written all the same, and the verdict "interrupted" exits 1.
 	return s.Finish(ctx, res)
+}
+
+// eventUsage documents --event on every command that sends events.
+const eventUsage = "send copies of this sample event `FILE` (or every *.json of a directory) instead of hookproof's own: an event your endpoint really handles, in the provider's shape; hookproof fills in the delivery id, object id and ordering key (see hookproof help events; repeatable)"
+
+// checkEvents loads the --event templates for scheme once, so that a bad file is a usage
+// error before any target is contacted.
+func checkEvents(files []string, scheme string) error {
+	if len(files) == 0 {
+		return nil
+	}
+	sch, err := signature.New(scheme, signature.SecretFrom(scheme, []byte("hookproof-event-check")))
+	if err != nil {
+		return usagef("%v", err)
+	}
+	tr := sch.Traits()
+	if _, err := event.LoadTemplates(files, event.Shape(tr.BodyShape), tr.IDHeader == ""); err != nil {
+		return usagef("--event: %v", err)
+	}
+	return nil
 }
 
 // builtinSecret is the secret of a built-in receiver when none is given: it never leaves the

@@ -147,3 +147,53 @@ func TestConformRuns(t *testing.T) {
 		}
 	})
 }
+
+// TestConformEvents runs the suite on a user's own sample events (--event): the reference
+// receiver passes on copies of a Stripe invoice.paid event, a receiver that processes
+// duplicates fails on them, a template without ordering paths makes the ordering cases not
+// applicable (said so), and a broken file is a usage error before anything is sent.
+func TestConformEvents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite in subprocesses")
+	}
+	stripeEvent := filepath.Join("..", "..", "testdata", "events", "stripe-invoice-paid.json")
+	t.Run("reference passes on a Stripe event", func(t *testing.T) {
+		t.Parallel()
+		code, output := conformProcess(t, "--builtin", "reference", "--scheme", "stripe", "--event", stripeEvent, "--seed", "5")
+		if code != exitOK {
+			t.Fatalf("exit %d, want 0:\n%s", code, output)
+		}
+		for _, want := range []string{"✓ RCV-ORD-001", "✓ RCV-ORD-002", "✓ RCV-IDEM-002", "✓ RCV-SIG-010", "verdict: conformant"} {
+			if !strings.Contains(output, want) {
+				t.Errorf("output lacks %q:\n%s", want, output)
+			}
+		}
+	})
+	t.Run("double processing fails on it", func(t *testing.T) {
+		t.Parallel()
+		code, output := conformProcess(t, "--builtin", "knownbad:double-process", "--scheme", "stripe", "--event", stripeEvent,
+			"--family", "idempotency", "--seed", "5")
+		if code != exitFailed || !strings.Contains(output, "✗ RCV-IDEM-001") || !strings.Contains(output, "exactly one distinct effect") {
+			t.Fatalf("exit %d, want 1 with RCV-IDEM-001 failed on duplicates:\n%s", code, output)
+		}
+	})
+	t.Run("no ordering paths: not applicable", func(t *testing.T) {
+		t.Parallel()
+		code, output := conformProcess(t, "--builtin", "reference", "--scheme", "github", "--event", stripeEvent, "--family", "ordering")
+		if code != exitFailed || !strings.Contains(output, "no --event template with object and order paths") ||
+			!strings.Contains(output, "0 passed, 0 failed, 2 skipped") {
+			t.Fatalf("exit %d, want the ordering cases not applicable (inconclusive, 1):\n%s", code, output)
+		}
+	})
+	t.Run("a broken file is exit 2", func(t *testing.T) {
+		bad := filepath.Join(t.TempDir(), "bad.json")
+		if err := os.WriteFile(bad, []byte(`{"object":"event","data":{"object":{}}}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, stderr := runConformCLI(t, "receiver", "--url", "http://127.0.0.1:1/", "--secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+			"--scheme", "stripe", "--event", bad)
+		if code != exitUsage || !strings.Contains(stderr, "give paths.id") {
+			t.Fatalf("exit %d, want 2 naming the missing id:\n%s", code, stderr)
+		}
+	})
+}

@@ -43,6 +43,7 @@ type demoFlags struct {
 	chaos    string
 	seed     int64
 	scheme   string
+	events   multiFlag
 }
 
 func runDemo(ctx context.Context, e *env, args []string) int {
@@ -54,6 +55,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&f.chaos, "chaos", demoChaos, "chaos of the load run (inline spec or scenario file)")
 	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice (default: random, printed)")
 	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
+	fs.Var(&f.events, "event", eventUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return exitCode(e, "demo", err)
 	}
@@ -82,6 +84,9 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 	secret := builtinSecret(f.scheme)
 	if _, err := signature.New(f.scheme, secret); err != nil {
 		return usagef("--scheme: %v", err)
+	}
+	if err := checkEvents(f.events, f.scheme); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(f.outDir, 0o755); err != nil {
 		return harnessError{fmt.Errorf("--out-dir: %w", err)}
@@ -149,7 +154,7 @@ func (f *demoFlags) conform(ctx context.Context, e *env, work, secret string) (*
 	if err != nil {
 		return nil, err
 	}
-	tgt, err := s.OpenTarget(ctx, &session.TargetFlags{Builtin: receiver.BuiltinReference}, f.scheme, secret)
+	tgt, err := s.OpenTarget(ctx, &session.TargetFlags{Builtin: receiver.BuiltinReference, Events: f.events}, f.scheme, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +168,7 @@ func (f *demoFlags) conform(ctx context.Context, e *env, work, secret string) (*
 	meta.Target = "reference receiver (SQLite) at " + tgt.URL()
 	res, err := receiver.Run(ctx, receiver.Options{
 		Target: tgt, Secret: secret, Scheme: f.scheme, Seed: f.seed,
-		Sink: snk.Collector, SinkURL: snk.URL(), OptIns: []string{receiver.OptInCloudEvents},
+		Sink: snk.Collector, SinkURL: snk.URL(), OptIns: []string{receiver.OptInCloudEvents}, Events: f.events,
 		Out: out, TextOptions: s.TextOptions(), Meta: meta,
 	})
 	if err != nil && !(errors.Is(err, harness.ErrIncomplete) && res != nil) {
@@ -244,7 +249,7 @@ func (f *demoFlags) load(ctx context.Context, e *env, secret string, rate load.R
 	if err != nil {
 		return nil, err
 	}
-	tgt, err := s.OpenTarget(ctx, &session.TargetFlags{Builtin: receiver.BuiltinReference}, f.scheme, secret)
+	tgt, err := s.OpenTarget(ctx, &session.TargetFlags{Builtin: receiver.BuiltinReference, Events: f.events}, f.scheme, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -252,7 +257,7 @@ func (f *demoFlags) load(ctx context.Context, e *env, secret string, rate load.R
 	meta.Target = "reference receiver (SQLite) at " + tgt.URL()
 	cfg := load.Config{
 		URL: tgt.URL(), Secret: secret, Scheme: f.scheme, Rate: rate, Duration: f.duration,
-		Invalid: 0.05, Duplicate: 0.05, Seed: f.seed, Chaos: f.chaos, Drain: 30 * time.Second,
+		Invalid: 0.05, Duplicate: 0.05, Seed: f.seed, Chaos: f.chaos, Drain: 30 * time.Second, Events: f.events,
 		Meta: meta,
 	}
 	res, err := load.Run(ctx, cfg, load.WithCollector(snk.Collector),

@@ -56,6 +56,7 @@ type loadFlags struct {
 	maxWorkers int
 	progress   string
 	allowUnobs bool
+	events     multiFlag
 }
 
 func runLoad(ctx context.Context, e *env, args []string) int {
@@ -81,6 +82,7 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 	fs.IntVar(&f.maxWorkers, "max-workers", 4096, "bound on concurrent first attempts")
 	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (rewritten line on a terminal, plain lines otherwise), plain or off")
 	fs.BoolVar(&f.allowUnobs, "allow-unobserved", false, allowUnobservedUsage)
+	fs.Var(&f.events, "event", eventUsage)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: hookproof load %s\n\nflags:\n", loadUsage)
 		fs.PrintDefaults()
@@ -153,7 +155,7 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 		Secret: f.secret, Scheme: f.scheme, Rate: rate, Duration: f.duration,
 		Invalid: f.invalid, Duplicate: f.duplicate, Seed: f.seed,
 		Timeout: f.timeout, MaxAttempts: f.attempts, Drain: f.drain, SinkWait: f.sinkWait,
-		Chaos: f.chaos, Thresholds: f.thresholds,
+		Chaos: f.chaos, Thresholds: f.thresholds, Events: f.events,
 		Shard: shard, RunID: f.runID, MaxWorkers: f.maxWorkers,
 	}
 	if f.drain == 0 {
@@ -214,6 +216,7 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 		}
 		opts = append(opts, load.WithCollector(snk.Collector))
 	}
+	f.target.Events = f.events
 	tgt, err := s.OpenTarget(ctx, f.target, f.scheme, f.secret)
 	if err != nil {
 		return err

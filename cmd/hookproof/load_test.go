@@ -214,3 +214,21 @@ func TestWithoutShardFlags(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestLoadOnTemplates: a load run on the user's own events (--event) counts effects the same:
+// the flaw-free receiver passes, one that processes duplicates fails doubled==0.
+func TestLoadOnTemplates(t *testing.T) {
+	tmpl := filepath.Join("..", "..", "testdata", "events", "standard-invoice-paid.json")
+	for _, tc := range []struct {
+		flaw string
+		code int
+		want string
+	}{{"", exitOK, "✓ doubled==0"}, {"double-process", exitFailed, "✗ doubled==0"}} {
+		sinkAddr := freeAddr(t)
+		url := startReceiver(t, tc.flaw, sinkAddr)
+		code, stdout, stderr := runLoadCLI(t, shortRun(url, sinkAddr, "--event", tmpl, "--duplicate", "0.2")...)
+		if code != tc.code || !strings.Contains(stdout, tc.want) {
+			t.Errorf("flaw %q: exit %d, want %d with %q\nstdout:\n%s\nstderr:\n%s", tc.flaw, code, tc.code, tc.want, stdout, stderr)
+		}
+	}
+}

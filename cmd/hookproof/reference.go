@@ -58,6 +58,7 @@ func generatedSections() []generatedSection {
 		{"metrics", func() (string, error) { return metricsTable(), nil }},
 		{"exit-codes", helpFile("exit-codes.md")},
 		{"results", helpFile("results.md")},
+		{"events", helpFile("events.md")},
 	}
 	for _, inv := range flagCommands {
 		inv := inv
@@ -238,6 +239,7 @@ var helpTopics = []struct {
 	{"thresholds", "the default load thresholds and the metrics a --threshold may name", []string{"thresholds", "metrics"}},
 	{"exit-codes", "verdicts and exit codes", []string{"exit-codes"}},
 	{"results", "what the results files hold", []string{"results"}},
+	{"events", "your own sample events (--event): file format, paths, what is filled in", []string{"events"}},
 }
 
 // runHelp is hookproof help [TOPIC]: without a topic the command list, else the topic's

@@ -54,7 +54,7 @@ func (r *Receiver) dispatch(queues []chan job) {
 		if !r.markQueued(row.ID) {
 			return true // a worker has it already
 		}
-		j := job{row: row, ev: event.Parse(row.Body)}
+		j := job{row: row, ev: r.cfg.parse(row.Body)}
 		key := j.ev.ObjectID
 		if !j.ev.Ordered {
 			key = row.ID

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reference/store"
@@ -40,12 +41,19 @@ type config struct {
 	rescan   time.Duration
 	sink     *sink.Client
 	log      *slog.Logger
+	parse    func([]byte) event.Received
 }
 
 // WithWorkers sets how many workers process the inbox (default 1, or 4 when Open is given a
 // PostgreSQL DSN). Zero stores and acknowledges deliveries without processing them: the state
 // a crash right after the ack leaves behind, for crash drills.
 func WithWorkers(n int) Option { return func(c *config) { c.workers = n } }
+
+// WithParser reads each event's object and ordering key with parse instead of event.Parse
+// (the events of a run made from templates: event.ParserFor).
+func WithParser(parse func([]byte) event.Received) Option {
+	return func(c *config) { c.parse = parse }
+}
 
 // WithSink reports every effect to an effect sink, at least once, through the outbox.
 // Without it effects are only rows of the local effects table.
@@ -141,6 +149,9 @@ func New(scheme signature.Scheme, st store.Store, opts ...Option) (*Receiver, er
 	}
 	if cfg.log == nil {
 		cfg.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.parse == nil {
+		cfg.parse = event.Parse
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Receiver{

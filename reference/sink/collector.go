@@ -27,10 +27,19 @@ type Collector struct {
 	byID    map[string]*idState
 	// seen holds every (webhook_id, effect_id) already counted, so a re-reported effect counts once.
 	seen    map[[2]string]bool
-	applied map[string][]int64 // object_id → data.seq of its distinct applied effects
-	last    time.Time          // arrival of the latest report
-	changed chan struct{}      // closed and replaced on every report: wakes the waiters
+	applied map[string][]int64 // object_id → seq of its distinct applied effects
+	// sent holds what the sender knows of each delivery it made (Register): the object and
+	// ordering key an effect is counted under, whatever the effect's own data says. An effect
+	// observed without data (a database row, a log line) is ordered by it.
+	sent    map[string]sentEvent
+	last    time.Time     // arrival of the latest report
+	changed chan struct{} // closed and replaced on every report: wakes the waiters
 	now     func() time.Time
+}
+
+type sentEvent struct {
+	object string
+	seq    int64
 }
 
 type idState struct {
@@ -50,6 +59,7 @@ func (c *Collector) resetLocked() {
 	c.byID = map[string]*idState{}
 	c.seen = map[[2]string]bool{}
 	c.applied = map[string][]int64{}
+	c.sent = map[string]sentEvent{}
 	c.last = time.Time{}
 	if c.changed != nil {
 		close(c.changed)
@@ -109,13 +119,32 @@ func (c *Collector) Add(e Effect) {
 	}
 	if fresh {
 		st.distinct++
-		if obj, seq, ok := event.Ordering(e.Data); ok && e.Applied {
+		if obj, seq, ok := c.orderingLocked(e); ok && e.Applied {
 			c.applied[obj] = append(c.applied[obj], seq)
 		}
 	}
 	c.last = c.now()
 	close(c.changed)
 	c.changed = make(chan struct{})
+}
+
+// Register records that the delivery webhookID is the event of objectID at ordering key seq,
+// as its sender made it. Effects of a registered delivery are ordered by what was registered,
+// not by their data: a receiver reporting through its database or its logs says only which
+// delivery it processed. Register before the delivery is sent.
+func (c *Collector) Register(webhookID, objectID string, seq int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent[webhookID] = sentEvent{object: objectID, seq: seq}
+}
+
+// orderingLocked finds the object and ordering key an effect counts under: the delivery's
+// registration, else the effect's data (object_id and seq).
+func (c *Collector) orderingLocked(e Effect) (string, int64, bool) {
+	if s, ok := c.sent[e.WebhookID]; ok {
+		return s.object, s.seq, true
+	}
+	return event.Ordering(e.Data)
 }
 
 // All returns every report so far, in arrival order.
@@ -162,8 +191,9 @@ func (c *Collector) Counts() map[string]int {
 	return out
 }
 
-// AppliedSeq returns data.seq of the distinct applied effects whose data.object_id is objectID,
-// in arrival order. A re-reported effect (same effect_id) appears once, at its first arrival.
+// AppliedSeq returns the ordering keys of the distinct applied effects of objectID, in arrival
+// order: the key a delivery was registered with (Register), else the effect's data.seq (and
+// data.object_id). A re-reported effect (same effect_id) appears once, at its first arrival.
 func (c *Collector) AppliedSeq(objectID string) []int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()

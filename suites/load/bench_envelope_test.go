@@ -17,7 +17,7 @@ func BenchmarkEnvelope(b *testing.B) {
 }
 
 func BenchmarkSign(b *testing.B) {
-	sg, err := newSigner("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", wrongSecretFor("standard", 1, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "tag")
+	sg, err := newSigner("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", wrongSecretFor("standard", 1, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "tag", nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func BenchmarkMainTargeter(b *testing.B) {
 	cfg := Config{URL: "http://127.0.0.1:1/hook", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Duration: time.Second}
 	cfg.withDefaults()
 	r := &run{cfg: cfg, start: time.Now(), attackURL: cfg.URL, idPrefix: "msg_0123456789abcdef_1_"}
-	r.sg, _ = newSigner("standard", cfg.Secret, wrongSecretFor("standard", 1, cfg.Secret), "tag")
+	r.sg, _ = newSigner("standard", cfg.Secret, wrongSecretFor("standard", 1, cfg.Secret), "tag", nil)
 	r.queue = newRetryQueue(time.Now)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -56,7 +56,7 @@ func BenchmarkRecorder(b *testing.B) {
 	cfg := Config{URL: "http://127.0.0.1:1/hook", Secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", Duration: time.Second}
 	cfg.withDefaults()
 	r := &run{cfg: cfg, start: time.Now(), attackURL: cfg.URL, idPrefix: "msg_0123456789abcdef_1_", interval: time.Millisecond}
-	r.sg, _ = newSigner("standard", cfg.Secret, wrongSecretFor("standard", 1, cfg.Secret), "tag")
+	r.sg, _ = newSigner("standard", cfg.Secret, wrongSecretFor("standard", 1, cfg.Secret), "tag", nil)
 	r.queue = newRetryQueue(time.Now)
 	defer r.initSends()()
 	rec := &recorder{base: cannedRT{}, r: r}

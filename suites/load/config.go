@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reports"
@@ -55,6 +56,10 @@ type Config struct {
 	// Chaos is an inline chaos spec or a scenario file; traffic then goes through an
 	// in-process chaos proxy seeded with Seed.
 	Chaos string `json:"chaos,omitempty"`
+
+	// Events are sample event files (or directories of *.json) in the provider's shape: the
+	// run's events are copies of them with its ids and ordering keys filled in (event.Template).
+	Events []string `json:"events,omitempty"`
 
 	// Thresholds add to or override DefaultThresholds (same metric: replaced).
 	Thresholds []string `json:"thresholds,omitempty"`
@@ -167,8 +172,15 @@ func (c *Config) validate() error {
 	case c.Shard.Count < 0 || (c.Shard.Count > 1 && (c.Shard.Index < 1 || c.Shard.Index > c.Shard.Count)):
 		return bad("shard %s: want i/n with 1 <= i <= n", c.Shard)
 	}
-	if _, err := signature.New(c.Scheme, c.Secret); err != nil {
+	sch, err := signature.New(c.Scheme, c.Secret)
+	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if len(c.Events) > 0 {
+		tr := sch.Traits()
+		if _, err := event.LoadTemplates(c.Events, event.Shape(tr.BodyShape), tr.IDHeader == ""); err != nil {
+			return fmt.Errorf("%w: --event: %w", ErrConfig, err)
+		}
 	}
 	if r := c.Rate.PerSecond(); r > 0 && r*c.Duration.Seconds() > MaxDeliveries {
 		return bad("rate %s for %s is %.0f deliveries, over the limit of %d", c.Rate, c.Duration, r*c.Duration.Seconds(), MaxDeliveries)

@@ -1,9 +1,12 @@
 package load
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,9 +86,12 @@ type signer struct {
 	// provider: the scheme's provider sends headers of its own (signature.SetProviderHeaders).
 	provider bool
 	shape    event.Shape // the provider's body layout
+	// templates are the --event templates: events are copies of them (an object's events all
+	// of the same one), none for hookproof's own events.
+	templates []*event.Template
 }
 
-func newSigner(scheme, secret string, wrongSecret string, runTag string) (*signer, error) {
+func newSigner(scheme, secret string, wrongSecret string, runTag string, events []string) (*signer, error) {
 	s, err := signature.New(scheme, secret)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -102,12 +108,47 @@ func newSigner(scheme, secret string, wrongSecret string, runTag string) (*signe
 		}
 		sg.kinds = append(sg.kinds, k)
 	}
+	if len(events) > 0 {
+		if sg.templates, err = event.LoadTemplates(events, sg.shape, sg.traits.IDHeader == ""); err != nil {
+			return nil, fmt.Errorf("%w: --event: %w", ErrConfig, err)
+		}
+	}
 	return sg, nil
+}
+
+// bodyOf renders e's body: hookproof's event in the scheme's shape, or a copy of the
+// event's template. changed makes the body of a tampered delivery (other bytes, same id).
+func (sg *signer) bodyOf(e *loadEvent, changed bool) []byte {
+	if len(sg.templates) == 0 {
+		var delta int64
+		if changed {
+			delta = 1
+		}
+		return e.body(make([]byte, 0, envelopeCap), sg.shape, sg.runTag, delta)
+	}
+	t := sg.templates[e.object%len(sg.templates)]
+	obj := t.NewObject(sg.runTag + "_" + strconv.Itoa(e.object))
+	b := t.Append(make([]byte, 0, t.Len()+32), event.Fill{ID: e.id, Object: obj, Seq: e.seq})
+	if changed {
+		// A member added at the end: the JSON still parses, the bytes are not those signed.
+		if i := bytes.LastIndexByte(b, '}'); i > 0 {
+			b = append(b[:i:i], `,"tampered":true}`...)
+		}
+	}
+	return b
+}
+
+// templateOf returns the template of e, nil without templates.
+func (sg *signer) templateOf(e *loadEvent) *event.Template {
+	if len(sg.templates) == 0 {
+		return nil
+	}
+	return sg.templates[e.object%len(sg.templates)]
 }
 
 // sign returns the headers and body of one attempt of e at time now. kind "" is valid.
 func (sg *signer) sign(e *loadEvent, kind Invalid, now time.Time) (http.Header, []byte, error) {
-	body := e.body(make([]byte, 0, envelopeCap), sg.shape, sg.runTag, 0)
+	body := sg.bodyOf(e, false)
 	msg := signature.Message{ID: e.id, Timestamp: now, Body: body}
 	scheme := sg.scheme
 	switch kind {
@@ -122,7 +163,7 @@ func (sg *signer) sign(e *loadEvent, kind Invalid, now time.Time) (http.Header, 
 	}
 	switch kind {
 	case InvalidTamperedBody:
-		body = e.body(make([]byte, 0, envelopeCap), sg.shape, sg.runTag, 1)
+		body = sg.bodyOf(e, true)
 	case InvalidFlippedSignature:
 		v := h.Get(sg.traits.SignatureHeader)
 		f, err := flipOne(v)
@@ -139,12 +180,25 @@ func (sg *signer) sign(e *loadEvent, kind Invalid, now time.Time) (http.Header, 
 			h.Del(l)
 		}
 	}
+	t := sg.templateOf(e)
+	var signed []string
+	if t != nil {
+		signed = slices.Collect(maps.Keys(h))
+	}
 	// Canonical keys and shared values: Vegeta copies them into each request.
 	h["Content-Type"] = contentTypeJSON
 	h["User-Agent"] = userAgent
 	if sg.provider {
 		// The provider's own headers (event, hook, User-Agent), as its official libraries expect.
 		signature.SetProviderHeaders(sg.scheme.Name(), h, signature.Delivery{ID: e.id, At: now})
+	}
+	if t != nil {
+		// The headers given with the template, but never the scheme's signed ones.
+		for k, v := range t.Header {
+			if !slices.Contains(signed, k) {
+				h[k] = v
+			}
+		}
 	}
 	return h, body, nil
 }

@@ -1,9 +1,11 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +68,7 @@ func TestInvalidKindsFailVerification(t *testing.T) {
 	now := time.Now()
 	for _, name := range signature.Names() {
 		secret := schemeSecrets[name]
-		sg, err := newSigner(name, secret, wrongSecretFor(name, 1, secret), "tag")
+		sg, err := newSigner(name, secret, wrongSecretFor(name, 1, secret), "tag", nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -170,11 +172,11 @@ func TestTokenRoundTrip(t *testing.T) {
 }
 
 func TestNewSignerRejectsBadSecrets(t *testing.T) {
-	_, err := newSigner("standard", "whsec_short", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "t")
+	_, err := newSigner("standard", "whsec_short", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "t", nil)
 	if !errors.Is(err, ErrConfig) || !errors.Is(err, signature.ErrBadSecret) {
 		t.Errorf("error %v, want ErrConfig wrapping ErrBadSecret", err)
 	}
-	if _, err := newSigner("carrier-pigeon", "x", "y", "t"); !errors.Is(err, ErrConfig) {
+	if _, err := newSigner("carrier-pigeon", "x", "y", "t", nil); !errors.Is(err, ErrConfig) {
 		t.Errorf("unknown scheme: %v", err)
 	}
 }
@@ -217,5 +219,30 @@ func TestAttemptCtx(t *testing.T) {
 		if !errors.Is(ctx.Err(), context.Canceled) {
 			t.Fatalf("after the cut-off: %v, want canceled", ctx.Err())
 		}
+	}
+}
+
+func TestSignerOnTemplates(t *testing.T) {
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	sg, err := newSigner("stripe", secret, wrongSecretFor("stripe", 1, secret), "tag",
+		[]string{filepath.Join("..", "..", "testdata", "events", "stripe-invoice-paid.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &loadEvent{id: "evt_tag_1", object: 3, seq: 2}
+	h, body, err := sg.sign(e, "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(body, []byte(`"id": "evt_tag_1"`)) || !bytes.Contains(body, []byte(`"type": "invoice.paid"`)) ||
+		!bytes.Contains(body, []byte(`"created": 1686089972`)) {
+		t.Fatalf("body is not the template filled in:\n%s", body)
+	}
+	if _, err := sg.scheme.Verify(h, body); err != nil {
+		t.Fatalf("copy does not verify: %v", err)
+	}
+	_, tampered, _ := sg.sign(e, InvalidTamperedBody, time.Now())
+	if bytes.Equal(tampered, body) || !json.Valid(tampered) {
+		t.Fatalf("tampered body: %s", tampered)
 	}
 }

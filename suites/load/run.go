@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	// Ids and object ids carry the shard index: shards of one run never share either.
 	tag += "_" + strconv.Itoa(shard.Index)
 	r.idPrefix = "msg_" + tag + "_"
-	if r.sg, err = newSigner(cfg.Scheme, cfg.Secret, wrongSecretFor(cfg.Scheme, cfg.Seed, cfg.Secret), tag); err != nil {
+	if r.sg, err = newSigner(cfg.Scheme, cfg.Secret, wrongSecretFor(cfg.Scheme, cfg.Seed, cfg.Secret), tag, cfg.Events); err != nil {
 		return nil, err
 	}
 	cancelSends := r.initSends()

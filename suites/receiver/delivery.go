@@ -5,8 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hookproof/hookproof/reference/event"
@@ -41,20 +44,80 @@ func (e *env) hexID(n int) string {
 	return hex.EncodeToString(b)
 }
 
-func (e *env) newID() string     { return "msg_" + e.hexID(12) }
-func (e *env) newObject() string { return "ord_" + e.hexID(8) }
+func (e *env) newID() string { return "msg_" + e.hexID(12) }
 
-// event makes a delivery for object obj at seq (a fresh object when obj is "").
-func (e *env) event(obj string, seq int64) delivery {
-	if obj == "" {
-		obj = e.newObject()
+// newObject makes an object id for the events of one object: with --event templates, of the
+// ordering template's form (numeric where its object id is a number).
+func (e *env) newObject() string {
+	if e.orderT != nil {
+		return e.orderT.NewObject(e.hexID(8))
 	}
-	d := delivery{ID: e.newID(), ObjectID: obj, Seq: seq}
-	// A struct of strings and integers always marshals.
-	data, _ := json.Marshal(eventData{ObjectID: obj, Seq: seq, Status: "updated"})
-	env := event.Envelope{ID: d.ID, Type: "order.updated", Timestamp: time.Now().UTC(), Data: data}
-	d.Body = event.Shape(e.traits.BodyShape).Append(nil, &env) // as the provider lays out its events
+	return "ord_" + e.hexID(8)
+}
+
+// event makes a delivery for object obj at seq (a fresh object when obj is ""). With --event
+// templates it is a copy of one of them (in turn; the ordering template when obj is given),
+// filled in with a fresh id, the object and seq. The sink learns which object and seq the
+// delivery is, so effects observed without data (a database row, a log line) are ordered too.
+func (e *env) event(obj string, seq int64) delivery {
+	var d delivery
+	if len(e.templates) > 0 {
+		t := e.orderT
+		if obj == "" || t == nil {
+			e.mu.Lock()
+			t = e.templates[e.next%len(e.templates)]
+			e.next++
+			e.mu.Unlock()
+		}
+		if obj == "" {
+			obj = t.NewObject(e.hexID(8))
+		}
+		d = delivery{ID: t.NewID(e.hexID(12)), ObjectID: obj, Seq: seq}
+		d.Body = t.Append(nil, event.Fill{ID: d.ID, Object: obj, Seq: seq})
+		e.mu.Lock()
+		e.fromT[d.ID] = t
+		e.mu.Unlock()
+	} else {
+		if obj == "" {
+			obj = e.newObject()
+		}
+		d = delivery{ID: e.newID(), ObjectID: obj, Seq: seq}
+		// A struct of strings and integers always marshals.
+		data, _ := json.Marshal(eventData{ObjectID: obj, Seq: seq, Status: "updated"})
+		env := event.Envelope{ID: d.ID, Type: "order.updated", Timestamp: time.Now().UTC(), Data: data}
+		d.Body = event.Shape(e.traits.BodyShape).Append(nil, &env) // as the provider lays out its events
+	}
+	if e.sink != nil {
+		e.sink.Register(d.ID, d.ObjectID, d.Seq)
+	}
 	return d
+}
+
+// template returns the --event template delivery id was made from, nil for hookproof's own.
+func (e *env) template(id string) *event.Template {
+	if e.fromT == nil {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.fromT[id]
+}
+
+// canOrder ends an ordering case as not applicable when the --event templates give no object
+// id and ordering key to fill in.
+func (e *env) canOrder() {
+	if len(e.templates) > 0 && e.orderT == nil {
+		_, obj, ord := event.Shape(e.traits.BodyShape).DefaultPaths()
+		harness.NotApplicable("no --event template with object and order paths (give paths.object and paths.order with a file; the %s defaults are object %s, order %s)",
+			e.schemeName, orNone(obj), orNone(ord))
+	}
+}
+
+func orNone(paths []string) string {
+	if len(paths) == 0 {
+		return "none"
+	}
+	return strings.Join(paths, " or ")
 }
 
 // sign returns the scheme's headers for d at ts (zero: now), signed with the run's secret.
@@ -74,9 +137,25 @@ func (e *env) signWith(s signature.Scheme, id string, body []byte, ts time.Time)
 	}
 	// What the provider sends besides the signature (event and hook headers, its User-Agent):
 	// receivers built on the providers' libraries may need it.
+	signed := slices.Collect(maps.Keys(h))
 	h.Set("User-Agent", "hookproof-conform")
 	signature.SetProviderHeaders(e.schemeName, h, signature.Delivery{ID: id, At: ts})
+	e.templateHeaders(id, h, signed)
 	return h
+}
+
+// templateHeaders sets the headers given with the --event template of delivery id on h,
+// except those the scheme's signing set (signed): signature, id and timestamp stay the suite's.
+func (e *env) templateHeaders(id string, h http.Header, signed []string) {
+	t := e.template(id)
+	if t == nil {
+		return
+	}
+	for k, v := range t.Header {
+		if !slices.Contains(signed, k) {
+			h[k] = slices.Clone(v)
+		}
+	}
 }
 
 // request makes the POST of body with headers h to the target.
@@ -192,8 +271,10 @@ func (e *env) signLiteral(id, ts string, body []byte) (h http.Header, ok bool) {
 	if !ok {
 		return nil, false
 	}
+	signed := slices.Collect(maps.Keys(h))
 	h.Set("User-Agent", "hookproof-conform")
 	signature.SetProviderHeaders(e.schemeName, h, signature.Delivery{ID: id})
+	e.templateHeaders(id, h, signed)
 	return h, true
 }
 

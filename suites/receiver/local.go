@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/hookproof/hookproof/reference/event"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -99,8 +100,9 @@ func drainError(err error, bound time.Duration) error {
 
 // StartBuiltin starts the named built-in receiver (see Builtins) for scheme and secret,
 // reporting effects to sinkURL ("" for none); the reference receiver keeps its SQLite store in
-// dir. Close the target to stop it.
-func StartBuiltin(ctx context.Context, name, scheme, secret, sinkURL, dir string) (target.Target, error) {
+// dir. With events (--event templates) the reference receiver orders the events by their paths
+// (event.ParserFor). Close the target to stop it.
+func StartBuiltin(ctx context.Context, name, scheme, secret, sinkURL, dir string, events ...string) (target.Target, error) {
 	var h http.Handler
 	closeHandler := func(context.Context) error { return nil }
 	switch {
@@ -110,6 +112,14 @@ func StartBuiltin(ctx context.Context, name, scheme, secret, sinkURL, dir string
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 		var opts []refreceiver.Option
+		if len(events) > 0 {
+			tr := s.Traits()
+			ts, err := event.LoadTemplates(events, event.Shape(tr.BodyShape), tr.IDHeader == "")
+			if err != nil {
+				return nil, fmt.Errorf("%w: --event: %w", ErrConfig, err)
+			}
+			opts = append(opts, refreceiver.WithParser(event.ParserFor(ts)))
+		}
 		if sinkURL != "" {
 			sc, err := sink.NewClient(sinkURL)
 			if err != nil {

@@ -22,6 +22,7 @@ func (e *env) ordering() {
 		// (RCV-SIG-001's failure), or no effect at all (RCV-IDEM-001's), leaves the order it
 		// was applied in nothing to say.
 		harness.Case("RCV-ORD-001", func(ctx SpecContext, c *harness.Check) {
+			e.canOrder()
 			obj := e.newObject()
 			var ids, unacked []string
 			var newest string
@@ -69,6 +70,7 @@ func (e *env) ordering() {
 		})
 
 		harness.Case("RCV-ORD-002", func(ctx SpecContext, c *harness.Check) {
+			e.canOrder()
 			obj := e.newObject()
 			newer, older := e.event(obj, 2), e.event(obj, 1)
 			// The premise is seq 2 acknowledged and applied before seq 1 is sent; the ack of the

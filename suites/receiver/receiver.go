@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hookproof/hookproof/chaos"
+	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reports"
@@ -45,6 +46,11 @@ type Options struct {
 	// an in-process chaos proxy seeded with Seed, and the suite retries like a sender (see
 	// README, "verdicts under chaos").
 	Chaos string
+
+	// Events are sample event files (or directories of *.json) the endpoint really handles,
+	// in the provider's shape (event.Template): every case sends copies of them, filled in
+	// with its own ids and ordering keys, instead of hookproof's own events.
+	Events []string
 
 	Seed     int64 // spec order, delivery ids and chaos decisions derive from it
 	Strict   bool  // SHOULD failures fail the run
@@ -180,8 +186,15 @@ type env struct {
 	client *harness.Client
 	opts   Options
 
-	mu  sync.Mutex
-	rng *rand.Rand
+	// templates are the --event templates (none: hookproof's own events); orderT is the first
+	// that has an object id and an ordering key, which the ordering cases need.
+	templates []*event.Template
+	orderT    *event.Template
+
+	mu    sync.Mutex
+	rng   *rand.Rand
+	next  int                        // the template the next event is made from
+	fromT map[string]*event.Template // delivery id → the template it was made from
 }
 
 func newEnv(o Options) (*env, error) {
@@ -215,6 +228,19 @@ func newEnv(o Options) (*env, error) {
 		return nil, fmt.Errorf("receiver suite: making a second secret: %w", err)
 	}
 	e.client = harness.NewClient(harness.WithSecrets(o.Secret, e.other))
+	if len(o.Events) > 0 {
+		e.templates, err = event.LoadTemplates(o.Events, event.Shape(e.traits.BodyShape), e.traits.IDHeader == "")
+		if err != nil {
+			return nil, fmt.Errorf("%w: --event: %w", ErrConfig, err)
+		}
+		e.fromT = map[string]*event.Template{}
+		for _, t := range e.templates {
+			if t.Has(event.PartObject) && t.Has(event.PartOrder) {
+				e.orderT = t
+				break
+			}
+		}
+	}
 	return e, nil
 }
 

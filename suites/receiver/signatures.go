@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -70,9 +71,18 @@ func (e *env) signatures() {
 		})
 
 		harness.Case("RCV-SIG-010", func(ctx SpecContext, c *harness.Check) {
-			id, obj := e.newID(), e.newObject()
-			body := e.oddBody(id, obj, 1)
-			d := delivery{ID: id, ObjectID: obj, Seq: 1, Body: body}
+			var d delivery
+			if len(e.templates) > 0 {
+				// The user's own event, laid out oddly: same JSON value, other bytes.
+				d = e.event("", 1)
+				d.Body = oddLayout(d.Body)
+			} else {
+				id, obj := e.newID(), e.newObject()
+				d = delivery{ID: id, ObjectID: obj, Seq: 1, Body: e.oddBody(id, obj, 1)}
+				if e.sink != nil {
+					e.sink.Register(id, obj, 1)
+				}
+			}
 			resp := e.accept(ctx, c, "body with non-ASCII UTF-8, odd whitespace, unusual key order and escapes", d, 0)
 			c.Assert(resp.OK(), "a 2xx acknowledgement (the signature covers these exact bytes)",
 				resp.Describe()+"\n(a receiver that parses and re-serializes the body before verifying fails here)")
@@ -154,7 +164,7 @@ func (e *env) expectRejected(ctx SpecContext, c *harness.Check, fs []forged) {
 }
 
 func forgeWrongSignature(e *env, _ *harness.Check, d delivery, h http.Header, ts time.Time) []forged {
-	other := bytes.Replace(d.Body, []byte(`"status":"updated"`), []byte(`"status":"refunded"`), 1)
+	other, _ := changeBody(d.Body)
 	return []forged{{"signature of other content (same id and timestamp)", e.signWith(e.scheme, d.ID, other, ts), d.Body}}
 }
 
@@ -252,8 +262,27 @@ func forgeNonIntegerTimestamp(e *env, c *harness.Check, d delivery, h http.Heade
 }
 
 func forgeChangedBody(_ *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
-	changed := bytes.Replace(d.Body, []byte(`"status":"updated"`), []byte(`"status":"refunded"`), 1)
-	return []forged{{"body changed after signing (status updated → refunded)", h.Clone(), changed}}
+	changed, how := changeBody(d.Body)
+	return []forged{{"body changed after signing (" + how + ")", h.Clone(), changed}}
+}
+
+// changeBody returns body with its content changed, and how: hookproof's events get their
+// status changed from updated to refunded; an --event template's copy gets a member added
+// first (its values are the user's, and any JSON object takes one more).
+func changeBody(body []byte) ([]byte, string) {
+	if c := bytes.Replace(body, []byte(`"status":"updated"`), []byte(`"status":"refunded"`), 1); !bytes.Equal(c, body) {
+		return c, "status updated → refunded"
+	}
+	i := bytes.IndexByte(body, '{')
+	if i < 0 {
+		return append(slices.Clip(body), ' '), "a space added"
+	}
+	sep := ","
+	if bytes.HasPrefix(bytes.TrimSpace(body[i+1:]), []byte("}")) {
+		sep = ""
+	}
+	out := append(slices.Clip(body[:i+1]), `"refunded":true`+sep...)
+	return append(out, body[i+1:]...), `member "refunded":true added`
 }
 
 func forgeOversized(e *env, _ *harness.Check, d delivery, h http.Header, _ time.Time) []forged {
@@ -317,6 +346,45 @@ func (e *env) oddBody(id, obj string, seq int64) []byte {
 		return shape.Append(nil, &env)
 	}
 	return oddBody(id, obj, seq)
+}
+
+// oddLayout lays a JSON object out the way no encoder would, keeping its value: CRLF and tabs
+// after commas, spaces around colons, slashes in strings escaped (\/), and a member with
+// non-ASCII UTF-8 and escapes added first (providers add members to their events without
+// notice, so receivers ignore unknown ones).
+func oddLayout(b []byte) []byte {
+	out := make([]byte, 0, len(b)*5/4+96)
+	inString, escaped := false, false
+	added := len(bytes.TrimSpace(b)) < 3 // {} gets no member: it would need no comma
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			case c == '/':
+				out = append(out, '\\')
+			}
+			out = append(out, c)
+		case c == '"':
+			inString = true
+			out = append(out, c)
+		case c == '{' && !added:
+			added = true
+			out = append(out, "{\r\n\t\"hookproof_note\" :\"Grüße aus Köln — 東京 ✓ caf\\u00e9 \\/ <b>&amp;\" ,"...)
+		case c == ',':
+			out = append(out, ",\r\n\t"...)
+		case c == ':':
+			out = append(out, " :  "...)
+		default:
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func oddBody(id, obj string, seq int64) []byte {

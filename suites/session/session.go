@@ -186,7 +186,7 @@ func (s *Session) OpenTarget(ctx context.Context, f *TargetFlags, scheme, secret
 			return nil, Harness(err)
 		}
 		s.work = dir
-		tgt, err := receiver.StartBuiltin(ctx, f.Builtin, scheme, secret, s.sink.URL(), dir)
+		tgt, err := receiver.StartBuiltin(ctx, f.Builtin, scheme, secret, s.sink.URL(), dir, f.Events...)
 		switch {
 		case errors.Is(err, receiver.ErrConfig):
 			return nil, Usagef("--builtin: %v", err)

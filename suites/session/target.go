@@ -21,6 +21,9 @@ type TargetFlags struct {
 	URL     string
 	Image   string
 	Builtin string
+	// Events are the run's --event templates, set by the command (not a flag of this group):
+	// a built-in reference receiver orders the events by their paths.
+	Events  []string
 	port    int
 	path    string
 	env     multiFlag
