@@ -647,3 +647,18 @@ func TestBindTokens(t *testing.T) {
 		t.Errorf("sqlite: %q %#v", q, args)
 	}
 }
+
+// TestSQLiteWALWithoutWriter reads a WAL database whose writer has closed (its -wal and -shm
+// files gone), as between two runs of the receiver.
+func TestSQLiteWALWithoutWriter(t *testing.T) {
+	b := sqliteBackend(t)
+	b.insert(t, "wh_1", "", true, time.Now())
+	b.w.Close()
+	s := openSQL(t, b, allRows, time.Now())
+	col := sink.NewCollector()
+	s.Start(context.Background(), col, 0)
+	syncNow(t, s)
+	if col.Distinct("wh_1") != 1 {
+		t.Fatalf("fed %v", col.Counts())
+	}
+}
