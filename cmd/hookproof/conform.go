@@ -94,8 +94,9 @@ type conformReceiverFlags struct {
 	scheme string
 	sink   string
 	chaos  string
-	optIns multiFlag
-	events multiFlag
+	optIns  multiFlag
+	events  multiFlag
+	observe *session.ObserveFlags
 }
 
 // suiteFlags are the flags every conformance suite shares: selection, grading and outputs.
@@ -142,6 +143,7 @@ func conformReceiver(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.chaos, "chaos", "", "send deliveries through an in-process chaos proxy: inline `SPEC` (e.g. drop=0.1,duplicate=0.2) or scenario file; the suite then retries like a sender; fault types: "+chaos.TypeNames())
 	fs.Var(&f.optIns, "opt-in", "run an optional check the endpoint implements: "+strings.Join(receiver.OptIns, ", ")+" (repeatable)")
 	fs.Var(&f.events, "event", eventUsage)
+	f.observe = session.AddObserveFlags(fs)
 	f.register(fs, "RCV-SIG-*", strings.Join(catalog.Families(catalog.Receiver), ", "), 10*time.Minute)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -235,10 +237,13 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	if err := checkEvents(f.events, f.scheme); err != nil {
 		return err
 	}
+	if err := f.observe.Validate(f.target); err != nil {
+		return err
+	}
 
 	s := session.New(session.Config{
 		Command: "conform receiver", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv, Version: Version,
-		Args: append([]string{"conform", "receiver"}, args...), Secrets: []string{f.secret}, Outputs: f.outputs,
+		Args: append([]string{"conform", "receiver"}, args...), Secrets: append([]string{f.secret}, f.observe.Secrets()...), Outputs: f.outputs,
 		Color: isTerminal(e.stdout), AllowUnobserved: f.allowUnobserved, Strict: f.strict,
 	})
 	defer s.Close(ctx)
@@ -254,8 +259,13 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 		}
 	}
 	f.target.Events = f.events
+	s.PrepareEffects(f.observe, f.target)
+	started := time.Now()
 	tgt, err := s.OpenTarget(ctx, f.target, f.scheme, f.secret)
 	if err != nil {
+		return err
+	}
+	if err := s.StartEffects(ctx, f.observe, started); err != nil {
 		return err
 	}
 	if f.target.Builtin != "" && len(f.optIns) == 0 {
@@ -266,10 +276,15 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	}
 
 	msg := fmt.Sprintf("%s, scheme %s, seed %d", tgt.URL(), f.scheme, f.seed)
-	if snk := s.Sink(); snk != nil {
+	switch snk, from := s.Sink(), s.EffectsFrom(); {
+	case snk != nil && from != "":
+		msg += ", sink " + snk.URL() + ", effects from " + from
+	case snk != nil:
 		msg += ", sink " + snk.URL()
-	} else {
-		msg += ", no sink (idempotency and ordering not observable)"
+	case from != "":
+		msg += ", effects from " + from
+	default:
+		msg += ", no sink (idempotency and ordering not observable: give --sink, --effects-sql or --effects-log)"
 	}
 	if f.chaos != "" {
 		msg += ", chaos " + f.chaos
@@ -283,6 +298,12 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	}
 	if snk := s.Sink(); snk != nil {
 		opts.Sink, opts.SinkURL = snk.Collector, snk.URL()
+	}
+	if c := s.Effects(); c != nil {
+		opts.Sink, opts.EffectsFrom = c, s.EffectsFrom()
+		if opts.SinkURL == "" {
+			opts.SinkURL = s.EffectsFrom()
+		}
 	}
 	res, err := receiver.Run(ctx, opts)
 	switch {

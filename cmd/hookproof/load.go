@@ -57,6 +57,7 @@ type loadFlags struct {
 	progress   string
 	allowUnobs bool
 	events     multiFlag
+	observe    *session.ObserveFlags
 }
 
 func runLoad(ctx context.Context, e *env, args []string) int {
@@ -83,6 +84,7 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 	fs.StringVar(&f.progress, "progress", "auto", "live progress on stderr: auto (rewritten line on a terminal, plain lines otherwise), plain or off")
 	fs.BoolVar(&f.allowUnobs, "allow-unobserved", false, allowUnobservedUsage)
 	fs.Var(&f.events, "event", eventUsage)
+	f.observe = session.AddObserveFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: hookproof load %s\n\nflags:\n", loadUsage)
 		fs.PrintDefaults()
@@ -110,6 +112,9 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 		f.secret = e.getenv("HOOKPROOF_SECRET")
 	}
 	if err := f.target.Validate(fs); err != nil {
+		return load.Config{}, err
+	}
+	if err := f.observe.Validate(f.target); err != nil {
 		return load.Config{}, err
 	}
 	if f.target.Builtin != "" && f.secret == "" {
@@ -188,7 +193,7 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 // observable says what the run will observe: the sink is the CLI's (--sink, or the built-in
 // receiver's own), handed to the engine as a collector.
 func (f *loadFlags) observable(cfg load.Config) load.Observable {
-	return load.Observable{Sink: f.sink != "" || f.target.Builtin != "", Invalid: cfg.Invalid > 0}
+	return load.Observable{Sink: f.sink != "" || f.target.Builtin != "" || f.observe.Active(), Invalid: cfg.Invalid > 0}
 }
 
 func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
@@ -198,7 +203,7 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	}
 	s := session.New(session.Config{
 		Command: "load", Stdout: e.stdout, Stderr: e.stderr, Getenv: e.getenv, Version: Version,
-		Args: append([]string{"load"}, args...), Secrets: []string{f.secret}, Outputs: f.outputs,
+		Args: append([]string{"load"}, args...), Secrets: append([]string{f.secret}, f.observe.Secrets()...), Outputs: f.outputs,
 		Color: isTerminal(e.stdout), AllowUnobserved: f.allowUnobs,
 	})
 	defer s.Close(ctx)
@@ -217,9 +222,20 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 		opts = append(opts, load.WithCollector(snk.Collector))
 	}
 	f.target.Events = f.events
+	s.PrepareEffects(f.observe, f.target)
+	started := time.Now()
 	tgt, err := s.OpenTarget(ctx, f.target, f.scheme, f.secret)
 	if err != nil {
 		return err
+	}
+	if err := s.StartEffects(ctx, f.observe, started); err != nil {
+		return err
+	}
+	if c := s.Effects(); c != nil {
+		if s.Sink() == nil {
+			opts = append(opts, load.WithCollector(c))
+		}
+		opts = append(opts, load.WithEffectsSource(s.EffectsFrom(), s.SyncEffects))
 	}
 	cfg.URL = tgt.URL()
 	cfg.Meta = s.Meta()

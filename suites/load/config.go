@@ -1,6 +1,7 @@
 package load
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -213,6 +214,8 @@ type options struct {
 	every         time.Duration
 	collector     *sink.Collector
 	baseTransport http.RoundTripper
+	effectsFrom   string                          // where the collector's effects come from, when not a sink
+	effectsSync   func(ctx context.Context) error // reads the effects source once more
 }
 
 // WithProgress writes live progress to w: with tty, one line rewritten in place several times
@@ -224,6 +227,15 @@ func WithProgress(w io.Writer, tty bool, every time.Duration) Option {
 // WithCollector reconciles against an effect collector the caller already serves (tests, or
 // a sink shared with other runs), instead of listening on Config.Sink.
 func WithCollector(c *sink.Collector) Option { return func(o *options) { o.collector = c } }
+
+// WithEffectsSource says that the collector's effects are observed, not reported: read from
+// the receiver's database or logs (suites/observe), described by from. sync reads the source
+// once more; it is called after the drain, before the wait for effects ends. A run in which
+// the source gave no effect at all, while valid events were acknowledged, grades the
+// exactly-once thresholds as not observable (nothing was seen to judge), never as lost.
+func WithEffectsSource(from string, sync func(ctx context.Context) error) Option {
+	return func(o *options) { o.effectsFrom, o.effectsSync = from, sync }
+}
 
 // WithBaseTransport replaces the transport under the recording one (default: a keep-alive
 // http.Transport sized for thousands of concurrent deliveries).

@@ -198,8 +198,14 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	stop()
 
 	r.phase.Store("sink")
+	if o.effectsSync != nil && ctx.Err() == nil {
+		_ = o.effectsSync(ctx) // its errors are the source's to report; the wait polls on
+	}
 	if collector != nil && ctx.Err() == nil {
 		r.waitEffects(ctx, collector)
+	}
+	if o.effectsSync != nil && ctx.Err() == nil {
+		_ = o.effectsSync(ctx)
 	}
 	prog.close()
 
@@ -220,9 +226,27 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	r.chk.results = int(results.Load())
 	r.chk.vegetaOK = int(vegetaOK.Load())
 
+	var blind []Threshold
+	if o.effectsFrom != "" && collector != nil && collector.Total() == 0 && t.acked > 0 {
+		// Nothing at all came from the database or the logs: the query or the pattern sees
+		// nothing of this run, so lost and doubled cannot be judged.
+		kept := rules[:0:0]
+		for _, th := range rules {
+			if th.sink {
+				blind = append(blind, th)
+			} else {
+				kept = append(kept, th)
+			}
+		}
+		rules = kept
+	}
 	res := r.results(t, rules, shard, sinkAddr)
 	for _, th := range unobserved {
 		res.Load.Thresholds = append(res.Load.Thresholds, th.NotObserved(th.Unobservable(can)))
+	}
+	for _, th := range blind {
+		res.Load.Thresholds = append(res.Load.Thresholds, th.NotObserved(
+			fmt.Sprintf("not observable: %s gave no effect at all for this run (is the query or pattern right, and does it see this run's rows?)", o.effectsFrom)))
 	}
 	res.Run.Started, res.Run.Finished = started, time.Now()
 	if proxy != nil {

@@ -676,6 +676,10 @@ func (s *SQL) scrubText(t string) string {
 }
 
 // dsnSecrets returns the password texts of dsn, raw and escaped, longest first.
+// DSNSecrets returns what dsn holds that must never be shown (its password, in any of the
+// forms a DSN carries one), for callers that redact their own output.
+func DSNSecrets(dsn string) []string { return dsnSecrets(dsn) }
+
 func dsnSecrets(dsn string) []string {
 	var out []string
 	add := func(p string) {

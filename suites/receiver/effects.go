@@ -29,6 +29,7 @@ func (e *env) waitEffect(ctx SpecContext, c *harness.Check, id string) {
 			WithTimeout(effectWait).WithPolling(pollEvery).Should(BeNumerically(">=", 1))
 	})
 	if len(failed) > 0 {
+		e.blind()
 		c.Fail(fmt.Sprintf("an effect for acknowledged delivery %s at the sink within %s", id, effectWait),
 			fmt.Sprintf("no effect after %s (is the receiver reporting its effects to the sink?)", effectWait))
 	}
@@ -42,6 +43,16 @@ func (e *env) awaitEffect(ctx SpecContext, id string) bool {
 			WithTimeout(effectWait).WithPolling(pollEvery).Should(BeNumerically(">=", 1))
 	})
 	return len(failed) == 0
+}
+
+// blind ends the case as not observable when its effects are observed from a database or
+// logs and nothing at all has been seen there in this run: an effects query or log pattern
+// that sees none of the run's processing cannot tell a receiver that did nothing from one
+// whose effects it misses.
+func (e *env) blind() {
+	if e.opts.EffectsFrom != "" && e.sink.Total() == 0 {
+		harness.NotObservable("no effect seen from %s in this run (does the query or pattern see this run's processing?)", e.opts.EffectsFrom)
+	}
 }
 
 // noEffectReported ends the case as not observable: the effect its premise needs never reached

@@ -41,6 +41,11 @@ type Options struct {
 	// need it are then not observable. SinkURL is what the endpoint posts to (for the record).
 	Sink    *sink.Collector
 	SinkURL string
+	// EffectsFrom says the Sink's effects are observed, not reported: read from the
+	// receiver's database or logs (suites/observe), described by it. A case that waits in vain
+	// while no effect at all has been seen is then not observable (the query or pattern sees
+	// nothing), never a pass and never a failure of the receiver.
+	EffectsFrom string
 
 	// Chaos is an inline chaos spec or a scenario file (.yaml); when set, deliveries go through
 	// an in-process chaos proxy seeded with Seed, and the suite retries like a sender (see

@@ -131,6 +131,7 @@ type Session struct {
 	desc   string // what the target is, for the results ("image x", "builtin reference at ...")
 	image  bool   // the target is a container: its logs go into the results
 	work   string // a temporary folder for a built-in receiver's store
+	fx     *effects
 }
 
 // New returns a session for cfg.
@@ -224,6 +225,7 @@ func (s *Session) Close(ctx context.Context) {
 		cancel()
 		s.target = nil
 	}
+	s.closeEffects()
 	if s.sink != nil {
 		if err := s.sink.Close(); err != nil {
 			fmt.Fprintf(s.cfg.Stderr, "hookproof: %v\n", err)
@@ -253,6 +255,12 @@ func (s *Session) Meta() reports.RunMeta {
 		if u, err := url.Parse(s.sink.URL()); err == nil {
 			m.Sink = u.Host
 		}
+	}
+	if from := s.EffectsFrom(); from != "" {
+		if m.Sink != "" {
+			m.Sink += " and "
+		}
+		m.Sink += reports.RedactString(from, s.cfg.Secrets...)
 	}
 	if s.cfg.Args != nil {
 		args := reports.RedactArgs(s.cfg.Args)

@@ -30,6 +30,7 @@ type TargetFlags struct {
 	args    multiFlag
 	ready   string
 	startup time.Duration
+	logs    io.Writer // the container's output goes here too (PrepareEffects)
 }
 
 type multiFlag []string
@@ -117,6 +118,9 @@ func (f *TargetFlags) open(ctx context.Context, stderr io.Writer, secrets ...str
 		target.WithArgs(f.args...),
 		target.WithStartupTimeout(f.startup),
 		target.WithRedact(secrets...),
+	}
+	if f.logs != nil {
+		opts = append(opts, target.WithLogWriter(f.logs))
 	}
 	for _, kv := range f.env {
 		opts = append(opts, target.WithEnvPair(kv))

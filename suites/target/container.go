@@ -123,6 +123,9 @@ func Start(ctx context.Context, image string, opts ...Option) (*Container, error
 	if len(args) > 0 {
 		custom = append(custom, testcontainers.WithCmd(args...))
 	}
+	if cfg.logs != nil {
+		custom = append(custom, testcontainers.WithLogConsumers(logWriter{cfg.logs}))
+	}
 	ctr, err := testcontainers.Run(ctx, image, custom...)
 	c.ctr = ctr
 	if err != nil {
@@ -315,3 +318,8 @@ func randomSuffix() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// logWriter hands the container's output to a writer, as testcontainers' log consumer.
+type logWriter struct{ w io.Writer }
+
+func (l logWriter) Accept(m testcontainers.Log) { _, _ = l.w.Write(m.Content) }

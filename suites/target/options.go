@@ -2,6 +2,7 @@ package target
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 )
@@ -20,6 +21,7 @@ type config struct {
 	logLimit       int
 	redact         []string
 	name           string
+	logs           io.Writer // gets the container's output as it comes (WithLogWriter)
 }
 
 func defaultConfig() *config {
@@ -144,4 +146,11 @@ func WithName(prefix string) Option {
 		c.name = prefix
 		return nil
 	}
+}
+
+// WithLogWriter copies everything the container prints (stdout and stderr) to w as it comes,
+// from its start: for observers that read its log lines (hookproof --effects-log with
+// --image). w must not block for long: the container's output waits on it.
+func WithLogWriter(w io.Writer) Option {
+	return func(c *config) error { c.logs = w; return nil }
 }
