@@ -33,7 +33,7 @@ test-race:
 	$(GO) test -race -count=1 -timeout 10m $(RACE_PKGS)
 
 test-suites:
-	$(GO) test -count=1 -timeout 12m $(SUITE_PKGS)
+	$(GO) test -count=1 -timeout 12m $(SUITE_PKGS) ./testdata/exampleapp/
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem -timeout 20m ./...
