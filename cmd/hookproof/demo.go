@@ -20,6 +20,7 @@ import (
 	"github.com/hookproof/hookproof/suites/harness"
 	"github.com/hookproof/hookproof/suites/load"
 	"github.com/hookproof/hookproof/suites/receiver"
+	"github.com/hookproof/hookproof/suites/observe"
 	"github.com/hookproof/hookproof/suites/session"
 	"github.com/hookproof/hookproof/suites/target"
 )
@@ -44,6 +45,7 @@ type demoFlags struct {
 	seed     int64
 	scheme   string
 	events   multiFlag
+	effects  string
 }
 
 func runDemo(ctx context.Context, e *env, args []string) int {
@@ -56,6 +58,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice (default: random, printed)")
 	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	fs.Var(&f.events, "event", eventUsage)
+	fs.StringVar(&f.effects, "effects", "sink", "how the demo observes the reference receiver's effects: sink (it reports them), sql (read from its SQLite effects table, as --effects-sql does for your endpoint)")
 	if err := parseFlags(fs, args); err != nil {
 		return exitCode(e, "demo", err)
 	}
@@ -87,6 +90,9 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 	}
 	if err := checkEvents(f.events, f.scheme); err != nil {
 		return err
+	}
+	if f.effects != "sink" && f.effects != "sql" {
+		return usagef("--effects %q: want sink or sql", f.effects)
 	}
 	if err := os.MkdirAll(f.outDir, 0o755); err != nil {
 		return harnessError{fmt.Errorf("--out-dir: %w", err)}
@@ -162,13 +168,18 @@ func (f *demoFlags) conform(ctx context.Context, e *env, work, secret string) (*
 	if err := showDeliveries(ctx, out, tgt, snk.Collector, f.scheme, secret); err != nil {
 		return nil, session.Harness(err)
 	}
+	effects, from, stop, err := f.observed(ctx, out, s, snk.Collector)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
 
 	fmt.Fprintln(out, "\n[2/4] receiver conformance suite")
 	meta := s.Meta()
 	meta.Target = "reference receiver (SQLite) at " + tgt.URL()
 	res, err := receiver.Run(ctx, receiver.Options{
 		Target: tgt, Secret: secret, Scheme: f.scheme, Seed: f.seed,
-		Sink: snk.Collector, SinkURL: snk.URL(), OptIns: []string{receiver.OptInCloudEvents}, Events: f.events,
+		Sink: effects, SinkURL: snk.URL(), EffectsFrom: from, OptIns: []string{receiver.OptInCloudEvents}, Events: f.events,
 		Out: out, TextOptions: s.TextOptions(), Meta: meta,
 	})
 	if err != nil && !(errors.Is(err, harness.ErrIncomplete) && res != nil) {
@@ -180,6 +191,27 @@ func (f *demoFlags) conform(ctx context.Context, e *env, work, secret string) (*
 		return nil, verdictError(res)
 	}
 	return res, nil
+}
+
+// demoEffectsQuery reads the reference receiver's own effects table (reference/store): one row
+// per processing, in commit order, as a user's --effects-query reads theirs.
+const demoEffectsQuery = "SELECT webhook_id, effect_id, applied FROM effects WHERE created_ms >= {since_unix} * 1000 ORDER BY seq"
+
+// observed is where a demo phase reads the reference receiver's effects: its sink's collector
+// (--effects sink), or, with --effects sql, a collector fed only by a read-only query of the
+// receiver's SQLite store, exactly as --effects-sql observes a user's endpoint.
+func (f *demoFlags) observed(ctx context.Context, out io.Writer, s *session.Session, c *sink.Collector) (*sink.Collector, string, func(), error) {
+	if f.effects != "sql" {
+		return c, "", func() {}, nil
+	}
+	src, err := observe.OpenSQL(ctx, "sqlite:"+filepath.Join(s.WorkDir(), "reference-receiver.db"), demoEffectsQuery, time.Now().Add(-time.Minute))
+	if err != nil {
+		return nil, "", nil, session.Harness(err)
+	}
+	own := sink.NewCollector()
+	src.Start(context.WithoutCancel(ctx), own, 100*time.Millisecond)
+	fmt.Fprintf(out, "  effects read from the receiver's database: %s\n", src)
+	return own, src.String(), func() { _ = src.Close() }, nil
 }
 
 // session is the lifecycle of one phase of the demo: its own sink and reference receiver.
@@ -253,6 +285,11 @@ func (f *demoFlags) load(ctx context.Context, e *env, secret string, rate load.R
 	if err != nil {
 		return nil, err
 	}
+	effects, from, stop, err := f.observed(ctx, e.stdout, s, snk.Collector)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
 	meta := s.Meta()
 	meta.Target = "reference receiver (SQLite) at " + tgt.URL()
 	cfg := load.Config{
@@ -260,8 +297,11 @@ func (f *demoFlags) load(ctx context.Context, e *env, secret string, rate load.R
 		Invalid: 0.05, Duplicate: 0.05, Seed: f.seed, Chaos: f.chaos, Drain: 30 * time.Second, Events: f.events,
 		Meta: meta,
 	}
-	res, err := load.Run(ctx, cfg, load.WithCollector(snk.Collector),
-		load.WithProgress(e.stderr, isTerminal(e.stderr), 0))
+	opts := []load.Option{load.WithCollector(effects), load.WithProgress(e.stderr, isTerminal(e.stderr), 0)}
+	if from != "" {
+		opts = append(opts, load.WithEffectsSource(from, func(context.Context) error { return nil }))
+	}
+	res, err := load.Run(ctx, cfg, opts...)
 	if res == nil {
 		return nil, session.Harness(fmt.Errorf("load run: %w", err))
 	}

@@ -59,6 +59,7 @@ func generatedSections() []generatedSection {
 		{"exit-codes", helpFile("exit-codes.md")},
 		{"results", helpFile("results.md")},
 		{"events", helpFile("events.md")},
+		{"effects", helpFile("effects.md")},
 	}
 	for _, inv := range flagCommands {
 		inv := inv
@@ -239,6 +240,7 @@ var helpTopics = []struct {
 	{"thresholds", "the default load thresholds and the metrics a --threshold may name", []string{"thresholds", "metrics"}},
 	{"exit-codes", "verdicts and exit codes", []string{"exit-codes"}},
 	{"results", "what the results files hold", []string{"results"}},
+	{"effects", "observing effects without code changes: --sink, --effects-sql, --effects-log", []string{"effects"}},
 	{"events", "your own sample events (--event): file format, paths, what is filled in", []string{"events"}},
 }
 

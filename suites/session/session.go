@@ -171,6 +171,9 @@ func (s *Session) OpenSink(ctx context.Context, addr string, announce bool) (*si
 	return srv, nil
 }
 
+// WorkDir is the folder of a built-in receiver's store ("" before OpenTarget starts one).
+func (s *Session) WorkDir() string { return s.work }
+
 // Sink is the session's effect sink, nil when there is none.
 func (s *Session) Sink() *sink.Server { return s.sink }
 
