@@ -53,6 +53,8 @@ func generatedSections() []generatedSection {
 		{"requirements-receiver", func() (string, error) { return requirementsTable(catalog.Receiver) }},
 		{"requirements-sender", func() (string, error) { return requirementsTable(catalog.Sender) }},
 		{"requirements-load", func() (string, error) { return requirementsTable(catalog.Load) }},
+		{"levels", levelsTable},
+		{"levels-why", levelsReasons},
 		{"faults", func() (string, error) { return faultsTable(), nil }},
 		{"thresholds", thresholdsTable},
 		{"metrics", func() (string, error) { return metricsTable(), nil }},
@@ -110,7 +112,75 @@ func requirementsTable(s catalog.Suite) (string, error) {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "\n%d requirements. ✓ applies to the scheme; – reported as not applicable on it.\n", len(reqs))
+	fmt.Fprintf(&b, "\n%d requirements. ✓ applies to the scheme; – reported as not applicable on it; a level: the scheme's own (see the per-scheme levels).\n", len(reqs))
+	return b.String(), nil
+}
+
+// levelsTable is every scheme's level for every receiver requirement (signature.Levels), and
+// the decisions that differ from the catalogue with what decided them.
+func levelsTable() (string, error) {
+	reqs, err := catalog.All(catalog.Receiver)
+	if err != nil {
+		return "", err
+	}
+	schemes := signature.Names()
+	var b, diff strings.Builder
+	b.WriteString("| case | catalogue |")
+	for _, sc := range schemes {
+		fmt.Fprintf(&b, " %s |", sc)
+	}
+	b.WriteString("\n|---|---|" + strings.Repeat(":---:|", len(schemes)) + "\n")
+	n := 0
+	for _, r := range reqs {
+		fmt.Fprintf(&b, "| `%s` | %s |", r.ID, r.Level)
+		for _, sc := range schemes {
+			rule, ok := signature.Levels(sc)[r.ID]
+			switch {
+			case !r.AppliesTo(sc):
+				b.WriteString(" – |")
+			case !ok:
+				return "", fmt.Errorf("%s applies to %s, which does not decide it (reference/signature)", r.ID, sc)
+			case reports.Level(rule.Level) != r.Level:
+				fmt.Fprintf(&b, " **%s** |", rule.Level)
+				fmt.Fprintf(&diff, "- `%s` is **%s** for %s (catalogue: %s): %s.\n", r.ID, rule.Level, sc, r.Level, mdCell(rule.Why))
+				n++
+			default:
+				fmt.Fprintf(&b, " %s |", rule.Level)
+			}
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "\n– is not applicable on the scheme. %d decisions differ from the catalogue (bold):\n\n%s", n, diff.String())
+	b.WriteString("\nEvery case's source ends with its scheme's decision and what decided it " +
+		"(`hookproof conform receiver --list --scheme X`; results carry it too).\n")
+	return b.String(), nil
+}
+
+// levelsReasons lists every scheme's decisions with their reasons, one table per scheme.
+func levelsReasons() (string, error) {
+	reqs, err := catalog.All(catalog.Receiver)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for i, sc := range signature.Names() {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		rules := signature.Levels(sc)
+		fmt.Fprintf(&b, "**%s**\n\n| case | level | decided by |\n|---|---|---|\n", sc)
+		for _, r := range reqs {
+			rule, ok := rules[r.ID]
+			if !ok {
+				continue
+			}
+			level := rule.Level
+			if reports.Level(level) != r.Level {
+				level = "**" + level + "** (catalogue: " + string(r.Level) + ")"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s |\n", r.ID, level, mdCell(rule.Why))
+		}
+	}
 	return b.String(), nil
 }
 
@@ -236,6 +306,7 @@ var helpTopics = []struct {
 	sections    []string
 }{
 	{"requirements", "every requirement of the receiver, sender and load catalogues", []string{"requirements-receiver", "requirements-sender", "requirements-load"}},
+	{"levels", "each scheme's level for each receiver requirement, and what decided it", []string{"levels", "levels-why"}},
 	{"faults", "the chaos fault types and their params", []string{"faults"}},
 	{"thresholds", "the default load thresholds and the metrics a --threshold may name", []string{"thresholds", "metrics"}},
 	{"exit-codes", "verdicts and exit codes", []string{"exit-codes"}},

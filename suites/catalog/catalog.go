@@ -142,10 +142,11 @@ func All(s Suite) ([]Requirement, error) {
 	return slices.Clone(loaded[s]), nil
 }
 
-// ForScheme returns the requirements of suite s as they apply to a signature scheme: where
-// the scheme's provider re-levels a requirement (its spec or official library does not enforce
-// it; see signature.Levels), the requirement carries the provider's level, and its Source says
-// which library behaviour decided it. An empty scheme changes nothing.
+// ForScheme returns the requirements of suite s as they apply to a signature scheme: each one
+// the scheme decides (signature.Levels: every receiver requirement that applies to it) carries
+// the scheme's level, and its Source says what decided it: "…; SHOULD for stripe (catalogue:
+// MUST): why" where the scheme changes the level (its spec or official library does not
+// enforce it), "…; stripe: MUST, why" where it keeps it. An empty scheme changes nothing.
 func ForScheme(s Suite, scheme string) ([]Requirement, error) {
 	reqs, err := All(s)
 	if err != nil || scheme == "" {
@@ -154,13 +155,23 @@ func ForScheme(s Suite, scheme string) ([]Requirement, error) {
 	rules := signature.Levels(scheme)
 	for i, r := range reqs {
 		rule, ok := rules[r.ID]
-		if !ok || reports.Level(rule.Level) == r.Level {
+		if !ok {
 			continue
 		}
-		reqs[i].Source = fmt.Sprintf("%s; %s for %s (catalogue: %s): %s", r.Source, rule.Level, scheme, r.Level, rule.Why)
-		reqs[i].Level = reports.Level(rule.Level)
+		reqs[i] = decided(r, scheme, rule)
 	}
 	return reqs, nil
+}
+
+// decided is r with scheme's decision rule applied (see ForScheme).
+func decided(r Requirement, scheme string, rule signature.LevelRule) Requirement {
+	if lv := reports.Level(rule.Level); lv != r.Level {
+		r.Source = fmt.Sprintf("%s; %s for %s (catalogue: %s): %s", r.Source, rule.Level, scheme, r.Level, rule.Why)
+		r.Level = lv
+		return r
+	}
+	r.Source = fmt.Sprintf("%s; %s: %s, %s", r.Source, scheme, rule.Level, rule.Why)
+	return r
 }
 
 // Families lists suite s's families in catalogue order, each once: the help texts' lists.
