@@ -89,11 +89,11 @@ const conformReceiverUsage = `--url URL --secret S [--scheme standard] [--sink A
 // conformReceiverFlags are the flags of hookproof conform receiver.
 type conformReceiverFlags struct {
 	suiteFlags
-	target *session.TargetFlags
-	secret string
-	scheme string
-	sink   string
-	chaos  string
+	target  *session.TargetFlags
+	secret  string
+	scheme  string
+	sink    string
+	chaos   string
 	optIns  multiFlag
 	events  multiFlag
 	observe *session.ObserveFlags

@@ -19,8 +19,8 @@ import (
 	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/harness"
 	"github.com/hookproof/hookproof/suites/load"
-	"github.com/hookproof/hookproof/suites/receiver"
 	"github.com/hookproof/hookproof/suites/observe"
+	"github.com/hookproof/hookproof/suites/receiver"
 	"github.com/hookproof/hookproof/suites/session"
 	"github.com/hookproof/hookproof/suites/target"
 )
