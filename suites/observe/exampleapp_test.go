@@ -18,6 +18,7 @@ import (
 
 	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/observe"
+	"github.com/hookproof/hookproof/suites/target"
 )
 
 // The receiver suite and load run against testdata/exampleapp, an ordinary webhook app with
@@ -299,6 +300,44 @@ func TestDSNPasswordNeverShown(t *testing.T) {
 		}
 		if bytes.Contains(b, []byte(pw)) {
 			t.Errorf("%s holds the password", name)
+		}
+	}
+}
+
+// TestExampleAppContainerLog: --image with --effects-log reads the container's output as it
+// comes: the example app in a FROM scratch image passes the idempotency cases observed from
+// its log lines alone, and its double-processing variant fails them.
+func TestExampleAppContainerLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts containers")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := target.CheckEngine(ctx); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no Docker engine under CI: %v", err)
+		}
+		t.Skipf("SKIPPING: no Docker engine: %v", err)
+	}
+	hp, _ := binaries(t)
+	img, err := target.BuildImage(ctx, target.WithPackage("./testdata/exampleapp"), target.WithRepository("hookproof-exampleapp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flaw string
+		code int
+		want string
+	}{{"", 0, "✓ RCV-IDEM-002"}, {"double", 1, "✗ RCV-IDEM-002"}} {
+		args := []string{"conform", "receiver", "--image", img, "--path", "/webhooks", "--secret", appSecret,
+			"--family", "idempotency", "--seed", "2", "--effects-log", logPattern,
+			"--arg", "-listen", "--arg", "127.0.0.1:{port}", "--arg", "-db", "--arg", "sqlite:/data/app.db", "--arg", "-secret", "--arg", appSecret}
+		if tc.flaw != "" {
+			args = append(args, "--arg", "-flaw", "--arg", tc.flaw)
+		}
+		code, output := hookproof(t, hp, args...)
+		if code != tc.code || !strings.Contains(output, tc.want) || !strings.Contains(output, "container log") {
+			t.Errorf("flaw %q: exit %d, want %d with %q, observed from the container log:\n%s", tc.flaw, code, tc.code, tc.want, output)
 		}
 	}
 }
