@@ -46,6 +46,12 @@ var examples = map[string]string{
   printf '%s' "$BODY" | hookproof verify --scheme github --secret "$SECRET" -H "X-Hub-Signature-256: $SIG"`,
 	"demo": `  hookproof demo                                  # about a minute; writes hookproof-demo/report.html
   hookproof demo --duration 60s --rate 300/s --seed 7`,
+	"listen": `  # in front of your endpoint: judge every delivery, forward it, record it
+  hookproof listen --listen 127.0.0.1:9000 --secret "$SECRET" --forward-to http://127.0.0.1:8080 --record deliveries.jsonl
+  # a stand-in endpoint for a sender's test: 200 to valid deliveries, 401/400 to the others
+  hookproof listen --listen 127.0.0.1:9000 --scheme stripe --secret "$SECRET" --ui 127.0.0.1:9001
+  # no secret: signatures shown, not judged; timestamps, duplicates and retries still are
+  hookproof listen --listen 127.0.0.1:9000 --scheme slack`,
 	"badreceiver": `  # a receiver that acks before its inbox is durable, for crash drills
   hookproof badreceiver --flaw ack-before-durable --listen 127.0.0.1:8080 --secret "$SECRET" --db bad.db
   hookproof badreceiver --flaw double-process --listen 127.0.0.1:8080 --secret "$SECRET" --sink http://127.0.0.1:9300/effects`,

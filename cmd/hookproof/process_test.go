@@ -100,7 +100,7 @@ func TestEveryCommandHasExamples(t *testing.T) {
 	e, stderr := newTestEnv()
 	e.onFlagSet = func(fs *flag.FlagSet) { names = append(names, strings.TrimPrefix(fs.Name(), "hookproof ")) }
 	for _, args := range [][]string{{"conform", "receiver"}, {"conform", "sender"}, {"load"}, {"report"}, {"chaos"},
-		{"receiver"}, {"sender"}, {"sender", "send"}, {"sign"}, {"verify"}, {"demo"}, {"badreceiver"}} {
+		{"receiver"}, {"sender"}, {"sender", "send"}, {"sign"}, {"verify"}, {"demo"}, {"badreceiver"}, {"listen"}} {
 		stderr.Reset()
 		if code := run(context.Background(), e, append(args, "-h")); code != exitOK {
 			t.Errorf("%v -h: exit %d", args, code)

@@ -45,6 +45,7 @@ var flagCommands = [][]string{
 	{"verify"},
 	{"demo"},
 	{"badreceiver"},
+	{"listen"},
 }
 
 // generatedSections lists every generated section of README.md.

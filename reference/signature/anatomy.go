@@ -34,6 +34,12 @@ type Anatomy interface {
 	// (valid, the whole valid header) and the others bogus (a well-encoded wrong MAC), for
 	// the schemes whose header is a list; nil for the others.
 	SignatureLists(valid, bogus string) []SignatureList
+	// Entries splits header value v into one header value per signature entry, each of which
+	// verifies alone when its entry does: for standard and svix each space-separated entry,
+	// for stripe "t=…,v1=…" for each v1 entry (other versions skipped); for the schemes whose
+	// header holds one signature, v itself. Code that says which entry of a list matched
+	// (hookproof listen) verifies them one by one.
+	Entries(v string) []string
 }
 
 // SignatureList is one header value of Anatomy.SignatureLists.
@@ -75,6 +81,7 @@ func (s *standard) SignLiteral(id, ts string, body []byte) (http.Header, bool) {
 	v := s.hmacs[0].appendMAC([]byte("v1,"), base64MAC, body, id, ".", ts, ".")
 	return signedHeader(s.h.id.key, id, s.h.ts.key, ts, s.h.sig.key, string(v)), true
 }
+func (s *standard) Entries(v string) []string { return strings.Fields(v) }
 func (s *standard) SignatureLists(valid, bogus string) []SignatureList {
 	return []SignatureList{
 		{"valid v1 entry first, a wrong v1 entry after it", valid + " v1," + bogus},
@@ -126,6 +133,26 @@ func (s *stripe) SignLiteral(_, ts string, body []byte) (http.Header, bool) {
 	v := s.keys[0].appendMAC([]byte("t="+ts+",v1="), hexMAC, body, ts, ".")
 	return signedHeader(hStripeSignature.key, string(v)), true
 }
+func (s *stripe) Entries(v string) []string {
+	var ts string
+	var sigs []string
+	for _, part := range strings.Split(v, ",") {
+		part = strings.TrimSpace(part)
+		if t, ok := strings.CutPrefix(part, "t="); ok && ts == "" {
+			ts = t
+		} else if strings.HasPrefix(part, "v1=") {
+			sigs = append(sigs, part)
+		}
+	}
+	if len(sigs) == 0 {
+		return []string{v}
+	}
+	out := make([]string, len(sigs))
+	for i, sig := range sigs {
+		out[i] = "t=" + ts + "," + sig
+	}
+	return out
+}
 func (s *stripe) SignatureLists(valid, bogus string) []SignatureList {
 	pre, sig := s.SplitSignature(valid)
 	return []SignatureList{
@@ -168,6 +195,7 @@ func (s *bodyMAC) SignatureCount(string) int                              { retu
 func (s *bodyMAC) SignedTimestamp(http.Header) (string, bool)             { return "", false }
 func (s *bodyMAC) SignLiteral(string, string, []byte) (http.Header, bool) { return nil, false }
 func (s *bodyMAC) SignatureLists(string, string) []SignatureList          { return nil }
+func (s *bodyMAC) Entries(v string) []string                              { return []string{v} }
 
 // --- slack: "v0=<hex>" over "v0:<ts>:<body>" ----------------------------------------------
 
@@ -186,6 +214,7 @@ func (s *slack) SignLiteral(_, ts string, body []byte) (http.Header, bool) {
 	return signedHeader(hSlackTimestamp.key, ts, hSlackSignature.key, string(v)), true
 }
 func (s *slack) SignatureLists(string, string) []SignatureList { return nil }
+func (s *slack) Entries(v string) []string                     { return []string{v} }
 
 // Properties a receiver requirement may depend on, for deciding where it applies
 // (Has): the catalogue names them instead of listing schemes.

@@ -344,7 +344,8 @@ func newSlack(secrets []string, c config) (Scheme, error) { return &slack{c, raw
 func (s *slack) Name() string { return "slack" }
 func (s *slack) Traits() Traits {
 	return Traits{TimestampHeader: HeaderSlackTimestamp, SignatureHeader: HeaderSlackSignature,
-		Timestamped: true, Tolerance: s.c.tolerance, BodyShape: "slack-event-callback", URLVerification: true}
+		Timestamped: true, Tolerance: s.c.tolerance, BodyShape: "slack-event-callback", URLVerification: true,
+		RetryHeaders: []string{HeaderSlackRetryNum, HeaderSlackRetryReason}}
 }
 
 func (s *slack) Sign(msg Message) (http.Header, error) {

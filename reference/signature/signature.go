@@ -61,6 +61,10 @@ type Traits struct {
 	URLVerification bool
 	Timestamped     bool          // the signature covers a timestamp checked against a tolerance
 	Tolerance       time.Duration // 0 when not Timestamped
+	// RetryHeaders are the headers the provider marks a retry with (Slack: X-Slack-Retry-Num
+	// and X-Slack-Retry-Reason, see SetRetryHeaders); nil when its retries look like first
+	// attempts.
+	RetryHeaders []string
 }
 
 // Scheme signs and verifies deliveries with the secrets it was made with. A Scheme is
@@ -233,6 +237,11 @@ func parseUnix(name, v string) (time.Time, error) {
 	}
 	return time.Unix(n, 0), nil
 }
+
+// ParseUnix parses a signed timestamp's text as the schemes do: decimal unix seconds, digits
+// only (no sign, no fraction), at most 12 of them, no leading zero. Anything else is an
+// ErrMalformedHeader error.
+func ParseUnix(v string) (time.Time, error) { return parseUnix("timestamp", v) }
 
 // clip quotes an untrusted value for an error message, cut to a readable length.
 func clip(s string) string {
