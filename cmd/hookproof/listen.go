@@ -36,7 +36,7 @@ func listen(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "listen", listenUsage)
 	addr := fs.String("listen", "127.0.0.1:9000", "address to receive deliveries on (any method, any path)")
 	var secrets multiFlag
-	fs.Var(&secrets, "secret", "a signing secret to judge signatures by (repeatable: rotation; default: $"+secretEnv+"; none: signatures are shown, not judged)")
+	fs.Var(&secrets, "secret", "signing secret `S` to judge signatures by (repeatable: rotation; default: $"+secretEnv+"; none: signatures are shown, not judged)")
 	schemeName := fs.String("scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	forwardTo := fs.String("forward-to", "", "`URL` of the endpoint to forward every delivery to, byte for byte (the request's path and query are appended to the URL's); the sender gets the endpoint's answer")
 	record := fs.String("record", "", "`FILE` to append every delivery to (JSON Lines, synced before the sender is answered)")

@@ -3,6 +3,7 @@ package signature
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -60,5 +61,37 @@ func TestAnatomy(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEntries: each entry Entries splits a signature list into verifies alone exactly when it
+// is the valid signature, and a single signature is its own one entry.
+func TestEntries(t *testing.T) {
+	for _, name := range Names() {
+		s := mustNew(t, name, testSecret(name))
+		tr, an := s.Traits(), AnatomyOf(s)
+		body := envelope("evt_entries")
+		h := mustSign(t, s, Message{ID: "msg_entries", Timestamp: testNow, Body: body})
+		valid := h.Get(tr.SignatureHeader)
+		if got := an.Entries(valid); len(got) != 1 {
+			t.Errorf("%s: one signature split into %d entries", name, len(got))
+		}
+		bogus := strings.Repeat("a", 64)
+		if an.SignatureEncoding() == "base64" {
+			bogus = strings.Repeat("A", 43) + "="
+		}
+		for _, l := range an.SignatureLists(valid, bogus) {
+			ok := 0
+			for _, e := range an.Entries(l.Value) {
+				one := h.Clone()
+				one.Set(tr.SignatureHeader, e)
+				if _, err := s.Verify(one, body); err == nil {
+					ok++
+				}
+			}
+			if ok != 1 {
+				t.Errorf("%s: %s: %d entries verify alone, want 1", name, l.Note, ok)
+			}
+		}
 	}
 }
