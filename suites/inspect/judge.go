@@ -206,6 +206,9 @@ func (j *Judge) Judge(h http.Header, body []byte, at time.Time) Verdict {
 	case j.Judged() && !matched:
 		v.Outcome = Invalid
 		lead = append(lead, "signature: "+v.Signature)
+		if tsOut != "" {
+			lead = append(lead, tsOut)
+		}
 	case tsOut != "":
 		v.Outcome = Invalid
 		lead = append(lead, tsOut, "signature "+v.Signature)

@@ -151,6 +151,9 @@ func TestJudgeEveryScheme(t *testing.T) {
 				body = testBody("evt_future")
 				v = j.Judge(signed(t, name, "mine", "evt_future", judgeNow.Add(7*time.Minute), body), body, time.Time{})
 				expect(t, "future", v, Invalid, "timestamp 420 s in the future, over the 300 s tolerance")
+				body = testBody("evt_both")
+				v = j.Judge(signed(t, name, "other", "evt_both", judgeNow.Add(-time.Hour), body), body, time.Time{})
+				expect(t, "forged and stale", v, Invalid, "signature: ", "timestamp 3600 s old")
 				// Just inside the tolerance, either way.
 				body = testBody("evt_edge")
 				expect(t, "edge", j.Judge(signed(t, name, "mine", "evt_edge", judgeNow.Add(-299*time.Second), body), body, time.Time{}), Valid, "skew 299 s")
