@@ -55,4 +55,16 @@ var examples = map[string]string{
 	"badreceiver": `  # a receiver that acks before its inbox is durable, for crash drills
   hookproof badreceiver --flaw ack-before-durable --listen 127.0.0.1:8080 --secret "$SECRET" --db bad.db
   hookproof badreceiver --flaw double-process --listen 127.0.0.1:8080 --secret "$SECRET" --sink http://127.0.0.1:9300/effects`,
+	"replay": `  # what listen recorded, again, into your endpoint (signed anew, retried like a real sender)
+  hookproof replay deliveries.jsonl --url http://127.0.0.1:8080/webhooks --secret "$SECRET"
+  # through chaos, at 20/s, as new events, or only two of them
+  hookproof replay deliveries.jsonl --url http://127.0.0.1:8080/webhooks --chaos 'drop=0.1,lost-ack=0.1,duplicate=0.2' --seed 7 --rate 20/s
+  hookproof replay deliveries.jsonl --url http://127.0.0.1:8080/webhooks --new-ids --only msg_1,msg_2
+  # hand-written deliveries from stdin
+  echo '{"headers":{"X-Tenant":"acme"},"body":{"id":"evt_1","type":"ping"}}' | hookproof replay - --url http://127.0.0.1:8080/webhooks`,
+	"send": `  # a sample event in the scheme's shape; every header sent and the whole answer shown
+  hookproof send --url http://127.0.0.1:8080/webhooks --scheme stripe --secret "$SECRET"
+  # your own bytes, exactly as they are, retried until acknowledged
+  hookproof send --url http://127.0.0.1:8080/webhooks --secret "$SECRET" --event order-paid.json --retry
+  printf 'not even JSON' | hookproof send --url http://127.0.0.1:8080/webhooks --secret "$SECRET" --event -`,
 }

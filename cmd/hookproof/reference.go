@@ -46,6 +46,8 @@ var flagCommands = [][]string{
 	{"demo"},
 	{"badreceiver"},
 	{"listen"},
+	{"replay"},
+	{"send"},
 }
 
 // generatedSections lists every generated section of README.md.
@@ -63,6 +65,7 @@ func generatedSections() []generatedSection {
 		{"results", helpFile("results.md")},
 		{"events", helpFile("events.md")},
 		{"effects", helpFile("effects.md")},
+		{"replay", helpFile("replay.md")},
 	}
 	for _, inv := range flagCommands {
 		inv := inv
@@ -314,6 +317,7 @@ var helpTopics = []struct {
 	{"results", "what the results files hold", []string{"results"}},
 	{"effects", "observing effects without code changes: --sink, --effects-sql, --effects-log", []string{"effects"}},
 	{"events", "your own sample events (--event): file format, paths, what is filled in", []string{"events"}},
+	{"replay", "hookproof replay's record file format, what is re-sent and how; hookproof send", []string{"replay"}},
 }
 
 // runHelp is hookproof help [TOPIC]: without a topic the command list, else the topic's

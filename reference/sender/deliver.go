@@ -210,9 +210,8 @@ func (s *Sender) decide(a Attempt, st msgState, now time.Time) change {
 		return keep
 	}
 	s.mu.Lock()
-	delay := jittered(s.cfg.schedule[keep.failures], s.cfg.jitter, s.rng)
+	delay, _ := s.cfg.schedule.Next(keep.failures, s.cfg.jitter, time.Duration(a.RetryAfterMS)*time.Millisecond, s.rng)
 	s.mu.Unlock()
-	delay = max(delay, time.Duration(a.RetryAfterMS)*time.Millisecond)
 	keep.nextAt = now.Add(delay)
 	return keep
 }

@@ -3,6 +3,9 @@ package signature
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
 )
 
 // BodyID returns the top-level JSON "id" string of body, or "" when there is none: body is not
@@ -130,4 +133,58 @@ func skipValue(b []byte, i int) int {
 		}
 		return i
 	}
+}
+
+// ErrBodyID is wrapped by WithBodyID's errors.
+var ErrBodyID = errors.New("cannot rewrite the body's id")
+
+// WithBodyID returns a copy of body whose delivery id in the body (SchemeBodyID's member:
+// slack's event_id, else id) is id, every other byte unchanged. It refuses (ErrBodyID) a body
+// that is not a JSON object, whose id member is absent, repeated or not a string, or an id
+// that needs escaping: only the id's own bytes change, so the result is the body a provider
+// would have sent for that id.
+func WithBodyID(scheme string, body []byte, id string) ([]byte, error) {
+	key := "id"
+	if k := bodyIDKeys[scheme]; k != "" && bodyField(body, k) != "" {
+		key = k
+	}
+	if !plain([]byte(id)) || id == "" || strings.ContainsRune(id, '"') {
+		return nil, fmt.Errorf("%w: id %s is not plain printable ASCII", ErrBodyID, clip(id))
+	}
+	if !json.Valid(body) {
+		return nil, fmt.Errorf("%w: the body is not JSON", ErrBodyID)
+	}
+	i := skipSpace(body, 0)
+	if body[i] != '{' {
+		return nil, fmt.Errorf("%w: the body is not a JSON object", ErrBodyID)
+	}
+	start, end, n := 0, 0, 0
+	for i = skipSpace(body, i+1); body[i] != '}'; i = skipSpace(body, i+1) {
+		k := i
+		i = skipString(body, i)
+		name := body[k:i]
+		i = skipSpace(body, skipSpace(body, i)+1) // past ':'
+		v := i
+		i = skipValue(body, i)
+		if isKey(name, key) {
+			start, end, n = v, i, n+1
+		}
+		if i = skipSpace(body, i); body[i] == '}' {
+			break
+		}
+	}
+	switch {
+	case n == 0:
+		return nil, fmt.Errorf("%w: the body has no top-level %q", ErrBodyID, key)
+	case n > 1:
+		return nil, fmt.Errorf("%w: the body has %d top-level %q members", ErrBodyID, n, key)
+	case body[start] != '"':
+		return nil, fmt.Errorf("%w: the body's %q is not a string", ErrBodyID, key)
+	}
+	out := make([]byte, 0, len(body)-(end-start)+len(id)+2)
+	out = append(out, body[:start]...)
+	out = append(out, '"')
+	out = append(out, id...)
+	out = append(out, '"')
+	return append(out, body[end:]...), nil
 }

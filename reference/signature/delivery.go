@@ -117,3 +117,11 @@ func init() {
 		SetRetryHeaders("slack", h, d.Attempt)
 	})
 }
+
+// retryHeaders lists the headers SetRetryHeaders may set, per scheme.
+var retryHeaders = map[string][]string{"slack": {HeaderSlackRetryNum, HeaderSlackRetryReason}}
+
+// RetryHeaders lists the headers with which scheme's provider marks a retry (nil for most), so
+// that code re-sending a recorded delivery can drop a recorded attempt's marks before it marks
+// its own with SetRetryHeaders.
+func RetryHeaders(scheme string) []string { return retryHeaders[scheme] }

@@ -199,11 +199,21 @@ func parseHeaders(raw json.RawMessage) (http.Header, error) {
 // middle of its last line (a crash while writing) is read up to that line, and the cut line
 // is reported by truncated.
 func ReadRecords(r io.Reader) (entries []Entry, truncated bool, err error) {
+	truncated, err = ScanRecords(r, func(_ int, e Entry) error {
+		entries = append(entries, e)
+		return nil
+	})
+	return entries, truncated, err
+}
+
+// ScanRecords is ReadRecords calling each with every record and its line number (from 1) as it
+// is read; an error from each stops the scan and is returned with the line's number.
+func ScanRecords(r io.Reader, each func(line int, e Entry) error) (truncated bool, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	for n := 1; ; n++ {
 		line, rerr := readLine(br)
 		if rerr != nil && rerr != io.EOF {
-			return entries, false, fmt.Errorf("line %d: %w", n, rerr)
+			return false, fmt.Errorf("line %d: %w", n, rerr)
 		}
 		complete := rerr == nil
 		t := bytes.TrimSpace(line)
@@ -211,14 +221,16 @@ func ReadRecords(r io.Reader) (entries []Entry, truncated bool, err error) {
 			e, perr := ParseEntry(t)
 			switch {
 			case perr != nil && !complete:
-				return entries, true, nil // the last line, cut short
+				return true, nil // the last line, cut short
 			case perr != nil:
-				return entries, false, fmt.Errorf("line %d: %w", n, perr)
+				return false, fmt.Errorf("line %d: %w", n, perr)
 			}
-			entries = append(entries, e)
+			if err := each(n, e); err != nil {
+				return false, fmt.Errorf("line %d: %w", n, err)
+			}
 		}
 		if !complete {
-			return entries, false, nil
+			return false, nil
 		}
 	}
 }
