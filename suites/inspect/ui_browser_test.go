@@ -58,7 +58,9 @@ func waitJS(t *testing.T, tb *browsercheck.Tab, js string, within time.Duration)
 
 const liveJS = `document.getElementById("state").dataset.state === "live"`
 
-func rowJS(seq int64) string { return fmt.Sprintf(`!!document.querySelector('#list > .d[data-seq="%d"]')`, seq) }
+func rowJS(seq int64) string {
+	return fmt.Sprintf(`!!document.querySelector('#list > .d[data-seq="%d"]')`, seq)
+}
 
 // visibleSeqsJS lists the deliveries shown, top to bottom.
 const visibleSeqsJS = `[...document.querySelectorAll("#list > .d")].filter(d => d.getBoundingClientRect().height > 0).map(d => +d.dataset.seq)`
@@ -77,7 +79,9 @@ func TestBrowserListenUI(t *testing.T) {
 	if err := chromedp.Listen(tb.Ctx, func(ev any) {
 		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
 			dialogs.Add(1)
-			go func() { _, _ = chromedp.Call(tb.Ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false}) }()
+			go func() {
+				_, _ = chromedp.Call(tb.Ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: false})
+			}()
 		}
 	}); err != nil {
 		t.Fatal(err)
