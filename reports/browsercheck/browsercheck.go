@@ -109,10 +109,35 @@ func Open(t testing.TB, browser context.Context, path string) *Tab {
 	return tb
 }
 
-// open opens path in a new tab; a width above 0 first sets the tab's viewport to width×height
+// OpenURL opens url (a page served on loopback by the test, say) in a new tab of browser at
+// the viewport of opts (WithViewport; the browser's window when none), collecting its console
+// from before the navigation. The tab closes at the test's cleanup.
+func OpenURL(t testing.TB, browser context.Context, url string, opts ...Option) *Tab {
+	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	tb, err := openURL(t, browser, url, o.width, o.height)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+// open opens the file at path in a new tab (see openURL).
+func open(t testing.TB, browser context.Context, path string, width, height int) (*Tab, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("browsercheck: open %s: %w", path, err)
+	}
+	return openURL(t, browser, "file://"+abs, width, height)
+}
+
+// openURL opens url in a new tab; a width above 0 first sets the tab's viewport to width×height
 // CSS pixels (not a mobile emulation: the page gets exactly that width, and anything wider
 // shows as overflow instead of being zoomed out).
-func open(t testing.TB, browser context.Context, path string, width, height int) (*Tab, error) {
+func openURL(t testing.TB, browser context.Context, url string, width, height int) (*Tab, error) {
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
 	tb := &Tab{Ctx: ctx}
@@ -127,17 +152,13 @@ func open(t testing.TB, browser context.Context, path string, width, height int)
 			tb.mu.Unlock()
 		}
 	}()
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return nil, fmt.Errorf("browsercheck: open %s: %w", path, err)
-	}
 	if width > 0 {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(int64(width), int64(height))); err != nil {
 			return nil, fmt.Errorf("browsercheck: set the viewport to %d×%d: %w", width, height, err)
 		}
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+abs), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
-		return nil, fmt.Errorf("browsercheck: open %s: %w", abs, err)
+	if err := chromedp.Do(ctx, chromedp.Navigate(url), chromedp.WaitReady(chromedp.CSS("body"))); err != nil {
+		return nil, fmt.Errorf("browsercheck: open %s: %w", url, err)
 	}
 	return tb, nil
 }

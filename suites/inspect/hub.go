@@ -56,6 +56,13 @@ func (h *Hub) Add(e Entry) Item {
 	return it
 }
 
+// Latest is the Seq of the newest delivery added (0: none yet).
+func (h *Hub) Latest() int64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq
+}
+
 // Snapshot returns the deliveries held, oldest first.
 func (h *Hub) Snapshot() []Item {
 	h.mu.Lock()
