@@ -491,8 +491,12 @@ func TestListenStopsCleanly(t *testing.T) {
 	if ui == nil {
 		t.Fatalf("no live page address: %s", l.out)
 	}
-	if resp, _ := sendRaw(t, http.MethodGet, ui[1], nil, nil); resp.StatusCode == 0 {
-		t.Error("the live page does not answer")
+	if resp, _ := sendRaw(t, http.MethodGet, ui[1], nil, nil); resp.StatusCode != http.StatusOK ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("the live page answers %d %q, CSP %q: want the page under its CSP", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Security-Policy"))
+	}
+	if resp, body := sendRaw(t, http.MethodGet, strings.TrimSuffix(ui[1], "/")+"/deliveries", nil, nil); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"msg_1"`) {
+		t.Errorf("the live page's /deliveries: %d %s", resp.StatusCode, body)
 	}
 	if err := l.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
