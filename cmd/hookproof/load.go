@@ -72,7 +72,7 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 	fs.Float64Var(&f.invalid, "invalid", 0.05, "fraction of deliveries with an invalid signature (wrong secret, flipped byte, tampered body, stale timestamp, missing header)")
 	fs.Float64Var(&f.duplicate, "duplicate", 0.05, "fraction of deliveries re-sending an earlier valid id with a fresh signature")
 	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300): checks exactly-once (lost, doubled)")
-	fs.Var(&f.thresholds, "threshold", "pass/fail rule, k6 style, e.g. ack_p99<2s or error_rate<1% (repeatable; replaces the default on the same metric)")
+	fs.Var(&f.thresholds, "threshold", "pass/fail rule, k6 style, e.g. ack_p99<2s or error_rate<1% (repeatable, or several comma-separated, as one ConfigMap value gives them; replaces the default on the same metric)")
 	f.outputs.Register(fs)
 	fs.StringVar(&f.shard, "shard", "", "run part `i/n` of a run split across machines: rate/n, disjoint ids (merge with hookproof report)")
 	fs.StringVar(&f.runID, "run-id", "", "name shared by the shards of one run (default: derived from the seed and arguments)")
@@ -160,7 +160,7 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 		Secret: f.secret, Scheme: f.scheme, Rate: rate, Duration: f.duration,
 		Invalid: f.invalid, Duplicate: f.duplicate, Seed: f.seed,
 		Timeout: f.timeout, MaxAttempts: f.attempts, Drain: f.drain, SinkWait: f.sinkWait,
-		Chaos: f.chaos, Thresholds: f.thresholds, Events: f.events,
+		Chaos: f.chaos, Thresholds: splitThresholds(f.thresholds), Events: f.events,
 		Shard: shard, RunID: f.runID, MaxWorkers: f.maxWorkers,
 	}
 	if f.drain == 0 {
@@ -330,4 +330,18 @@ func randomSeed() int64 {
 func isTerminal(w any) bool {
 	f, ok := w.(*os.File)
 	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// splitThresholds reads each --threshold as one rule or several comma-separated (no rule has a
+// comma of its own), blanks dropped.
+func splitThresholds(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		for _, r := range strings.Split(v, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
 }

@@ -232,3 +232,10 @@ func TestLoadOnTemplates(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitThresholds(t *testing.T) {
+	got := splitThresholds([]string{"ack_p99<2s, error_rate<1%", "", "lost==0"})
+	if strings.Join(got, "|") != "ack_p99<2s|error_rate<1%|lost==0" {
+		t.Fatalf("%q", got)
+	}
+}
