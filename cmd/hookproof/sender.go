@@ -15,7 +15,6 @@ import (
 
 	"github.com/hookproof/hookproof/reference/sender"
 	"github.com/hookproof/hookproof/reference/signature"
-	"github.com/hookproof/hookproof/reference/store"
 )
 
 // sender serves the reference sender (durable outbox, signed retries, replay, dead letters);
@@ -44,7 +43,12 @@ func runSender(ctx context.Context, e *env, args []string) int {
 func serveSender(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "sender", senderUsage)
 	listen := fs.String("listen", "127.0.0.1:8081", "address of the API")
-	db := fs.String("db", "hookproof-sender.db", "SQLite file of the outbox (created 0600; it holds endpoint secrets)")
+	db := fs.String("db", "hookproof-sender.db",
+		"outbox: a SQLite file (created 0600; it holds endpoint secrets), or postgres://… shared by several sender replicas")
+	allowPrivate := fs.Bool("allow-private", false,
+		"deliver to loopback, private, link-local, CGNAT and other special-purpose addresses too (the SSRF guard refuses them by default); for tests and demos on one machine")
+	var allowCIDR multiFlag
+	fs.Var(&allowCIDR, "allow-cidr", "a CIDR the SSRF guard lets deliveries reach although it is private (e.g. 10.20.0.0/16 for an internal receiver); repeatable")
 	schedule := fs.String("schedule", sender.DefaultSchedule.String(),
 		"retry schedule: the delay before each attempt, comma-separated; e.g. 0s,100ms,200ms,400ms for tests")
 	timeout := fs.Duration("timeout", sender.DefaultRequestTimeout, "request timeout of each attempt")
@@ -65,8 +69,9 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q (did you mean 'hookproof sender send'?)", fs.Arg(0))
 	}
-	if store.IsPostgres(*db) {
-		return usagef("--db: the reference sender stores its outbox in SQLite only; give a file path")
+	allowed, err := sender.ParseCIDRs(allowCIDR)
+	if err != nil {
+		return usagef("--allow-cidr: %v", err)
 	}
 	sch, err := sender.ParseSchedule(*schedule)
 	if err != nil {
@@ -85,6 +90,15 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 		sender.WithSchedule(sch), sender.WithRequestTimeout(*timeout), sender.WithJitter(*jitter), sender.WithSeed(*seed),
 		sender.WithWorkers(*workers, *perEndpoint), sender.WithDisableAfter(*disableAfter),
 		sender.WithBreaker(*breakerN, *breakerCool, maxCool), sender.WithMaxRetryAfter(*maxRetryAfter), sender.WithLogger(log),
+		sender.WithAllowedCIDRs(allowed...),
+	}
+	guard := "SSRF guard on"
+	switch {
+	case *allowPrivate:
+		opts = append(opts, sender.WithAllowPrivate())
+		guard = "SSRF guard off: --allow-private"
+	case len(allowed) > 0:
+		guard = "SSRF guard on, allowing " + strings.Join(allowCIDR, ", ")
 	}
 
 	var lc net.ListenConfig
@@ -98,11 +112,11 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 		if errors.Is(err, sender.ErrInvalid) {
 			return usagef("%v", err)
 		}
-		return harnessError{fmt.Errorf("open the outbox at %s: %w", *db, err)}
+		return harnessError{fmt.Errorf("open the outbox at %s: %w", sender.RedactDSN(*db), err)}
 	}
 	s.Start()
-	fmt.Fprintf(e.stdout, "hookproof sender: listening on http://%s (db %s, schedule %s, timeout %s, seed %d)\n",
-		ln.Addr(), *db, sch, *timeout, *seed)
+	fmt.Fprintf(e.stdout, "hookproof sender: listening on http://%s (db %s, schedule %s, timeout %s, seed %d, %s)\n",
+		ln.Addr(), sender.RedactDSN(*db), sch, *timeout, *seed, guard)
 
 	return serveGracefully(ctx, e, ln, s.Handler(), s.Close, *drainFor, gracefulText{
 		stopping: "hookproof sender: shutting down, waiting for attempts under way",
