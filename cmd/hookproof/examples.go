@@ -37,6 +37,8 @@ var examples = map[string]string{
 	"receiver": `  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET"
   hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET" --db postgres://hookproof@127.0.0.1/hooks --sink http://127.0.0.1:9300/effects`,
 	"sender": `  hookproof sender --listen 127.0.0.1:8081 --db hookproof-sender.db
+  hookproof sender --listen 127.0.0.1:8081 --db postgres://hookproof@127.0.0.1/hooks --allow-cidr 10.20.0.0/16   # a replica
+  hookproof sender --listen 127.0.0.1:8081 --db /tmp/s.db --allow-private   # receivers on this machine (tests, demos)
   # then register an endpoint and send through its API, or with: hookproof sender send --api http://127.0.0.1:8081 ...`,
 	"sender send": `  hookproof sender send --api http://127.0.0.1:8081 --url http://127.0.0.1:8080/webhooks --secret "$SECRET" \
       --type order.updated --data '{"object_id":"ord_1","seq":1}'`,

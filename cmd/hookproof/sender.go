@@ -29,7 +29,7 @@ func init() {
 }
 
 const (
-	senderUsage     = "--listen ADDR [--db PATH] [--schedule 0s,5s,5m,...] [--timeout 15s] [--seed N] ...\n       hookproof sender send --api URL --url URL [--secret S] [--scheme standard] [--type T] [--data JSON] ..."
+	senderUsage     = "--listen ADDR [--db PATH|postgres://…] [--allow-private | --allow-cidr CIDR...] [--schedule 0s,5s,5m,...] [--timeout 15s] [--seed N] ...\n       hookproof sender send --api URL --url URL [--secret S] [--scheme standard] [--type T] [--data JSON] ..."
 	senderSendUsage = "--api URL (--url URL | --endpoint ID) [--secret S] [--scheme standard] [--previous-secret S]... [--type T] [--data JSON] [--idempotency-key K]"
 )
 

@@ -28,6 +28,9 @@ const maxRequestBody = 1 << 20
 //	POST /replay?since=RFC3339       replay every dead letter created since then [&endpoint_id=]
 //	GET  /dead-letters               dead letters, latest first [?endpoint_id=&limit=]
 //	GET  /healthz                    liveness
+//
+// Request bodies must be valid UTF-8 JSON; URLs with credentials, and URLs naming an address
+// the SSRF guard refuses, are 400.
 func (s *Sender) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /endpoints", s.apiCreateEndpoint)
