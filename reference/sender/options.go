@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of a Sender.
@@ -46,6 +48,7 @@ type config struct {
 	transport        http.RoundTripper
 	log              *slog.Logger
 	userAgent        string
+	metrics          prometheus.Registerer
 }
 
 func defaults() config {
