@@ -14,6 +14,8 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookproof/hookproof/chaos"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reports"
@@ -46,6 +48,7 @@ type loadFlags struct {
 	invalid    float64
 	duplicate  float64
 	sink       string
+	metrics    string
 	thresholds multiFlag
 	shard      string
 	runID      string
@@ -71,6 +74,7 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice, chaos included (default: random, printed)")
 	fs.Float64Var(&f.invalid, "invalid", 0.05, "fraction of deliveries with an invalid signature (wrong secret, flipped byte, tampered body, stale timestamp, missing header)")
 	fs.Float64Var(&f.duplicate, "duplicate", 0.05, "fraction of deliveries re-sending an earlier valid id with a fresh signature")
+	fs.StringVar(&f.metrics, "metrics", "", "serve the run's Prometheus metrics at http://`ADDR`/metrics while it goes (a bare :PORT listens on 127.0.0.1)")
 	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300): checks exactly-once (lost, doubled)")
 	fs.Var(&f.thresholds, "threshold", "pass/fail rule, k6 style, e.g. ack_p99<2s or error_rate<1% (repeatable; replaces the default on the same metric)")
 	f.outputs.Register(fs)
@@ -256,6 +260,15 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 		opts = append(opts, load.WithProgress(e.stderr, true, 0))
 	default:
 		opts = append(opts, load.WithProgress(e.stderr, false, 0))
+	}
+	if f.metrics != "" {
+		reg := prometheus.NewRegistry()
+		ms, err := startMetrics(ctx, e, "load", f.metrics, reg)
+		if err != nil {
+			return err
+		}
+		defer ms.close()
+		opts = append(opts, load.WithMetrics(reg))
 	}
 	res, runErr := load.Run(ctx, cfg, opts...)
 	switch {

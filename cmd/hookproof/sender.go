@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookproof/hookproof/reference/sender"
 	"github.com/hookproof/hookproof/reference/signature"
 )
@@ -63,6 +65,7 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 	maxRetryAfter := fs.Duration("max-retry-after", sender.DefaultMaxRetryAfter, "cap on the Retry-After a 429 or 503 can impose")
 	drainFor := fs.Duration("drain-timeout", 30*time.Second, "on Ctrl-C, how long to wait for attempts under way")
 	verbose := fs.Bool("v", false, "log every attempt decision")
+	metricsAddr := metricsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -86,11 +89,13 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	maxCool := max(sender.DefaultBreakerMax, *breakerCool)
+	reg := prometheus.NewRegistry()
 	opts := []sender.Option{
 		sender.WithSchedule(sch), sender.WithRequestTimeout(*timeout), sender.WithJitter(*jitter), sender.WithSeed(*seed),
 		sender.WithWorkers(*workers, *perEndpoint), sender.WithDisableAfter(*disableAfter),
 		sender.WithBreaker(*breakerN, *breakerCool, maxCool), sender.WithMaxRetryAfter(*maxRetryAfter), sender.WithLogger(log),
 		sender.WithAllowedCIDRs(allowed...),
+		sender.WithMetrics(reg),
 	}
 	guard := "SSRF guard on"
 	switch {
@@ -117,6 +122,13 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 	s.Start()
 	fmt.Fprintf(e.stdout, "hookproof sender: listening on http://%s (db %s, schedule %s, timeout %s, seed %d, %s)\n",
 		ln.Addr(), sender.RedactDSN(*db), sch, *timeout, *seed, guard)
+	ms, err := startMetrics(ctx, e, "sender", *metricsAddr, reg)
+	if err != nil {
+		ln.Close()
+		s.Close(ctx)
+		return err
+	}
+	defer ms.close()
 
 	return serveGracefully(ctx, e, ln, s.Handler(), s.Close, *drainFor, gracefulText{
 		stopping: "hookproof sender: shutting down, waiting for attempts under way",

@@ -76,6 +76,7 @@ func (s *Sender) attempt(j job) {
 		s.log.Warn("attempt not recorded; the message will be attempted again", "message", j.msgID, "err", err)
 		return
 	}
+	s.m.recorded(a)
 	s.afterAttempt(dbctx, j, a, ch, ended)
 }
 

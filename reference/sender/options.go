@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/netip"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of a Sender.
@@ -52,7 +54,8 @@ type config struct {
 	allowed          []netip.Prefix
 	// lookup, set by tests only, resolves names instead of DNS (the guard still checks
 	// every address dialled).
-	lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+	lookup  func(ctx context.Context, host string) ([]netip.Addr, error)
+	metrics prometheus.Registerer
 }
 
 func defaults() config {

@@ -30,6 +30,7 @@ type Sender struct {
 	cfg    config
 	client *http.Client
 	log    loggerish
+	m      *sendMetrics
 
 	mu          sync.Mutex
 	rng         *mrand.Rand
@@ -115,6 +116,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Sender, error) {
 		notifying:   map[string]bool{},
 		slots:       make(chan struct{}, cfg.workers),
 		wake:        make(chan struct{}, 1),
+	}
+	if err := s.initMetrics(); err != nil {
+		st.close()
+		return nil, fmt.Errorf("sender: metrics: %w", err)
 	}
 	s.runCtx, s.runCancel = context.WithCancel(context.Background())
 	return s, nil

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
@@ -216,6 +218,7 @@ type options struct {
 	baseTransport http.RoundTripper
 	effectsFrom   string                          // where the collector's effects come from, when not a sink
 	effectsSync   func(ctx context.Context) error // reads the effects source once more
+	metrics       prometheus.Registerer
 }
 
 // WithProgress writes live progress to w: with tty, one line rewritten in place several times

@@ -75,6 +75,11 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 		errs:     map[string]int{},
 	}
 	r.phase.Store("attack")
+	if o.metrics != nil {
+		if err := o.metrics.Register(runCollector{r}); err != nil {
+			return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
+		}
+	}
 
 	base := o.baseTransport
 	if base == nil {
