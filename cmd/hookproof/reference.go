@@ -38,6 +38,7 @@ var flagCommands = [][]string{
 	{"load"},
 	{"chaos"},
 	{"report"},
+	{"sink"},
 	{"receiver"},
 	{"sender"},
 	{"sender", "send"},
