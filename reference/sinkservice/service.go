@@ -120,9 +120,6 @@ func (s *Service) routes() {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	s.mux.Handle("GET /metrics", s.counted("metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}).ServeHTTP))
-	s.mux.Handle("/", s.counted("other", func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "not found: see GET /runs, POST /runs/{run}/effects", http.StatusNotFound)
-	}))
 }
 
 // ServeHTTP implements http.Handler.
@@ -136,6 +133,11 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "internal error", http.StatusInternalServerError)
 		}
 	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// No route: the mux answers 404 or 405 (with Allow); count it too.
+		s.counted("other", s.mux.ServeHTTP).ServeHTTP(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
