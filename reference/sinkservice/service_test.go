@@ -225,7 +225,9 @@ func TestShardReconcileCounts(t *testing.T) {
 	})
 }
 
-func counts2(t *testing.T, c *Client, run, prefix string) map[string]int { return counts(t, c, run, prefix) }
+func counts2(t *testing.T, c *Client, run, prefix string) map[string]int {
+	return counts(t, c, run, prefix)
+}
 
 func loadResults(run string, index, count int) *reports.Results {
 	return &reports.Results{Schema: reports.Schema, Kind: reports.KindLoad,
