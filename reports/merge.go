@@ -147,8 +147,10 @@ func MergeAvailable(runID string, count int, shards []*Results) (*Results, []int
 	var m *Results
 	switch {
 	case len(shards) == 0:
+		// No shard part (Merge passes a run through only when it has merged seeds): the run
+		// is named by its target.
 		m = &Results{Schema: Schema, Kind: KindLoad, Load: &Load{Ledger: Ledger{Effects: -1}},
-			Run: RunMeta{Shard: &Shard{Count: count, RunID: runID}}}
+			Run: RunMeta{Target: runName(runID) + ": no shard reported"}}
 	case count == 1:
 		c := *shards[0]
 		m = &c
@@ -157,7 +159,6 @@ func MergeAvailable(runID string, count int, shards []*Results) (*Results, []int
 		if m, err = mergeParts(runID, shards); err != nil {
 			return nil, nil, err
 		}
-		m.Run.Shard.Count = count
 	}
 	if len(missing) == 0 {
 		return m, nil, nil
@@ -176,6 +177,9 @@ func MergeAvailable(runID string, count int, shards []*Results) (*Results, []int
 	})
 	m.Load = &load
 	m.Run.AllowUnobserved = false // a missing shard is never allowed away
+	if m.Run.Shard != nil {
+		m.Run.Shard.Count = count
+	}
 	return m, missing, nil
 }
 
