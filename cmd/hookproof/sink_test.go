@@ -105,9 +105,12 @@ func reportFrom(t *testing.T, args ...string) cliResult {
 	return cliResult{code, out.String(), errb.String()}
 }
 
+// loadArgs are a shard's flags. The sink wait is generous: it ends as soon as every acked event
+// has its effect (and the sink is quiet), so only a loaded machine (-race, parallel packages)
+// waits longer; a short one would make late effects look lost.
 func loadArgs(url, sinkURL, runID, rate string, extra ...string) []string {
 	return append([]string{"--url", url, "--secret", loadSecret, "--rate", rate, "--duration", "2s", "--seed", "5",
-		"--run-id", runID, "--sink-url", sinkURL, "--drain", "5s", "--sink-wait", "5s", "--progress", "off"}, extra...)
+		"--run-id", runID, "--sink-url", sinkURL, "--drain", "10s", "--sink-wait", "20s", "--progress", "off"}, extra...)
 }
 
 // TestSinkServiceShardsGiveTheUnshardedVerdict is the whole path: hookproof sink, the
