@@ -29,9 +29,18 @@ var examples = map[string]string{
   # the reference receiver in process
   hookproof load --builtin reference --rate 100/s --duration 10s
   # Prometheus metrics of the run (published, acked, in flight, ack latency) while it goes
-  hookproof load --url http://127.0.0.1:8080/webhooks --secret "$SECRET" --metrics 127.0.0.1:9102`,
+  hookproof load --url http://127.0.0.1:8080/webhooks --secret "$SECRET" --metrics 127.0.0.1:9102
+  # shard 2 of 3 against a shared sink (hookproof sink): the endpoint reports to http://sink:9300/runs/nightly-42/effects
+  hookproof load --url http://endpoint:8080/webhooks --secret "$SECRET" --sink-url http://sink:9300 --run-id nightly-42 --seed 42 --shard 2/3
+  # in a Kubernetes Indexed Job of 3 completions: pod k runs shard k+1/3
+  hookproof load --url http://endpoint:8080/webhooks --secret "$SECRET" --sink-url http://sink:9300 --run-id nightly-42 --seed 42 --shard auto/3`,
+	"sink": `  # the shared sink of a sharded run; the endpoint reports to http://127.0.0.1:9300/runs/RUN_ID/effects
+  hookproof sink --listen 127.0.0.1:9300 --db hookproof-sink.db
+  # shared by several sink services, and /effects (an endpoint whose sink URL cannot change) going to run nightly-42
+  hookproof sink --listen 0.0.0.0:9300 --db postgres://hookproof@127.0.0.1/sink --run nightly-42`,
 	"report": `  hookproof report conform.json load.json -o report.html --junit junit.xml --summary-md summary.md
-  hookproof report shard1.json shard2.json shard3.json -o load.html   # shards of one run are merged`,
+  hookproof report shard1.json shard2.json shard3.json -o load.html   # shards of one run are merged
+  hookproof report --from http://sink:9300 --run nightly-42 -o load.html   # the shards deposited at hookproof sink`,
 	"chaos": `  # a flaky network in front of your endpoint, on a fixed seed
   hookproof chaos --listen 127.0.0.1:8090 --upstream http://127.0.0.1:8080 --seed 42 --drop 0.05 --duplicate 0.1 --delay 100ms-2s
   # a scenario file, changed while traffic flows through the admin API

@@ -41,6 +41,7 @@ var flagCommands = [][]string{
 	{"load"},
 	{"chaos"},
 	{"report"},
+	{"sink"},
 	{"receiver"},
 	{"sender"},
 	{"sender", "send"},
