@@ -219,8 +219,8 @@ type options struct {
 	effectsFrom   string                          // where the collector's effects come from, when not a sink
 	effectsSync   func(ctx context.Context) error // reads the effects source once more
 	metrics       prometheus.Registerer
-	shared        SharedSink                      // a sink service shared by the shards
-	sharedAt      string                          // where it is, for the results
+	shared        SharedSink // a sink service shared by the shards
+	sharedAt      string     // where it is, for the results
 }
 
 // WithProgress writes live progress to w: with tty, one line rewritten in place several times
