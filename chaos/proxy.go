@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Proxy forwards each request to one upstream through its chain of fault instances and
@@ -34,6 +36,7 @@ type Proxy struct {
 	ledgerLimit  int
 	attemptLimit int
 	initial      []FaultSpec
+	metrics      prometheus.Registerer
 
 	editMu sync.Mutex // serialises fault edits; readers load chain without locking
 	chain  atomic.Pointer[[]*instance]
@@ -209,6 +212,11 @@ func NewProxy(upstream string, opts ...Option) (*Proxy, error) {
 	p.chain.Store(&empty)
 	if err := p.SetFaults(p.initial...); err != nil {
 		return nil, fmt.Errorf("chaos: %w", err)
+	}
+	if p.metrics != nil {
+		if err := p.metrics.Register(collector{p}); err != nil {
+			return nil, fmt.Errorf("chaos: metrics: %w", err)
+		}
 	}
 	p.log.Info("chaos proxy ready", "upstream", u.Redacted(), "seed", p.seed, "faults", len(p.initial))
 	return p, nil

@@ -106,10 +106,92 @@ func checkShards(id string, shards []*Results) error {
 	return nil
 }
 
+// ShardsMetric names the marker threshold of a merged run with missing shards.
+const ShardsMetric = "shards"
+
+// MergeAvailable merges the shards of one load run that are there, when some of the count
+// never reported (a shard that died, or never ran): the merged run then carries a MUST
+// threshold "shards==count" that is not observable, naming the missing shards, so that its
+// verdict is incomplete, never conformant (and --allow-unobserved does not make it pass).
+// With every shard present it is Merge of one run. The shards must belong to runID and
+// agree on count; none may be given twice (errors wrap ErrShards). With no shard at all, the
+// run is an empty load run with only the marker.
+func MergeAvailable(runID string, count int, shards []*Results) (*Results, []int, error) {
+	if count < 1 {
+		return nil, nil, fmt.Errorf("reports: merge %s: shard count %d: %w", runName(runID), count, ErrShards)
+	}
+	seen := map[int]bool{}
+	for _, s := range shards {
+		if s == nil || s.Kind != KindLoad || s.Load == nil {
+			return nil, nil, fmt.Errorf("reports: merge %s: a shard is not a load run: %w", runName(runID), ErrShards)
+		}
+		sh := s.Run.Shard
+		idx, n := 1, 1
+		if sh != nil && sh.Count > 1 {
+			idx, n = sh.Index, sh.Count
+		}
+		if sh != nil && sh.RunID != "" && sh.RunID != runID {
+			return nil, nil, fmt.Errorf("reports: merge %s: a shard is of run %q: %w", runName(runID), sh.RunID, ErrShards)
+		}
+		if n != count || idx < 1 || idx > count || seen[idx] {
+			return nil, nil, fmt.Errorf("reports: merge %s: shard %d/%d does not fit a run of %d shards once each: %w", runName(runID), idx, n, count, ErrShards)
+		}
+		seen[idx] = true
+	}
+	var missing []int
+	for i := 1; i <= count; i++ {
+		if !seen[i] {
+			missing = append(missing, i)
+		}
+	}
+	var m *Results
+	switch {
+	case len(shards) == 0:
+		// No shard part (Merge passes a run through only when it has merged seeds): the run
+		// is named by its target.
+		m = &Results{Schema: Schema, Kind: KindLoad, Load: &Load{Ledger: Ledger{Effects: -1}},
+			Run: RunMeta{Target: runName(runID) + ": no shard reported"}}
+	case count == 1:
+		c := *shards[0]
+		m = &c
+	default:
+		var err error
+		if m, err = mergeParts(runID, shards); err != nil {
+			return nil, nil, err
+		}
+	}
+	if len(missing) == 0 {
+		return m, nil, nil
+	}
+	names := make([]string, len(missing))
+	for i, n := range missing {
+		names[i] = fmt.Sprintf("%d/%d", n, count)
+	}
+	load := *m.Load
+	load.Thresholds = append(slices.Clone(load.Thresholds), Threshold{
+		Expr: fmt.Sprintf("shards==%d", count), Metric: ShardsMetric, Op: "==", Limit: float64(count), Unit: "count",
+		Level: MUST, Observed: float64(count - len(missing)), Display: fmt.Sprintf("%d of %d", count-len(missing), count),
+		Outcome: NotObservable,
+		Reason: fmt.Sprintf("not observable: shard %s never reported its results: the merged run covers part of the load only",
+			strings.Join(names, ", ")),
+	})
+	m.Load = &load
+	m.Run.AllowUnobserved = false // a missing shard is never allowed away
+	if m.Run.Shard != nil {
+		m.Run.Shard.Count = count
+	}
+	return m, missing, nil
+}
+
 func mergeShards(id string, shards []*Results) (*Results, error) {
 	if err := checkShards(id, shards); err != nil {
 		return nil, err
 	}
+	return mergeParts(id, shards)
+}
+
+// mergeParts merges shards already checked to be distinct parts of one run.
+func mergeParts(id string, shards []*Results) (*Results, error) {
 	shards = slices.Clone(shards)
 	slices.SortFunc(shards, func(a, b *Results) int { return cmp.Compare(a.Run.Shard.Index, b.Run.Shard.Index) })
 	m := &Results{Schema: Schema, Kind: KindLoad}

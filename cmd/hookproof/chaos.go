@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookproof/hookproof/chaos"
 )
 
@@ -72,7 +74,7 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 	for i, t := range flagTypes {
 		names[i] = t.Name
 	}
-	fs := newFlagSet(e, "chaos", "--upstream URL [--listen ADDR] [--seed N] [--FAULT VALUE]... [--chaos SPEC] [--scenario FILE] [--admin ADDR]\n\n"+
+	fs := newFlagSet(e, "chaos", "--upstream URL [--listen ADDR] [--seed N] [--FAULT VALUE]... [--chaos SPEC] [--scenario FILE] [--admin ADDR] [--metrics ADDR]\n\n"+
 		"FAULT is a fault type: its flag adds one instance. The flags compose in this order, outermost first:\n  "+
 		strings.Join(names, ", ")+"\nafter --scenario's and --chaos's faults; for another order use --chaos SPEC or a scenario.")
 	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on (a bare :PORT listens on 127.0.0.1)")
@@ -84,6 +86,7 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 	ledgerLimit := fs.Int("ledger", 10000, "ledger entries kept in memory")
 	ledgerOut := fs.String("ledger-out", "", "write the ledger as JSON lines to this file on exit")
 	verbose := fs.Bool("v", false, "log every faulted request to stderr")
+	metricsAddr := metricsFlag(fs)
 	perFault := make([]*string, len(flagTypes))
 	for i, t := range flagTypes {
 		perFault[i] = fs.String(t.Name, "", faultFlagHelp(t))
@@ -156,9 +159,11 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 	if *verbose {
 		level = slog.LevelDebug
 	}
+	reg := prometheus.NewRegistry()
 	opts := []chaos.Option{
 		chaos.WithFaults(specs...),
 		chaos.WithLedgerLimit(*ledgerLimit),
+		chaos.WithMetrics(reg),
 		chaos.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))),
 	}
 	if seed != nil {
@@ -194,6 +199,15 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "hookproof chaos: admin API on http://%s\n", aln.Addr())
 		go func() { _ = asrv.Serve(aln) }() // ends with Shutdown below
 	}
+	ms, err := startMetrics(ctx, e, "chaos", *metricsAddr, reg)
+	if err != nil {
+		ln.Close()
+		for _, s := range servers[1:] {
+			s.Close()
+		}
+		return err
+	}
+	defer ms.close()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 

@@ -80,7 +80,7 @@ func TestConformSenderRuns(t *testing.T) {
 		t.Skip("runs the suite in subprocesses")
 	}
 	ref, err := refsender.Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"),
-		refsender.WithSchedule(badsender.DefaultSchedule), refsender.WithRequestTimeout(2*time.Second))
+		refsender.WithSchedule(badsender.DefaultSchedule), refsender.WithRequestTimeout(2*time.Second), refsender.WithAllowPrivate())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,16 +27,34 @@ var examples = map[string]string{
   # shard 1 of 3 of one run (same --seed on every shard), merged later by hookproof report
   hookproof load --url https://webhooks.staging.example:8443/webhooks --secret "$SECRET" --sink 0.0.0.0:9300 --seed 42 --shard 1/3 --out shard1.json
   # the reference receiver in process
-  hookproof load --builtin reference --rate 100/s --duration 10s`,
+  hookproof load --builtin reference --rate 100/s --duration 10s
+  # Prometheus metrics of the run (published, acked, in flight, ack latency) while it goes
+  hookproof load --url http://127.0.0.1:8080/webhooks --secret "$SECRET" --metrics 127.0.0.1:9102
+  # shard 2 of 3 against a shared sink (hookproof sink): the endpoint reports to http://sink:9300/runs/nightly-42/effects
+  hookproof load --url http://endpoint:8080/webhooks --secret "$SECRET" --sink-url http://sink:9300 --run-id nightly-42 --seed 42 --shard 2/3
+  # in a Kubernetes Indexed Job of 3 completions: pod k runs shard k+1/3
+  hookproof load --url http://endpoint:8080/webhooks --secret "$SECRET" --sink-url http://sink:9300 --run-id nightly-42 --seed 42 --shard auto/3`,
+	"sink": `  # the shared sink of a sharded run; the endpoint reports to http://127.0.0.1:9300/runs/RUN_ID/effects
+  hookproof sink --listen 127.0.0.1:9300 --db hookproof-sink.db
+  # shared by several sink services, and /effects (an endpoint whose sink URL cannot change) going to run nightly-42
+  hookproof sink --listen 0.0.0.0:9300 --db postgres://hookproof@127.0.0.1/sink --run nightly-42`,
 	"report": `  hookproof report conform.json load.json -o report.html --junit junit.xml --summary-md summary.md
-  hookproof report shard1.json shard2.json shard3.json -o load.html   # shards of one run are merged`,
+  hookproof report shard1.json shard2.json shard3.json -o load.html   # shards of one run are merged
+  hookproof report --from http://sink:9300 --run nightly-42 -o load.html   # the shards deposited at hookproof sink`,
 	"chaos": `  # a flaky network in front of your endpoint, on a fixed seed
   hookproof chaos --listen 127.0.0.1:8090 --upstream http://127.0.0.1:8080 --seed 42 --drop 0.05 --duplicate 0.1 --delay 100ms-2s
   # a scenario file, changed while traffic flows through the admin API
-  hookproof chaos --upstream http://127.0.0.1:8080 --scenario flaky-network.yaml --admin 127.0.0.1:8091`,
+  hookproof chaos --upstream http://127.0.0.1:8080 --scenario flaky-network.yaml --admin 127.0.0.1:8091
+  # Prometheus metrics (requests, faults by type) on a port of their own
+  hookproof chaos --upstream http://127.0.0.1:8080 --drop 0.05 --metrics 127.0.0.1:9103`,
 	"receiver": `  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET"
-  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET" --db postgres://hookproof@127.0.0.1/hooks --sink http://127.0.0.1:9300/effects`,
+  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET" --db postgres://hookproof@127.0.0.1/hooks --sink http://127.0.0.1:9300/effects
+  # Prometheus metrics on a port of their own (never a path of the webhook listener)
+  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET" --metrics 127.0.0.1:9100`,
 	"sender": `  hookproof sender --listen 127.0.0.1:8081 --db hookproof-sender.db
+  hookproof sender --listen 127.0.0.1:8081 --db postgres://hookproof@127.0.0.1/hooks --allow-cidr 10.20.0.0/16   # a replica
+  hookproof sender --listen 127.0.0.1:8081 --db /tmp/s.db --allow-private   # receivers on this machine (tests, demos)
+  hookproof sender --listen 127.0.0.1:8081 --db hookproof-sender.db --metrics 127.0.0.1:9101
   # then register an endpoint and send through its API, or with: hookproof sender send --api http://127.0.0.1:8081 ...`,
 	"sender send": `  hookproof sender send --api http://127.0.0.1:8081 --url http://127.0.0.1:8080/webhooks --secret "$SECRET" \
       --type order.updated --data '{"object_id":"ord_1","seq":1}'`,

@@ -167,7 +167,7 @@ func TestListenSenders(t *testing.T) {
 		t.Skip("runs listen in subprocesses")
 	}
 	ref, err := refsender.Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"),
-		refsender.WithSchedule(badsender.DefaultSchedule), refsender.WithRequestTimeout(5*time.Second))
+		refsender.WithSchedule(badsender.DefaultSchedule), refsender.WithRequestTimeout(5*time.Second), refsender.WithAllowPrivate())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,11 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookproof/hookproof/chaos"
 	"github.com/hookproof/hookproof/reference/signature"
+	"github.com/hookproof/hookproof/reference/sinkservice"
 	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/load"
 	"github.com/hookproof/hookproof/suites/session"
@@ -30,7 +33,8 @@ func init() {
 }
 
 const loadUsage = `--url URL --secret S --rate 200/s --duration 30s [--chaos SPEC] [--invalid P]
-       [--duplicate P] [--sink ADDR] [--threshold EXPR]... [--out FILE] [--html FILE] [--shard i/n]
+       [--duplicate P] [--sink ADDR | --sink-url URL] [--threshold EXPR]... [--out FILE] [--html FILE]
+       [--shard i/n|auto/n] [--run-id RUN_ID]
    or: --builtin reference|knownbad:FLAW [...] (a receiver hookproof runs in process)`
 
 // loadFlags are the flags of hookproof load.
@@ -46,6 +50,8 @@ type loadFlags struct {
 	invalid    float64
 	duplicate  float64
 	sink       string
+	metrics    string
+	sinkURL    string
 	thresholds multiFlag
 	shard      string
 	runID      string
@@ -71,10 +77,12 @@ func runLoad(ctx context.Context, e *env, args []string) int {
 	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice, chaos included (default: random, printed)")
 	fs.Float64Var(&f.invalid, "invalid", 0.05, "fraction of deliveries with an invalid signature (wrong secret, flipped byte, tampered body, stale timestamp, missing header)")
 	fs.Float64Var(&f.duplicate, "duplicate", 0.05, "fraction of deliveries re-sending an earlier valid id with a fresh signature")
+	fs.StringVar(&f.metrics, "metrics", "", "serve the run's Prometheus metrics at http://`ADDR`/metrics while it goes (a bare :PORT listens on 127.0.0.1)")
 	fs.StringVar(&f.sink, "sink", "", "listen for effect reports on `ADDR` (e.g. 127.0.0.1:9300): checks exactly-once (lost, doubled)")
+	fs.StringVar(&f.sinkURL, "sink-url", "", "reconcile against the shared effect sink at `URL` (hookproof sink) instead of one in process: the endpoint reports to URL/runs/RUN_ID/effects, each shard counts its own ids and deposits its results there (merge with hookproof report --from URL --run RUN_ID)")
 	fs.Var(&f.thresholds, "threshold", "pass/fail rule, k6 style, e.g. ack_p99<2s or error_rate<1% (repeatable, or several comma-separated, as one ConfigMap value gives them; replaces the default on the same metric)")
 	f.outputs.Register(fs)
-	fs.StringVar(&f.shard, "shard", "", "run part `i/n` of a run split across machines: rate/n, disjoint ids (merge with hookproof report)")
+	fs.StringVar(&f.shard, "shard", "", "run part `i/n` of a run split across machines: rate/n, disjoint ids (merge with hookproof report); auto/n takes i from $JOB_COMPLETION_INDEX (0-based, a Kubernetes Indexed Job), auto takes n from $HOOKPROOF_SHARDS too")
 	fs.StringVar(&f.runID, "run-id", "", "name shared by the shards of one run (default: derived from the seed and arguments)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long one attempt may take, answer and body")
 	fs.IntVar(&f.attempts, "max-attempts", 8, "attempts per valid event, the first included")
@@ -135,7 +143,7 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 	}
 	var shard load.Shard
 	if f.shard != "" {
-		if shard, err = load.ParseShard(f.shard); err != nil {
+		if shard, err = load.ParseShardFlag(f.shard, e.getenv); err != nil {
 			return load.Config{}, usagef("--shard: %v", err)
 		}
 		if shard.Count > 1 && f.outputs.Reports() {
@@ -169,6 +177,20 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 	if cfg.RunID == "" {
 		cfg.RunID = load.DeriveRunID(f.seed, reports.RedactArgs(withoutShardFlags(args)))
 	}
+	if f.sinkURL != "" {
+		switch {
+		case f.sink != "":
+			return load.Config{}, usagef("--sink-url excludes --sink: effects go to the shared sink")
+		case f.observe.Active():
+			return load.Config{}, usagef("--sink-url excludes reading effects from the receiver's database or logs")
+		}
+		if _, err := sinkservice.NewClient(f.sinkURL); err != nil {
+			return load.Config{}, usagef("--sink-url: %v", err)
+		}
+		if !sinkservice.ValidRun(cfg.RunID) {
+			return load.Config{}, usagef("--run-id %q: the sink service wants 1-128 of A-Z a-z 0-9 . _ : - (starting with a letter or digit)", cfg.RunID)
+		}
+	}
 	switch f.progress {
 	case "auto", "plain", "off":
 	default:
@@ -193,7 +215,7 @@ func (f *loadFlags) config(e *env, fs *flag.FlagSet, args []string) (load.Config
 // observable says what the run will observe: the sink is the CLI's (--sink, or the built-in
 // receiver's own), handed to the engine as a collector.
 func (f *loadFlags) observable(cfg load.Config) load.Observable {
-	return load.Observable{Sink: f.sink != "" || f.target.Builtin != "" || f.observe.Active(), Invalid: cfg.Invalid > 0}
+	return load.Observable{Sink: f.sink != "" || f.sinkURL != "" || f.target.Builtin != "" || f.observe.Active(), Invalid: cfg.Invalid > 0}
 }
 
 func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []string) error {
@@ -211,8 +233,15 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	// report, and an external one can be pointed at it.
 	var opts []load.Option
 	addr := f.sink
-	if addr == "" && f.target.Builtin != "" {
+	if addr == "" && f.target.Builtin != "" && f.sinkURL == "" {
 		addr = "127.0.0.1:0"
+	}
+	var shared *sinkservice.Client
+	if f.sinkURL != "" {
+		if shared, err = f.openShared(ctx, s, cfg); err != nil {
+			return err
+		}
+		opts = append(opts, load.WithSharedSink(shared.ForRun(cfg.RunID), shared.URL()))
 	}
 	if addr != "" {
 		snk, err := s.OpenSink(ctx, addr, f.sink != "")
@@ -257,6 +286,15 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	default:
 		opts = append(opts, load.WithProgress(e.stderr, false, 0))
 	}
+	if f.metrics != "" {
+		reg := prometheus.NewRegistry()
+		ms, err := startMetrics(ctx, e, "load", f.metrics, reg)
+		if err != nil {
+			return err
+		}
+		defer ms.close()
+		opts = append(opts, load.WithMetrics(reg))
+	}
 	res, runErr := load.Run(ctx, cfg, opts...)
 	switch {
 	case errors.Is(runErr, load.ErrConfig), errors.Is(runErr, load.ErrThreshold):
@@ -268,8 +306,61 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	}
 	reports.PrintLoadSummary(e.stdout, res, s.TextOptions()...)
 	printTraffic(e, res, f.secret)
+	var depositErr error
+	if shared != nil {
+		depositErr = f.deposit(ctx, s, shared, cfg, res)
+	}
 	// From here runErr is nil or the interruption: the results say so, and Finish grades them.
-	return s.Finish(ctx, res)
+	if err := s.Finish(ctx, res); err != nil || depositErr == nil {
+		return err
+	}
+	return depositErr
+}
+
+// openShared declares the run (its shard count) at the shared sink and points a built-in
+// receiver at it. The service must answer: a shard that cannot reach it would count nothing.
+func (f *loadFlags) openShared(ctx context.Context, s *session.Session, cfg load.Config) (*sinkservice.Client, error) {
+	c, err := sinkservice.NewClient(f.sinkURL)
+	if err != nil {
+		return nil, session.Usagef("--sink-url: %v", err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.Declare(dctx, cfg.RunID, max(cfg.Shard.Count, 1)); err != nil {
+		if errors.Is(err, sinkservice.ErrRejected) {
+			return nil, session.Usagef("--sink-url: %v", err)
+		}
+		return nil, session.Harness(fmt.Errorf("--sink-url: %w", err))
+	}
+	s.UseSinkURL(c.EffectsURL(cfg.RunID))
+	if f.target.Builtin == "" {
+		s.Printf("shared effect sink: the endpoint must POST each effect to %s (or to %s/effects if that sink runs with --run %s)",
+			c.EffectsURL(cfg.RunID), c.URL(), cfg.RunID)
+	}
+	return c, nil
+}
+
+// deposit stores the shard's results (secrets redacted) at the shared sink, also after an
+// interruption: the merged report must say the shard was cut short, not that it is missing.
+func (f *loadFlags) deposit(ctx context.Context, s *session.Session, c *sinkservice.Client, cfg load.Config, res *reports.Results) error {
+	clean, err := reports.RedactResults(res, append([]string{f.secret}, f.observe.Secrets()...)...)
+	if err != nil {
+		return session.Harness(err)
+	}
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := c.Deposit(dctx, cfg.RunID, clean); err != nil {
+		return session.Harness(fmt.Errorf("depositing the results at the shared sink: %w", err))
+	}
+	s.Printf("results of shard %s deposited at %s (run %s)", shardName(cfg.Shard), c.URL(), cfg.RunID)
+	return nil
+}
+
+func shardName(sh load.Shard) string {
+	if sh.Count <= 1 {
+		return "1/1"
+	}
+	return sh.String()
 }
 
 // printTraffic adds what the summary leaves out: the status codes and transport errors seen.

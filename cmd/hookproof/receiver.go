@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookproof/hookproof/reference/receiver"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
@@ -28,7 +30,7 @@ func init() {
 	})
 }
 
-const receiverUsage = "--listen ADDR --secret S [--scheme standard] [--db PATH|DSN] [--sink URL] [--workers N]"
+const receiverUsage = "--listen ADDR --secret S [--scheme standard] [--db PATH|DSN] [--sink URL] [--workers N] [--metrics ADDR]"
 
 func runReceiver(ctx context.Context, e *env, args []string) int {
 	return exitCode(e, "receiver", serveReceiver(ctx, e, args))
@@ -46,6 +48,7 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 		receiver.DefaultWorkers, receiver.DefaultPostgresWorkers))
 	drainFor := fs.Duration("drain-timeout", 30*time.Second, "on Ctrl-C, how long to wait for in-flight work")
 	verbose := fs.Bool("v", false, "log every rejected delivery")
+	metricsAddr := metricsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -67,7 +70,8 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	opts := []receiver.Option{receiver.WithLogger(log), receiver.WithWorkers(workers.n)}
+	reg := prometheus.NewRegistry()
+	opts := []receiver.Option{receiver.WithLogger(log), receiver.WithWorkers(workers.n), receiver.WithMetrics(reg)}
 	sinkShown := "none"
 	if *sinkURL != "" {
 		sc, err := sink.NewClient(*sinkURL)
@@ -90,6 +94,13 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "hookproof receiver: listening on http://%s (scheme %s, db %s, sink %s, workers %d)\n",
 		ln.Addr(), scheme.Name(), redactDSN(*db), sinkShown, workers.n)
+	ms, err := startMetrics(ctx, e, "receiver", *metricsAddr, reg)
+	if err != nil {
+		ln.Close()
+		rcv.Close(ctx)
+		return err
+	}
+	defer ms.close()
 
 	return serveGracefully(ctx, e, ln, rcv, rcv.Close, *drainFor, gracefulText{
 		stopping: "hookproof receiver: shutting down, draining in-flight work",

@@ -18,6 +18,9 @@ import (
 	"strings"
 
 	"github.com/hookproof/hookproof/chaos"
+	"github.com/hookproof/hookproof/reference/metrics"
+	"github.com/hookproof/hookproof/reference/receiver"
+	"github.com/hookproof/hookproof/reference/sender"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/catalog"
@@ -38,6 +41,7 @@ var flagCommands = [][]string{
 	{"load"},
 	{"chaos"},
 	{"report"},
+	{"sink"},
 	{"receiver"},
 	{"sender"},
 	{"sender", "send"},
@@ -61,6 +65,7 @@ func generatedSections() []generatedSection {
 		{"faults", func() (string, error) { return faultsTable(), nil }},
 		{"thresholds", thresholdsTable},
 		{"metrics", func() (string, error) { return metricsTable(), nil }},
+		{"prometheus", func() (string, error) { return prometheusTable() }},
 		{"exit-codes", helpFile("exit-codes.md")},
 		{"results", helpFile("results.md")},
 		{"events", helpFile("events.md")},
@@ -238,6 +243,41 @@ func metricsTable() string {
 		fmt.Fprintf(&b, "| `%s` | %s |\n", name, mdCell(about))
 	}
 	return b.String()
+}
+
+// prometheusComponents are the components that export Prometheus metrics, with the
+// command and flag that serve them, in README.md's order.
+var prometheusComponents = []struct {
+	name, serve string
+	descs       func() []metrics.Desc
+}{
+	{"reference receiver", "`hookproof receiver --metrics ADDR`", receiver.Metrics},
+	{"reference sender", "`hookproof sender --metrics ADDR`", sender.Metrics},
+	{"chaos proxy", "`hookproof chaos --metrics ADDR`", chaos.Metrics},
+	{"load run", "`hookproof load --metrics ADDR`", load.Metrics},
+}
+
+// prometheusTable lists every Prometheus metric: name, type, labels, meaning. A name that
+// breaks the naming conventions fails the generation (and so TestREADMEGenerated).
+func prometheusTable() (string, error) {
+	var b strings.Builder
+	for i, c := range prometheusComponents {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "The %s (%s):\n\n| metric | type | labels | what it is |\n|---|---|---|---|\n", c.name, c.serve)
+		for _, d := range c.descs() {
+			if err := d.Check(); err != nil {
+				return "", err
+			}
+			labels := make([]string, len(d.Labels))
+			for j, l := range d.Labels {
+				labels[j] = "`" + l + "`"
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", d.Name, d.Type, strings.Join(labels, ", "), mdCell(d.Help))
+		}
+	}
+	return b.String(), nil
 }
 
 // commandFlagSets builds the flag sets of one invocation (such as conform receiver) by

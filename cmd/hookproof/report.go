@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
 
+	"github.com/hookproof/hookproof/reference/sinkservice"
 	"github.com/hookproof/hookproof/reports"
 )
 
@@ -20,6 +22,7 @@ func init() {
 }
 
 const reportUsage = `FILE... [-o report.html] [--junit FILE] [--summary-md FILE] [--title T] [--redact S]...
+   or: --from URL --run RUN_ID [--shards N] [-o report.html] ... (the shards deposited at hookproof sink)
 
 Reads results files written by conform and load (--out), merges the shards of a load run
 (same run id, every shard present), writes one HTML file that opens offline in any browser,
@@ -31,6 +34,7 @@ exit codes: 0 conformant, or conformant with SHOULD gaps (non-strict runs), or i
             1 non-conformant: a MUST case or a threshold failed (or a SHOULD case, in strict runs);
               interrupted: a run was stopped before its end; incomplete: a MUST requirement
               was not observable; inconclusive: no case could be checked
+            1 also: with --from, a shard of the run never deposited its results (incomplete)
             2 a file is missing, unreadable or not a results file, or shards do not form whole runs
             3 an output could not be written`
 
@@ -60,7 +64,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func report(_ context.Context, e *env, args []string) error {
+func report(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "report", reportUsage)
 	out := fs.String("o", "report.html", "write the HTML report to `FILE` (- for stdout)")
 	// Every other report format has its flag, from the one list of formats.
@@ -73,17 +77,35 @@ func report(_ context.Context, e *env, args []string) error {
 	title := fs.String("title", "", "title of the report page")
 	var redact multiFlag
 	fs.Var(&redact, "redact", "a secret to remove from everything written (repeatable; $"+secretEnv+" is always removed)")
+	from := fs.String("from", "", "read the shards' results from the shared effect sink at `URL` (hookproof sink) instead of files; with --run")
+	runID := fs.String("run", "", "with --from: the `RUN_ID` whose shards to merge")
+	shards := fs.Int("shards", 0, "with --from: the run's shard count `N`, when no shard may have reached the sink to declare it")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	// Secrets are removed from the results themselves, so every output is free of them.
+	secrets := append([]string{e.getenv(secretEnv)}, redact...)
+	if *from != "" || *runID != "" || *shards != 0 {
+		switch {
+		case len(files) > 0:
+			return usagef("--from reads the results from the sink: give no files (%q)", files[0])
+		case *from == "" || *runID == "":
+			return usagef("--from URL and --run RUN_ID go together")
+		case *shards < 0 || *shards > sinkservice.MaxShards:
+			return usagef("--shards %d: want 1 to %d", *shards, sinkservice.MaxShards)
+		}
+		rs, sources, err := fromSink(ctx, e, *from, *runID, *shards, secrets)
+		if err != nil {
+			return err
+		}
+		return writeReports(e, rs, sources, len(sources), *out, *title, also, secrets)
 	}
 	if len(files) == 0 {
 		fs.Usage()
 		return usagef("no results files given")
 	}
 
-	// Secrets are removed from the results themselves, so every output is free of them.
-	secrets := append([]string{e.getenv(secretEnv)}, redact...)
 	var raw []*reports.Results
 	for _, path := range files {
 		r, err := reports.ReadFile(path)
@@ -102,22 +124,84 @@ func report(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	return writeReports(e, rs, baseNames(files), len(raw), *out, *title, also, secrets)
+}
 
-	opts := []reports.HTMLOption{reports.WithVersion(Version), reports.WithSources(baseNames(files)...), reports.WithSecrets(secrets...)}
-	if *title != "" {
-		opts = append(opts, reports.WithTitle(*title))
+// fromSink fetches every deposited shard of runID from the sink service at from and merges
+// them; missing shards make the merged run incomplete (reports.MergeAvailable), named here.
+func fromSink(ctx context.Context, e *env, from, runID string, shards int, secrets []string) ([]*reports.Results, []string, error) {
+	c, err := sinkservice.NewClient(from)
+	if err != nil {
+		return nil, nil, usagef("--from: %v", err)
+	}
+	if !sinkservice.ValidRun(runID) {
+		return nil, nil, usagef("--run %q: want 1-128 of A-Z a-z 0-9 . _ : - (starting with a letter or digit)", runID)
+	}
+	st, err := c.Status(ctx, runID)
+	switch {
+	case errors.Is(err, sinkservice.ErrNotFound) && shards > 0:
+		st = sinkservice.RunStatus{RunInfo: sinkservice.RunInfo{Run: runID, Shards: shards}}
+	case errors.Is(err, sinkservice.ErrNotFound):
+		return nil, nil, usagef("--run %q: the sink at %s has no such run (give --shards N if its shards may all have died before reaching it)", runID, c.URL())
+	case err != nil:
+		return nil, nil, harnessError{fmt.Errorf("--from: %w", err)}
+	}
+	count := st.Shards
+	switch {
+	case count == 0 && shards == 0:
+		return nil, nil, usagef("--run %q: no shard declared how many the run has: give --shards N", runID)
+	case count == 0:
+		count = shards
+	case shards > 0 && shards != count:
+		return nil, nil, usagef("--shards %d: the run %q has %d shards at the sink", shards, runID, count)
+	}
+	var got []*reports.Results
+	var sources []string
+	for _, i := range st.Deposited {
+		r, err := c.Results(ctx, runID, i)
+		if err != nil {
+			return nil, nil, harnessError{fmt.Errorf("--from: %w", err)}
+		}
+		if r, err = reports.RedactResults(r, secrets...); err != nil {
+			return nil, nil, usageError{fmt.Errorf("shard %d: %w", i, err)}
+		}
+		got = append(got, r)
+		sources = append(sources, fmt.Sprintf("%s/runs/%s/shards/%d", c.URL(), runID, i))
+	}
+	m, missing, err := reports.MergeAvailable(runID, count, got)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	fmt.Fprintf(e.stderr, "hookproof report: run %s at %s: %d of %d shard%s deposited", runID, c.URL(), len(got), count, pluralS(count))
+	if len(missing) > 0 {
+		names := make([]string, len(missing))
+		for i, n := range missing {
+			names[i] = fmt.Sprintf("%d/%d", n, count)
+		}
+		fmt.Fprintf(e.stderr, "; missing: %s (the merged verdict is incomplete)", strings.Join(names, ", "))
+	}
+	fmt.Fprintln(e.stderr)
+	return []*reports.Results{m}, sources, nil
+}
+
+// writeReports writes the HTML report and the other formats asked for, prints the verdict
+// and returns its error.
+func writeReports(e *env, rs []*reports.Results, sources []string, inputs int, out, title string, also map[string]string, secrets []string) error {
+	opts := []reports.HTMLOption{reports.WithVersion(Version), reports.WithSources(sources...), reports.WithSecrets(secrets...)}
+	if title != "" {
+		opts = append(opts, reports.WithTitle(title))
 	}
 	var page bytes.Buffer
 	if err := reports.RenderHTML(&page, rs, opts...); err != nil {
 		return harnessError{err}
 	}
 	console := e.stdout
-	if *out == "-" {
+	if out == "-" {
 		console = e.stderr
 		if _, err := page.WriteTo(e.stdout); err != nil {
 			return harnessError{fmt.Errorf("write the report to stdout: %w", err)}
 		}
-	} else if err := (reports.Outputs{Files: map[string]string{"html": *out}, HTMLOptions: opts}).Write(rs...); err != nil {
+	} else if err := (reports.Outputs{Files: map[string]string{"html": out}, HTMLOptions: opts}).Write(rs...); err != nil {
 		return harnessError{err}
 	}
 	outputs := reports.Outputs{Files: also, Getenv: e.getenv}
@@ -125,16 +209,16 @@ func report(_ context.Context, e *env, args []string) error {
 		return harnessError{err}
 	}
 
-	merged := len(raw) - len(rs)
-	fmt.Fprintf(console, "hookproof report: %d file%s, %d run%s", len(raw), pluralS(len(raw)), len(rs), pluralS(len(rs)))
+	merged := inputs - len(rs)
+	fmt.Fprintf(console, "hookproof report: %d file%s, %d run%s", inputs, pluralS(inputs), len(rs), pluralS(len(rs)))
 	if merged > 0 {
 		fmt.Fprintf(console, " (load shards merged)")
 	}
 	fmt.Fprintln(console)
 	topts := []reports.TextOption{reports.WithTextSecrets(secrets...)}
 	reports.PrintVerdict(console, rs, topts...)
-	if *out != "-" {
-		fmt.Fprintf(console, "report: %s\n", *out)
+	if out != "-" {
+		fmt.Fprintf(console, "report: %s\n", out)
 	}
 	return verdictError(rs...)
 }

@@ -13,9 +13,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookproof/hookproof/reference/sender"
 	"github.com/hookproof/hookproof/reference/signature"
-	"github.com/hookproof/hookproof/reference/store"
 )
 
 // sender serves the reference sender (durable outbox, signed retries, replay, dead letters);
@@ -30,7 +31,7 @@ func init() {
 }
 
 const (
-	senderUsage     = "--listen ADDR [--db PATH] [--schedule 0s,5s,5m,...] [--timeout 15s] [--seed N] ...\n       hookproof sender send --api URL --url URL [--secret S] [--scheme standard] [--type T] [--data JSON] ..."
+	senderUsage     = "--listen ADDR [--db PATH|postgres://…] [--allow-private | --allow-cidr CIDR...] [--schedule 0s,5s,5m,...] [--timeout 15s] [--seed N] ...\n       hookproof sender send --api URL --url URL [--secret S] [--scheme standard] [--type T] [--data JSON] ..."
 	senderSendUsage = "--api URL (--url URL | --endpoint ID) [--secret S] [--scheme standard] [--previous-secret S]... [--type T] [--data JSON] [--idempotency-key K]"
 )
 
@@ -44,7 +45,12 @@ func runSender(ctx context.Context, e *env, args []string) int {
 func serveSender(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet(e, "sender", senderUsage)
 	listen := fs.String("listen", "127.0.0.1:8081", "address of the API")
-	db := fs.String("db", "hookproof-sender.db", "SQLite file of the outbox (created 0600; it holds endpoint secrets)")
+	db := fs.String("db", "hookproof-sender.db",
+		"outbox: a SQLite file (created 0600; it holds endpoint secrets), or postgres://… shared by several sender replicas")
+	allowPrivate := fs.Bool("allow-private", false,
+		"deliver to loopback, private, link-local, CGNAT and other special-purpose addresses too (the SSRF guard refuses them by default); for tests and demos on one machine")
+	var allowCIDR multiFlag
+	fs.Var(&allowCIDR, "allow-cidr", "a CIDR the SSRF guard lets deliveries reach although it is private (e.g. 10.20.0.0/16 for an internal receiver); repeatable")
 	schedule := fs.String("schedule", sender.DefaultSchedule.String(),
 		"retry schedule: the delay before each attempt, comma-separated; e.g. 0s,100ms,200ms,400ms for tests")
 	timeout := fs.Duration("timeout", sender.DefaultRequestTimeout, "request timeout of each attempt")
@@ -59,14 +65,16 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 	maxRetryAfter := fs.Duration("max-retry-after", sender.DefaultMaxRetryAfter, "cap on the Retry-After a 429 or 503 can impose")
 	drainFor := fs.Duration("drain-timeout", 30*time.Second, "on Ctrl-C, how long to wait for attempts under way")
 	verbose := fs.Bool("v", false, "log every attempt decision")
+	metricsAddr := metricsFlag(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("unexpected argument %q (did you mean 'hookproof sender send'?)", fs.Arg(0))
 	}
-	if store.IsPostgres(*db) {
-		return usagef("--db: the reference sender stores its outbox in SQLite only; give a file path")
+	allowed, err := sender.ParseCIDRs(allowCIDR)
+	if err != nil {
+		return usagef("--allow-cidr: %v", err)
 	}
 	sch, err := sender.ParseSchedule(*schedule)
 	if err != nil {
@@ -81,10 +89,21 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	maxCool := max(sender.DefaultBreakerMax, *breakerCool)
+	reg := prometheus.NewRegistry()
 	opts := []sender.Option{
 		sender.WithSchedule(sch), sender.WithRequestTimeout(*timeout), sender.WithJitter(*jitter), sender.WithSeed(*seed),
 		sender.WithWorkers(*workers, *perEndpoint), sender.WithDisableAfter(*disableAfter),
 		sender.WithBreaker(*breakerN, *breakerCool, maxCool), sender.WithMaxRetryAfter(*maxRetryAfter), sender.WithLogger(log),
+		sender.WithAllowedCIDRs(allowed...),
+		sender.WithMetrics(reg),
+	}
+	guard := "SSRF guard on"
+	switch {
+	case *allowPrivate:
+		opts = append(opts, sender.WithAllowPrivate())
+		guard = "SSRF guard off: --allow-private"
+	case len(allowed) > 0:
+		guard = "SSRF guard on, allowing " + strings.Join(allowCIDR, ", ")
 	}
 
 	var lc net.ListenConfig
@@ -98,11 +117,18 @@ func serveSender(ctx context.Context, e *env, args []string) error {
 		if errors.Is(err, sender.ErrInvalid) {
 			return usagef("%v", err)
 		}
-		return harnessError{fmt.Errorf("open the outbox at %s: %w", *db, err)}
+		return harnessError{fmt.Errorf("open the outbox at %s: %w", sender.RedactDSN(*db), err)}
 	}
 	s.Start()
-	fmt.Fprintf(e.stdout, "hookproof sender: listening on http://%s (db %s, schedule %s, timeout %s, seed %d)\n",
-		ln.Addr(), *db, sch, *timeout, *seed)
+	fmt.Fprintf(e.stdout, "hookproof sender: listening on http://%s (db %s, schedule %s, timeout %s, seed %d, %s)\n",
+		ln.Addr(), sender.RedactDSN(*db), sch, *timeout, *seed, guard)
+	ms, err := startMetrics(ctx, e, "sender", *metricsAddr, reg)
+	if err != nil {
+		ln.Close()
+		s.Close(ctx)
+		return err
+	}
+	defer ms.close()
 
 	return serveGracefully(ctx, e, ln, s.Handler(), s.Close, *drainFor, gracefulText{
 		stopping: "hookproof sender: shutting down, waiting for attempts under way",

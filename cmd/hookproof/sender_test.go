@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,7 +36,9 @@ func TestSenderUsage(t *testing.T) {
 	}{
 		{[]string{"--schedule", "0s,2s,1s", "--db", filepath.Join(dir, "a.db")}, exitUsage, "must not decrease"},
 		{[]string{"--schedule", "", "--db", filepath.Join(dir, "a.db")}, exitUsage, "empty"},
-		{[]string{"--db", "postgres://u:p@127.0.0.1/x"}, exitUsage, "SQLite only"},
+		{[]string{"--allow-cidr", "10.0.0.0/33", "--db", filepath.Join(dir, "a.db")}, exitUsage, "--allow-cidr"},
+		// An unreachable PostgreSQL outbox is a harness failure, its password never printed.
+		{[]string{"--listen", "127.0.0.1:0", "--db", "postgres://u:hunter2@127.0.0.1:1/x?connect_timeout=2"}, exitHarness, "postgres://u:xxxxx@127.0.0.1:1/x"},
 		{[]string{"--jitter", "2", "--listen", "127.0.0.1:0", "--db", filepath.Join(dir, "b.db")}, exitUsage, "jitter"},
 		{[]string{"--timeout", "0s", "--listen", "127.0.0.1:0", "--db", filepath.Join(dir, "c.db")}, exitUsage, "timeout"},
 		{[]string{"--nope"}, exitUsage, "not defined"},
@@ -54,6 +58,9 @@ func TestSenderUsage(t *testing.T) {
 		}
 		if !strings.Contains(stderr.String(), tt.want) {
 			t.Errorf("%v: stderr lacks %q: %s", tt.args, tt.want, stderr)
+		}
+		if strings.Contains(stderr.String(), "hunter2") {
+			t.Errorf("%v: the DSN's password is printed: %s", tt.args, stderr)
 		}
 	}
 }
@@ -84,7 +91,8 @@ func TestSenderServeAndSend(t *testing.T) {
 	done := make(chan int, 1)
 	db := filepath.Join(t.TempDir(), "outbox.db")
 	go func() {
-		done <- runSender(ctx, e, []string{"--listen", "127.0.0.1:0", "--db", db, "--schedule", "0s,50ms,100ms", "--seed", "7"})
+		// The receiver is on loopback: --allow-private (the default guard refuses it, below).
+		done <- runSender(ctx, e, []string{"--listen", "127.0.0.1:0", "--db", db, "--schedule", "0s,50ms,100ms", "--seed", "7", "--allow-private"})
 	}()
 	addr := regexp.MustCompile(`listening on (http://\S+)`)
 	var api string
@@ -163,5 +171,70 @@ func TestSenderServeAndSend(t *testing.T) {
 	}
 	if _, err := os.Stat(db); err != nil {
 		t.Errorf("outbox file: %v", err)
+	}
+}
+
+// TestSenderGuardOnByDefault runs "hookproof sender" with its defaults: registering a
+// loopback URL is refused (400, so "sender send" exits 2) and the receiver there is never
+// connected to; --allow-cidr 127.0.0.0/8 lets the same registration through.
+func TestSenderGuardOnByDefault(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accepts atomic.Int64
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}),
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				accepts.Add(1)
+			}
+		}}
+	go srv.Serve(ln)
+	defer srv.Close()
+	target := "http://" + ln.Addr().String() + "/hook"
+
+	for _, tc := range []struct {
+		flags []string
+		code  int
+		out   string
+	}{
+		{nil, exitUsage, "destination refused: 127.0.0.1 is loopback"},
+		{[]string{"--allow-cidr", "127.0.0.0/8"}, exitOK, `"status":"pending"`},
+	} {
+		ctx, cancel := context.WithCancel(context.Background())
+		e, stdout, stderr := senderEnv(nil)
+		done := make(chan int, 1)
+		args := append([]string{"--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "outbox.db")}, tc.flags...)
+		go func() { done <- runSender(ctx, e, args) }()
+		addr := regexp.MustCompile(`listening on (http://\S+)`)
+		var api string
+		for deadline := time.Now().Add(30 * time.Second); api == ""; time.Sleep(10 * time.Millisecond) {
+			if m := addr.FindStringSubmatch(stdout.String()); m != nil {
+				api = m[1]
+			} else if time.Now().After(deadline) {
+				t.Fatalf("sender did not start: %s %s", stdout, stderr)
+			}
+		}
+		if !strings.Contains(stdout.String(), "SSRF guard on") {
+			t.Errorf("%v: the banner does not show the guard: %s", tc.flags, stdout)
+		}
+		se, out, serr := senderEnv(map[string]string{secretEnv: senderTestSecret})
+		code := runSender(ctx, se, []string{"send", "--api", api, "--url", target})
+		if code != tc.code || !strings.Contains(out.String()+serr.String(), tc.out) {
+			t.Errorf("%v: sender send: exit %d, %s%s; want %d, %q", tc.flags, code, out, serr, tc.code, tc.out)
+		}
+		if tc.flags == nil && accepts.Load() != 0 {
+			t.Errorf("the refused receiver got %d connections, want 0", accepts.Load())
+		}
+		if tc.code == exitOK {
+			for deadline := time.Now().Add(10 * time.Second); accepts.Load() == 0 && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if accepts.Load() == 0 {
+				t.Errorf("%v: the allowed receiver was never connected to", tc.flags)
+			}
+		}
+		cancel()
+		<-done
 	}
 }

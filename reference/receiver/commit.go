@@ -3,6 +3,7 @@ package receiver
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/hookproof/hookproof/reference/store"
 )
@@ -87,8 +88,10 @@ func (r *Receiver) commitLoop() {
 			ds = append(ds, a.d)
 		}
 		r.inboxCommit.Store(true) // processing yields the writer (see apply)
+		began := time.Now()
 		inserted, err := r.store.Insert(r.ctx, ds)
 		r.inboxCommit.Store(false)
+		r.m.commit.Observe(time.Since(began).Seconds())
 		r.commitMu.Lock()
 		close(r.commitDone)
 		r.commitDone = make(chan struct{})
@@ -98,7 +101,7 @@ func (r *Receiver) commitLoop() {
 			res := ackResult{err: err}
 			if err == nil && inserted[i] {
 				res.inserted = true
-				fresh = append(fresh, store.Row{ID: a.d.ID, Body: a.d.Body})
+				fresh = append(fresh, store.Row{ID: a.d.ID, Body: a.d.Body, ReceivedAt: a.d.ReceivedAt})
 			}
 			a.done <- res
 		}

@@ -43,8 +43,13 @@ func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			r.reject(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBody))
+			r.rejectDelivery(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBody))
 			return
+		}
+		if req.Context().Err() != nil {
+			r.m.answers[ansAbandoned].Inc() // the sender hung up mid-body; the 400 reaches no one
+		} else {
+			r.m.answers[ans400].Inc()
 		}
 		r.reject(w, http.StatusBadRequest, "reading body: "+err.Error())
 		return
@@ -52,42 +57,49 @@ func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
 
 	// A missing signature header is an unsigned request: 401, like a wrong signature.
 	if sh := r.scheme.Traits().SignatureHeader; len(req.Header.Values(sh)) == 0 {
-		r.reject(w, http.StatusUnauthorized, "missing "+sh+" header")
+		r.rejectDelivery(w, http.StatusUnauthorized, "missing "+sh+" header")
 		return
 	}
 	v, err := r.scheme.Verify(req.Header, body)
 	if err != nil {
-		r.reject(w, verifyStatus(err), err.Error())
+		r.rejectDelivery(w, verifyStatus(err), err.Error())
 		return
 	}
 	if challenge, ok := urlVerification(r.scheme, body); ok {
 		// Slack checks a new Request URL with a signed challenge before it sends any event: it
 		// is answered, not stored (it is no event).
+		r.m.answers[ansChallenge].Inc()
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte(challenge))
 		return
 	}
 	if err := checkID(v.ID); err != nil {
-		r.reject(w, http.StatusBadRequest, err.Error())
+		r.rejectDelivery(w, http.StatusBadRequest, err.Error())
 		return
 	}
 
 	inserted, err := r.commit(req, store.Delivery{ID: v.ID, Body: body, ReceivedAt: time.Now()})
 	switch {
 	case errors.Is(err, errClosing):
+		r.m.answers[ans503].Inc()
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "shutting down, retry later", http.StatusServiceUnavailable)
 		return
 	case req.Context().Err() != nil:
+		r.m.answers[ansAbandoned].Inc()
 		return // the sender hung up; it will retry, and a duplicate is harmless
 	case err != nil:
+		r.m.answers[ans503].Inc()
 		r.log.Error("inbox commit failed", "webhook_id", v.ID, "err", err)
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, "could not store the delivery, retry later", http.StatusServiceUnavailable)
 		return
 	}
 	status := `,"status":"accepted"}`
-	if !inserted {
+	if inserted {
+		r.m.answers[ansAccepted].Inc()
+	} else {
+		r.m.answers[ansDuplicate].Inc()
 		status = `,"status":"duplicate"}` // an id already stored: acknowledged, not processed again
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -121,6 +133,12 @@ func checkID(id string) error {
 		}
 	}
 	return nil
+}
+
+// rejectDelivery is reject for a delivery, counted in hookproof_receiver_deliveries_total.
+func (r *Receiver) rejectDelivery(w http.ResponseWriter, status int, reason string) {
+	r.m.answers[rejectAnswer(status)].Inc()
+	r.reject(w, status, reason)
 }
 
 func (r *Receiver) reject(w http.ResponseWriter, status int, reason string) {

@@ -22,6 +22,9 @@ const (
 type job struct {
 	row store.Row
 	ev  event.Received
+	// Set by apply in the transaction that processed the row (reset on each attempt): it
+	// claimed the row, and the effect was applied (not stale). Counted once it commits.
+	claimed, applied bool
 }
 
 // processLoop runs the dispatcher and the workers until Close drains them.
@@ -192,6 +195,7 @@ func (r *Receiver) processBatch(batch []job) (int, bool) {
 			return err
 		})
 		if err == nil {
+			r.countProcessed(batch[:done])
 			return done, true
 		}
 		if r.ctx.Err() != nil {
@@ -211,6 +215,9 @@ func (r *Receiver) processBatch(batch []job) (int, bool) {
 // Acks come first: when an inbox commit is waiting, apply stops after the job in hand and
 // returns how many it did, so the transaction commits and frees the writer.
 func (r *Receiver) apply(ctx context.Context, tx store.Tx, batch []job) (int, error) {
+	for i := range batch {
+		batch[i].claimed, batch[i].applied = false, false
+	}
 	for i, j := range batch {
 		if i > 0 && r.inboxCommit.Load() {
 			return i, nil
@@ -234,8 +241,28 @@ func (r *Receiver) apply(ctx context.Context, tx store.Tx, batch []job) (int, er
 		if err := tx.AddEffect(ctx, e, r.cfg.sink != nil); err != nil {
 			return 0, err
 		}
+		batch[i].claimed, batch[i].applied = true, applied
 	}
 	return len(batch), nil
+}
+
+// countProcessed counts the effects of a committed batch, and how long after its ack each
+// delivery was processed.
+func (r *Receiver) countProcessed(batch []job) {
+	now := time.Now()
+	for _, j := range batch {
+		if !j.claimed {
+			continue
+		}
+		if j.applied {
+			r.m.applied.Inc()
+		} else {
+			r.m.stale.Inc()
+		}
+		if !j.row.ReceivedAt.IsZero() {
+			r.m.lag.Observe(max(now.Sub(j.row.ReceivedAt), 0).Seconds())
+		}
+	}
 }
 
 // waitInboxCommit waits while an inbox commit is waiting for the writer or running, so that a

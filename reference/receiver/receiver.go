@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
@@ -42,6 +44,7 @@ type config struct {
 	sink     *sink.Client
 	log      *slog.Logger
 	parse    func([]byte) event.Received
+	metrics  prometheus.Registerer
 }
 
 // WithWorkers sets how many workers process the inbox (default 1, or 4 when Open is given a
@@ -77,6 +80,7 @@ type Receiver struct {
 	store  store.Store
 	cfg    config
 	log    *slog.Logger
+	m      *recvMetrics
 
 	// Shutdown: handlers hold inflight while they talk to the committer; Close flips closing
 	// under mu, then waits for them.
@@ -153,9 +157,13 @@ func New(scheme signature.Scheme, st store.Store, opts ...Option) (*Receiver, er
 	if cfg.parse == nil {
 		cfg.parse = event.Parse
 	}
+	m, err := newRecvMetrics(cfg.metrics, st)
+	if err != nil {
+		return nil, fmt.Errorf("receiver: metrics: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Receiver{
-		scheme: scheme, store: st, cfg: cfg, log: cfg.log,
+		scheme: scheme, store: st, cfg: cfg, log: cfg.log, m: m,
 		submit:        make(chan *ack, 2*cfg.maxBatch),
 		commitDone:    make(chan struct{}),
 		fresh:         make(chan []store.Row, freshBatches),

@@ -47,8 +47,12 @@ func (r *Receiver) reportLoop() {
 		for _, q := range qs {
 			e := sink.Effect{WebhookID: q.WebhookID, EffectID: q.EffectID, Type: q.Type, Data: q.Data, Applied: q.Applied}
 			if rerr = r.cfg.sink.Report(r.ctx, e); rerr != nil {
+				if r.ctx.Err() == nil {
+					r.m.sinkErrors.Inc()
+				}
 				break // keep the order: nothing after a failed report goes first
 			}
+			r.m.reported.Inc()
 			sent = append(sent, q.Seq)
 		}
 		if err := r.store.Reported(r.ctx, sent); err != nil && r.ctx.Err() == nil {

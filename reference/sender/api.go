@@ -1,6 +1,7 @@
 package sender
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +28,9 @@ const maxRequestBody = 1 << 20
 //	POST /replay?since=RFC3339       replay every dead letter created since then [&endpoint_id=]
 //	GET  /dead-letters               dead letters, latest first [?endpoint_id=&limit=]
 //	GET  /healthz                    liveness
+//
+// Request bodies must be valid UTF-8 JSON; URLs with credentials, and URLs naming an address
+// the SSRF guard refuses, are 400.
 func (s *Sender) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /endpoints", s.apiCreateEndpoint)
@@ -129,15 +133,24 @@ func (s *Sender) apiSend(w http.ResponseWriter, r *http.Request) {
 }
 
 // decode reads one JSON object, strictly (unknown fields are errors), at most maxRequestBody.
+// The body must be valid UTF-8 JSON text (checkJSONText): a byte that is not would be turned
+// into U+FFFD by the decoder, and the sender would sign and deliver what nobody sent.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return fmt.Errorf("request body over %d bytes: %w", maxRequestBody, ErrTooLarge)
+	} else if err != nil {
+		return errBadRequest("body: cannot be read")
+	}
+	if err := checkJSONText(body); err != nil {
+		return errBadRequest("body: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
 		var ute *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &mbe):
-			return fmt.Errorf("request body over %d bytes: %w", maxRequestBody, ErrTooLarge)
 		case errors.Is(err, ErrInvalid):
 			return err
 		case errors.As(err, &ute):

@@ -12,7 +12,7 @@ import (
 // BenchmarkSend measures POST /messages through the library: one durable insert (fsync) per
 // message, reported as messages/s.
 func BenchmarkSend(b *testing.B) {
-	s, err := Open(context.Background(), b.TempDir()+"/outbox.db")
+	s, err := Open(context.Background(), b.TempDir()+"/outbox.db", WithAllowPrivate())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func BenchmarkDeliver(b *testing.B) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer recv.Close()
-	s, err := Open(context.Background(), b.TempDir()+"/outbox.db", WithSchedule(Schedule{0, time.Second}))
+	s, err := Open(context.Background(), b.TempDir()+"/outbox.db", WithSchedule(Schedule{0, time.Second}), WithAllowPrivate())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -59,3 +59,13 @@ func (b *breaker) state(now time.Time) string {
 	}
 	return "half-open"
 }
+
+// restoreBreakers rebuilds the breakers a previous process saved. One that was probing is
+// half-open again: its probe was interrupted with the process.
+func restoreBreakers(saved map[string]breakerRow) map[string]*breaker {
+	out := make(map[string]*breaker, len(saved))
+	for id, r := range saved {
+		out[id] = &breaker{failures: r.failures, openUntil: r.openUntil, cooldown: r.cooldown}
+	}
+	return out
+}

@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 func runChild(db string) int {
 	ctx := context.Background()
 	s, err := Open(ctx, db, WithSchedule(Schedule{0, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond,
-		400 * time.Millisecond, 800 * time.Millisecond}), WithWorkers(4, 4), WithRequestTimeout(20*time.Second))
+		400 * time.Millisecond, 800 * time.Millisecond}), WithWorkers(4, 4), WithRequestTimeout(20*time.Second), WithAllowPrivate())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 3

@@ -35,9 +35,11 @@ func (s *Sender) attempt(j job) {
 	ep, err := s.st.endpoint(dbctx, s.st.db, j.endpointID)
 	if err != nil {
 		s.log.Warn("attempt skipped", "message", j.msgID, "err", err)
+		s.st.unclaim(dbctx, j.msgID)
 		return
 	}
 	if ep.Disabled {
+		s.st.unclaim(dbctx, j.msgID)
 		return // its messages were dead-lettered when it was disabled
 	}
 	started := s.now()
@@ -62,6 +64,7 @@ func (s *Sender) attempt(j job) {
 	ended := s.now()
 	if err := <-begun; err != nil {
 		s.log.Warn("attempt not recorded; the message will be attempted again", "message", j.msgID, "err", err)
+		s.st.unclaim(dbctx, j.msgID)
 		return
 	}
 	a.DurationMS = float64(ended.Sub(started).Microseconds()) / 1000
@@ -73,6 +76,7 @@ func (s *Sender) attempt(j job) {
 		s.log.Warn("attempt not recorded; the message will be attempted again", "message", j.msgID, "err", err)
 		return
 	}
+	s.m.recorded(a)
 	s.afterAttempt(dbctx, j, a, ch, ended)
 }
 
@@ -155,6 +159,8 @@ func transportError(err error) string {
 	}
 	var ne net.Error
 	switch {
+	case errors.Is(err, ErrRefusedDestination):
+		return "refused by the SSRF guard, no connection made: " + err.Error()
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout: " + err.Error()
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
@@ -222,13 +228,24 @@ func (s *Sender) afterAttempt(ctx context.Context, j job, a Attempt, ch change, 
 		return
 	}
 	s.mu.Lock()
-	opened, until := s.breakerLocked(j.endpointID).record(a.Outcome == Success, j.probe, now,
+	b := s.breakerLocked(j.endpointID)
+	wasOpen := !b.openUntil.IsZero()
+	opened, until := b.record(a.Outcome == Success, j.probe, now,
 		s.cfg.breakerThreshold, s.cfg.breakerCooldown, s.cfg.breakerMax)
+	// Persist what a restart must not forget: the breaker opening, and closing again.
+	// (disableTx clears it with the endpoint.) Failures below the threshold are not written.
+	closedAgain := wasOpen && b.openUntil.IsZero()
+	saved := breakerRow{failures: b.failures, openUntil: b.openUntil, cooldown: b.cooldown}
 	if ch.disable != "" {
 		delete(s.breakers, j.endpointID)
-		opened = false
+		opened, closedAgain = false, false
 	}
 	s.mu.Unlock()
+	if opened || closedAgain {
+		if err := s.st.saveBreaker(ctx, j.endpointID, saved); err != nil {
+			s.log.Warn("breaker state not saved", "endpoint", j.endpointID, "err", err)
+		}
+	}
 	switch {
 	case ch.disable != "":
 		s.log.Warn("endpoint disabled", "endpoint", j.endpointID, "reason", ch.disable)

@@ -119,7 +119,8 @@ func (r *recorder) setScript(s ...step) {
 // openTest opens a Sender on a fresh database in t.TempDir and closes it at cleanup.
 func openTest(t *testing.T, opts ...Option) *Sender {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"), opts...)
+	// Test receivers listen on loopback: the SSRF guard is off unless a test says otherwise.
+	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"), append([]Option{WithAllowPrivate()}, opts...)...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -1,10 +1,14 @@
 package sender
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Defaults of a Sender.
@@ -46,6 +50,12 @@ type config struct {
 	transport        http.RoundTripper
 	log              *slog.Logger
 	userAgent        string
+	allowPrivate     bool
+	allowed          []netip.Prefix
+	// lookup, set by tests only, resolves names instead of DNS (the guard still checks
+	// every address dialled).
+	lookup  func(ctx context.Context, host string) ([]netip.Addr, error)
+	metrics prometheus.Registerer
 }
 
 func defaults() config {
@@ -113,7 +123,20 @@ func WithMaxPayload(n int) Option { return func(c *config) { c.maxPayload = n } 
 // WithPollInterval sets how often the delivery loop looks for due work when nothing woke it.
 func WithPollInterval(d time.Duration) Option { return func(c *config) { c.poll = d } }
 
-// WithTransport replaces the HTTP transport of deliveries and notifications.
+// WithAllowPrivate turns the SSRF guard off: endpoints may be on loopback, private,
+// link-local and other special-purpose addresses (BlockedRanges). For tests, demos and
+// senders that only ever deliver inside one trusted network.
+func WithAllowPrivate() Option { return func(c *config) { c.allowPrivate = true } }
+
+// WithAllowedCIDRs lets the SSRF guard dial the addresses in these prefixes even when they
+// are in BlockedRanges (an internal receiver at 10.1.2.3, say); repeated calls add up.
+func WithAllowedCIDRs(prefixes ...netip.Prefix) Option {
+	return func(c *config) { c.allowed = append(c.allowed, prefixes...) }
+}
+
+// WithTransport replaces the HTTP transport of deliveries and notifications. The SSRF guard
+// lives in the default transport's dialer: a replaced transport is not guarded (only the
+// registration check of IP-literal URLs still applies).
 func WithTransport(rt http.RoundTripper) Option { return func(c *config) { c.transport = rt } }
 
 // WithLogger sets the logger. Secrets are never logged; URLs and ids are.

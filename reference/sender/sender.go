@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -29,6 +30,7 @@ type Sender struct {
 	cfg    config
 	client *http.Client
 	log    loggerish
+	m      *sendMetrics
 
 	mu          sync.Mutex
 	rng         *mrand.Rand
@@ -76,7 +78,13 @@ func Open(ctx context.Context, path string, opts ...Option) (*Sender, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, err := st.recoverInFlight(ctx)
+	st.lease = cfg.timeout + time.Minute
+	n, err := st.recoverInFlight(ctx, cfg.now())
+	if err != nil {
+		st.close()
+		return nil, err
+	}
+	saved, err := st.breakers(ctx)
 	if err != nil {
 		st.close()
 		return nil, err
@@ -87,7 +95,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Sender, error) {
 	rt := cfg.transport
 	if rt == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.Proxy = nil // webhooks go straight to the endpoint
+		tr.Proxy = nil // webhooks go straight to the endpoint (and the guard sees the real address)
+		g := cfg.guard()
+		d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Control: g.control}
+		tr.DialContext = dialContext(d, cfg.lookup)
 		tr.MaxIdleConnsPerHost = cfg.perEndpoint
 		rt = tr
 	}
@@ -101,10 +112,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Sender, error) {
 		rng:         mrand.New(mrand.NewPCG(cfg.seed, cfg.seed^0x9e3779b97f4a7c15)),
 		inflight:    map[string]bool{},
 		perEndpoint: map[string]int{},
-		breakers:    map[string]*breaker{},
+		breakers:    restoreBreakers(saved),
 		notifying:   map[string]bool{},
 		slots:       make(chan struct{}, cfg.workers),
 		wake:        make(chan struct{}, 1),
+	}
+	if err := s.initMetrics(); err != nil {
+		st.close()
+		return nil, fmt.Errorf("sender: metrics: %w", err)
 	}
 	s.runCtx, s.runCancel = context.WithCancel(context.Background())
 	return s, nil
@@ -288,6 +303,10 @@ func (s *Sender) dispatch(ctx context.Context, wg *sync.WaitGroup) (int, error) 
 		return false
 	})
 	if err != nil {
+		for _, j := range jobs {
+			j.probe = probes[j.msgID]
+			s.release(j, Interrupted)
+		}
 		return started, err
 	}
 	for _, j := range jobs {
@@ -296,6 +315,7 @@ func (s *Sender) dispatch(ctx context.Context, wg *sync.WaitGroup) (int, error) 
 		case s.slots <- struct{}{}:
 		case <-ctx.Done():
 			s.release(j, Interrupted)
+			s.st.unclaim(context.WithoutCancel(ctx), j.msgID)
 			continue
 		}
 		started++
@@ -376,6 +396,11 @@ func checkURL(field, raw string) error {
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errBadRequest("%s: %q is not an absolute http or https URL", field, raw)
 	}
+	// Credentials in a URL would come back in every answer, log line and attempt record;
+	// an endpoint authenticates the sender by its signature instead.
+	if u.User != nil {
+		return errBadRequest("%s: a URL with credentials (user:password@) is refused: the signature authenticates the sender", field)
+	}
 	return nil
 }
 
@@ -417,8 +442,14 @@ func (s *Sender) CreateEndpoint(ctx context.Context, spec EndpointSpec) (Endpoin
 	if err := checkURL("url", spec.URL); err != nil {
 		return Endpoint{}, false, err
 	}
+	if err := s.cfg.checkDestination("url", spec.URL); err != nil {
+		return Endpoint{}, false, err
+	}
 	if spec.FailureNotificationURL != "" {
 		if err := checkURL("failure_notification_url", spec.FailureNotificationURL); err != nil {
+			return Endpoint{}, false, err
+		}
+		if err := s.cfg.checkDestination("failure_notification_url", spec.FailureNotificationURL); err != nil {
 			return Endpoint{}, false, err
 		}
 	}
@@ -531,6 +562,9 @@ func (s *Sender) Send(ctx context.Context, req SendRequest) (Message, bool, erro
 	}
 	if err := checkKey(req.IdempotencyKey); err != nil {
 		return Message{}, false, err
+	}
+	if err := checkJSONText(req.Data); err != nil {
+		return Message{}, false, errBadRequest("data: %v", err)
 	}
 	data := []byte(strings.TrimSpace(string(req.Data)))
 	if len(data) == 0 || string(data) == "null" {

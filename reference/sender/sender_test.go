@@ -415,7 +415,7 @@ func TestRequestTimeout(t *testing.T) {
 func TestCloseInterruptsAndReopenRetries(t *testing.T) {
 	rec := newRecorder(t, step{hang: time.Minute}, step{status: 200})
 	path := filepath.Join(t.TempDir(), "outbox.db")
-	s, err := Open(context.Background(), path, WithSchedule(Schedule{0, time.Hour}))
+	s, err := Open(context.Background(), path, WithSchedule(Schedule{0, time.Hour}), WithAllowPrivate())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +448,7 @@ func TestCloseInterruptsAndReopenRetries(t *testing.T) {
 }
 
 func reopen(t *testing.T, path string, opts ...Option) (*Sender, error) {
-	s, err := Open(context.Background(), path, opts...)
+	s, err := Open(context.Background(), path, append(opts, WithAllowPrivate())...)
 	if err == nil {
 		t.Cleanup(func() { s.Close(context.Background()) })
 	}

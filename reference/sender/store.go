@@ -17,9 +17,13 @@ import (
 // synchronous=FULL, so a committed row survives kill -9 and power loss). It is used by one
 // Sender; its methods are safe for concurrent use.
 type store struct {
-	db   *sql.DB
-	lock *os.File // nil for ":memory:"
-	path string
+	db   *sqlDB
+	lock *os.File // nil for ":memory:" and PostgreSQL
+	path string   // for messages: a PostgreSQL DSN is shown without its password
+	pg   bool     // PostgreSQL (postgres.go): several replicas share the database
+
+	replica string        // PostgreSQL: this process's id in claimed_by
+	lease   time.Duration // PostgreSQL: how long a claim holds a message
 }
 
 const schema = `
@@ -41,7 +45,10 @@ CREATE TABLE IF NOT EXISTS endpoints (
 	notify_attempts          INTEGER NOT NULL DEFAULT 0,
 	notify_next_at           INTEGER NOT NULL DEFAULT 0,
 	notify_error             TEXT NOT NULL DEFAULT '',
-	created_at               INTEGER NOT NULL
+	created_at               INTEGER NOT NULL,
+	breaker_failures         INTEGER NOT NULL DEFAULT 0,
+	breaker_open_until       INTEGER NOT NULL DEFAULT 0,
+	breaker_cooldown_ms      INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS messages (
 	id              TEXT PRIMARY KEY,
@@ -85,6 +92,9 @@ func openStore(ctx context.Context, path string) (*store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sender: empty database path: %w", ErrInvalid)
 	}
+	if isPostgres(path) {
+		return openPostgres(ctx, path)
+	}
 	if strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sender: database path %q: give a plain file path (no URI, no '?'): %w", path, ErrInvalid)
 	}
@@ -115,10 +125,14 @@ func openStore(ctx context.Context, path string) (*store, error) {
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s.db = db
+	s.db = &sqlDB{DB: db}
 	if _, err := db.ExecContext(ctx, schema); err != nil {
 		s.close()
 		return nil, fmt.Errorf("sender: create schema in %s: %w", path, err)
+	}
+	if err := migrateSQLite(ctx, db); err != nil {
+		s.close()
+		return nil, fmt.Errorf("sender: upgrade schema in %s: %w", path, err)
 	}
 	return s, nil
 }
@@ -142,17 +156,28 @@ func (s *store) close() error {
 	return nil
 }
 
-// tx runs fn in one IMMEDIATE transaction and commits it.
-func (s *store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+// tx runs fn in one transaction (IMMEDIATE on SQLite) and commits it. On PostgreSQL a
+// transaction that lost a race to another replica (deadlock, unique key taken) runs again.
+func (s *store) tx(ctx context.Context, fn func(*sqlTx) error) error {
+	for try := 1; ; try++ {
+		err := s.tx1(ctx, fn)
+		if err == nil || !s.pg || try == 3 || !retryable(err) {
+			return err
+		}
+	}
+}
+
+func (s *store) tx1(ctx context.Context, fn func(*sqlTx) error) error {
+	t, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sender: begin transaction: %w", err)
 	}
+	tx := &sqlTx{Tx: t, pg: s.pg}
 	if err := fn(tx); err != nil {
-		tx.Rollback()
+		t.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := t.Commit(); err != nil {
 		return fmt.Errorf("sender: commit: %w", err)
 	}
 	return nil
@@ -182,10 +207,14 @@ func nullable(s string) any {
 
 // recoverInFlight marks the attempts a previous process left without an answer as
 // interrupted. Their messages are still pending and due, so they are attempted again.
-func (s *store) recoverInFlight(ctx context.Context) (int64, error) {
-	res, err := s.db.ExecContext(ctx,
-		`UPDATE attempts SET outcome = ?, error = 'the sender stopped before an answer came' WHERE outcome = ?`,
-		Interrupted, InFlight)
+func (s *store) recoverInFlight(ctx context.Context, now time.Time) (int64, error) {
+	q, args := `UPDATE attempts SET outcome = ?, error = 'the sender stopped before an answer came' WHERE outcome = ?`,
+		[]any{Interrupted, InFlight}
+	if s.pg { // only those of messages no live replica holds
+		q += ` AND message_id IN (SELECT id FROM messages WHERE claimed_until <= ?)`
+		args = append(args, ms(now))
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("sender: recover in-flight attempts: %w", err)
 	}
@@ -235,7 +264,7 @@ func (s *store) insertEndpoint(ctx context.Context, e Endpoint, key, hash string
 		return e, false, fmt.Errorf("sender: encode previous secrets: %w", err)
 	}
 	created := true
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sqlTx) error {
 		if key != "" {
 			var id, h string
 			err := tx.QueryRowContext(ctx, `SELECT id, request_hash FROM endpoints WHERE idempotency_key = ?`, key).Scan(&id, &h)
@@ -264,7 +293,7 @@ func (s *store) insertEndpoint(ctx context.Context, e Endpoint, key, hash string
 // rotate makes secret the endpoint's secret and keeps the old one until expires.
 func (s *store) rotate(ctx context.Context, id, secret string, expires time.Time, now time.Time) (Endpoint, error) {
 	var out Endpoint
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sqlTx) error {
 		e, err := s.endpoint(ctx, tx, id)
 		if err != nil {
 			return err
@@ -295,12 +324,12 @@ func (s *store) rotate(ctx context.Context, id, secret string, expires time.Time
 // enable re-enables an endpoint and forgets its failure run. Dead letters stay dead: replay them.
 func (s *store) enable(ctx context.Context, id string) (Endpoint, error) {
 	var out Endpoint
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sqlTx) error {
 		if _, err := s.endpoint(ctx, tx, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET disabled = 0, disabled_reason = '', disabled_at = 0,
-			failing_since = 0 WHERE id = ?`, id); err != nil {
+			failing_since = 0, breaker_failures = 0, breaker_open_until = 0, breaker_cooldown_ms = 0 WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("sender: enable %s: %w", id, err)
 		}
 		var err error
@@ -356,7 +385,7 @@ func (s *store) insertMessage(ctx context.Context, endpointID, eventType, key, h
 	build func() (id string, body []byte, err error)) (Message, bool, error) {
 	var out Message
 	created := true
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sqlTx) error {
 		if key != "" {
 			var id, h string
 			err := tx.QueryRowContext(ctx, `SELECT id, request_hash FROM messages WHERE idempotency_key = ?`, key).Scan(&id, &h)
@@ -433,7 +462,11 @@ type job struct {
 
 // due lists up to limit pending messages whose next attempt is due at now, oldest first,
 // skipping those for which skip returns true (in flight, endpoint held by its breaker).
+// The jobs returned with an error were taken by skip: release them.
 func (s *store) due(ctx context.Context, now time.Time, limit int, skip func(msgID, endpointID string) bool) ([]job, error) {
+	if s.pg {
+		return s.claimDue(ctx, now, limit, skip)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, endpoint_id, attempts FROM messages
 		WHERE status = ? AND next_attempt_at <= ? ORDER BY next_attempt_at, created_at LIMIT ?`,
 		Pending, ms(now), limit*4+64)
@@ -445,7 +478,7 @@ func (s *store) due(ctx context.Context, now time.Time, limit int, skip func(msg
 		var j job
 		if err := rows.Scan(&j.msgID, &j.endpointID, &j.attempts); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("sender: read due message: %w", err)
+			return out, fmt.Errorf("sender: read due message: %w", err)
 		}
 		if skip(j.msgID, j.endpointID) {
 			continue
@@ -457,11 +490,11 @@ func (s *store) due(ctx context.Context, now time.Time, limit int, skip func(msg
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sender: list due messages: %w", err)
+		return out, fmt.Errorf("sender: list due messages: %w", err)
 	}
 	for i := range out {
 		if err := s.db.QueryRowContext(ctx, `SELECT body FROM messages WHERE id = ?`, out[i].msgID).Scan(&out[i].body); err != nil {
-			return nil, fmt.Errorf("sender: read body of %s: %w", out[i].msgID, err)
+			return out, fmt.Errorf("sender: read body of %s: %w", out[i].msgID, err)
 		}
 	}
 	return out, nil
@@ -471,7 +504,11 @@ func (s *store) due(ctx context.Context, now time.Time, limit int, skip func(msg
 // when nothing is pending.
 func (s *store) nextDue(ctx context.Context) (time.Time, bool, error) {
 	var m, n sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT MIN(next_attempt_at) FROM messages WHERE status = ?`, Pending).Scan(&m); err != nil {
+	q := `SELECT MIN(next_attempt_at) FROM messages WHERE status = ?`
+	if s.pg { // a message another replica holds is due when its lease ends, at the earliest
+		q = `SELECT MIN(GREATEST(next_attempt_at, claimed_until)) FROM messages WHERE status = ?`
+	}
+	if err := s.db.QueryRowContext(ctx, q, Pending).Scan(&m); err != nil {
 		return time.Time{}, false, fmt.Errorf("sender: next due message: %w", err)
 	}
 	if err := s.db.QueryRowContext(ctx, `SELECT MIN(notify_next_at) FROM endpoints WHERE notify_state = 'pending'`).Scan(&n); err != nil {
@@ -491,7 +528,7 @@ func (s *store) nextDue(ctx context.Context) (time.Time, bool, error) {
 // beginAttempt records attempt n as in flight before the request leaves, so a crash leaves a
 // trace (recoverInFlight turns it into "interrupted").
 func (s *store) beginAttempt(ctx context.Context, msgID string, n int, started time.Time, signedTS int64, url string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *sqlTx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO attempts (message_id, n, started_at, signed_timestamp, url, outcome)
 			VALUES (?,?,?,?,?,?)`, msgID, n, ms(started), signedTS, url, InFlight); err != nil {
 			return fmt.Errorf("sender: record attempt %d of %s: %w", n, msgID, err)
@@ -528,7 +565,19 @@ type change struct {
 func (s *store) finishAttempt(ctx context.Context, a Attempt, now time.Time, notifyID string,
 	decide func(msgState) change) (change, error) {
 	var ch change
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sqlTx) error {
+		if s.pg {
+			// Lock the endpoint first: replicas finishing attempts to one endpoint (and
+			// maybe disabling it) take their locks in one order.
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM endpoints WHERE id = (SELECT endpoint_id FROM messages
+				WHERE id = ?) FOR UPDATE`, a.MessageID); err != nil {
+				return fmt.Errorf("sender: lock endpoint of %s: %w", a.MessageID, err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE messages SET claimed_by = '', claimed_until = 0
+				WHERE id = ? AND claimed_by = ?`, a.MessageID, s.replica); err != nil {
+				return fmt.Errorf("sender: release claim on %s: %w", a.MessageID, err)
+			}
+		}
 		var st msgState
 		var fs, next int64
 		if err := tx.QueryRowContext(ctx, `SELECT m.status, m.failures, m.next_attempt_at, m.dead_reason,
@@ -567,9 +616,10 @@ func (s *store) finishAttempt(ctx context.Context, a Attempt, now time.Time, not
 
 // disableTx disables an endpoint, dead-letters its pending messages and, when it has a
 // failure notification URL, queues the notification.
-func disableTx(ctx context.Context, tx *sql.Tx, endpointID, reason string, now time.Time, notifyID string) error {
+func disableTx(ctx context.Context, tx *sqlTx, endpointID, reason string, now time.Time, notifyID string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE endpoints SET disabled = 1, disabled_reason = ?, disabled_at = ?,
 		notify_id = ?, notify_attempts = 0, notify_next_at = ?, notify_error = '',
+		breaker_failures = 0, breaker_open_until = 0, breaker_cooldown_ms = 0,
 		notify_state = CASE WHEN failure_notification_url != '' THEN 'pending' ELSE '' END
 		WHERE id = ? AND disabled = 0`, reason, ms(now), notifyID, ms(now), endpointID); err != nil {
 		return fmt.Errorf("sender: disable endpoint %s: %w", endpointID, err)
@@ -584,8 +634,11 @@ func disableTx(ctx context.Context, tx *sql.Tx, endpointID, reason string, now t
 // deferEndpoint pushes every pending message of an endpoint to at least until (its circuit
 // breaker opened).
 func (s *store) deferEndpoint(ctx context.Context, endpointID string, until time.Time) error {
-	if _, err := s.db.ExecContext(ctx, `UPDATE messages SET next_attempt_at = MAX(next_attempt_at, ?)
-		WHERE endpoint_id = ? AND status = ?`, ms(until), endpointID, Pending); err != nil {
+	q := `UPDATE messages SET next_attempt_at = MAX(next_attempt_at, ?) WHERE endpoint_id = ? AND status = ?`
+	if s.pg {
+		q = `UPDATE messages SET next_attempt_at = GREATEST(next_attempt_at, ?) WHERE endpoint_id = ? AND status = ?`
+	}
+	if _, err := s.db.ExecContext(ctx, q, ms(until), endpointID, Pending); err != nil {
 		return fmt.Errorf("sender: defer messages of %s: %w", endpointID, err)
 	}
 	return nil
@@ -594,7 +647,7 @@ func (s *store) deferEndpoint(ctx context.Context, endpointID string, until time
 // replay makes one message pending again, due now, with a fresh failure budget.
 func (s *store) replay(ctx context.Context, id string, now time.Time) (Message, error) {
 	var out Message
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sqlTx) error {
 		m, err := s.message(ctx, tx, id)
 		if err != nil {
 			return err
@@ -619,7 +672,7 @@ func (s *store) replay(ctx context.Context, id string, now time.Time) (Message, 
 // replaySince makes every dead letter created at or after since pending again (those of
 // enabled endpoints; those of disabled ones are counted in skipped).
 func (s *store) replaySince(ctx context.Context, since time.Time, endpointID string, now time.Time) (replayed, skipped int64, err error) {
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sqlTx) error {
 		q := `UPDATE messages SET status = ?, failures = 0, next_attempt_at = ?, dead_at = 0, dead_reason = ''
 			WHERE status = ? AND created_at >= ? AND endpoint_id IN (SELECT id FROM endpoints WHERE disabled = 0)`
 		args := []any{Pending, ms(now), Dead, ms(since)}
@@ -685,9 +738,17 @@ type notice struct {
 	attempts int
 }
 
+// On PostgreSQL the notifications listed are claimed: not due again, for other replicas,
+// before the lease ends (finishNotice sets their next time).
 func (s *store) dueNotices(ctx context.Context, now time.Time) ([]notice, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+endpointCols+`, notify_id, notify_attempts FROM endpoints
-		WHERE notify_state = 'pending' AND notify_next_at <= ? LIMIT 64`, ms(now))
+	q, args := `SELECT `+endpointCols+`, notify_id, notify_attempts FROM endpoints
+		WHERE notify_state = 'pending' AND notify_next_at <= ? LIMIT 64`, []any{ms(now)}
+	if s.pg {
+		q, args = `UPDATE endpoints SET notify_next_at = ? WHERE id IN (SELECT id FROM endpoints
+			WHERE notify_state = 'pending' AND notify_next_at <= ? LIMIT 64 FOR UPDATE SKIP LOCKED)
+			RETURNING `+endpointCols+`, notify_id, notify_attempts`, []any{ms(now.Add(s.lease)), ms(now)}
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sender: list due notifications: %w", err)
 	}
@@ -712,4 +773,138 @@ func (s *store) finishNotice(ctx context.Context, endpointID, state string, atte
 		return fmt.Errorf("sender: record notification of %s: %w", endpointID, err)
 	}
 	return nil
+}
+
+// migrateSQLite adds the columns later versions brought to an outbox an older one created.
+func migrateSQLite(ctx context.Context, db *sql.DB) error {
+	for _, c := range []struct{ table, column, def string }{
+		{"endpoints", "breaker_failures", "INTEGER NOT NULL DEFAULT 0"},
+		{"endpoints", "breaker_open_until", "INTEGER NOT NULL DEFAULT 0"},
+		{"endpoints", "breaker_cooldown_ms", "INTEGER NOT NULL DEFAULT 0"},
+	} {
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, c.table, c.column).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, `ALTER TABLE `+c.table+` ADD COLUMN `+c.column+` `+c.def); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// claimDue is due on PostgreSQL: it claims the messages it returns (see postgres.go).
+func (s *store) claimDue(ctx context.Context, now time.Time, limit int, skip func(msgID, endpointID string) bool) ([]job, error) {
+	var out []job
+	err := s.tx1(ctx, func(tx *sqlTx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, endpoint_id, attempts FROM messages
+			WHERE status = ? AND next_attempt_at <= ? AND claimed_until <= ?
+			ORDER BY next_attempt_at, created_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+			Pending, ms(now), ms(now), limit*4+64)
+		if err != nil {
+			return fmt.Errorf("sender: claim due messages: %w", err)
+		}
+		for rows.Next() {
+			var j job
+			if err := rows.Scan(&j.msgID, &j.endpointID, &j.attempts); err != nil {
+				rows.Close()
+				return fmt.Errorf("sender: read due message: %w", err)
+			}
+			if len(out) == limit || skip(j.msgID, j.endpointID) {
+				continue // read on: rows.Close on a partly read result would cost a round trip anyway
+			}
+			out = append(out, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("sender: claim due messages: %w", err)
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		ids := make([]string, len(out))
+		for i, j := range out {
+			ids[i] = j.msgID
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET claimed_by = ?, claimed_until = ? WHERE id = ANY(?)`,
+			s.replica, ms(now.Add(s.lease)), ids); err != nil {
+			return fmt.Errorf("sender: claim %d messages: %w", len(ids), err)
+		}
+		// An attempt still in flight on a message nobody held was a replica's that died.
+		if _, err := tx.ExecContext(ctx, `UPDATE attempts SET outcome = ?, error = 'the sender replica stopped before an answer came'
+			WHERE message_id = ANY(?) AND outcome = ?`, Interrupted, ids, InFlight); err != nil {
+			return fmt.Errorf("sender: recover attempts of claimed messages: %w", err)
+		}
+		body := map[string][]byte{}
+		brows, err := tx.QueryContext(ctx, `SELECT id, body FROM messages WHERE id = ANY(?)`, ids)
+		if err != nil {
+			return fmt.Errorf("sender: read bodies: %w", err)
+		}
+		defer brows.Close()
+		for brows.Next() {
+			var id string
+			var b []byte
+			if err := brows.Scan(&id, &b); err != nil {
+				return fmt.Errorf("sender: read body: %w", err)
+			}
+			body[id] = b
+		}
+		if err := brows.Err(); err != nil {
+			return fmt.Errorf("sender: read bodies: %w", err)
+		}
+		for i := range out {
+			out[i].body = body[out[i].msgID]
+		}
+		return nil
+	})
+	return out, err
+}
+
+// unclaim gives up the claim on a message this process will not attempt after all
+// (PostgreSQL; SQLite has no claims).
+func (s *store) unclaim(ctx context.Context, msgID string) {
+	if s.pg {
+		s.db.ExecContext(ctx, `UPDATE messages SET claimed_by = '', claimed_until = 0 WHERE id = ? AND claimed_by = ?`, msgID, s.replica)
+	}
+}
+
+// breakerRow is the persisted state of an endpoint's circuit breaker.
+type breakerRow struct {
+	failures  int
+	openUntil time.Time
+	cooldown  time.Duration
+}
+
+// saveBreaker persists an endpoint's breaker (opened, or closed again), so a restart keeps
+// holding an endpoint that was failing.
+func (s *store) saveBreaker(ctx context.Context, endpointID string, b breakerRow) error {
+	if _, err := s.db.ExecContext(ctx, `UPDATE endpoints SET breaker_failures = ?, breaker_open_until = ?,
+		breaker_cooldown_ms = ? WHERE id = ?`, b.failures, ms(b.openUntil), b.cooldown.Milliseconds(), endpointID); err != nil {
+		return fmt.Errorf("sender: save breaker of %s: %w", endpointID, err)
+	}
+	return nil
+}
+
+// breakers reads the persisted breakers that are not closed and clean.
+func (s *store) breakers(ctx context.Context) (map[string]breakerRow, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, breaker_failures, breaker_open_until, breaker_cooldown_ms FROM endpoints
+		WHERE disabled = 0 AND (breaker_failures > 0 OR breaker_open_until > 0)`)
+	if err != nil {
+		return nil, fmt.Errorf("sender: read breakers: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]breakerRow{}
+	for rows.Next() {
+		var id string
+		var b breakerRow
+		var until, cool int64
+		if err := rows.Scan(&id, &b.failures, &until, &cool); err != nil {
+			return nil, fmt.Errorf("sender: read breaker: %w", err)
+		}
+		b.openUntil, b.cooldown = fromMS(until), time.Duration(cool)*time.Millisecond
+		out[id] = b
+	}
+	return out, rows.Err()
 }

@@ -95,7 +95,7 @@ func (s *Postgres) Insert(ctx context.Context, ds []Delivery) ([]bool, error) {
 // Pending implements Store.
 func (s *Postgres) Pending(ctx context.Context, after int64, limit int) ([]Row, error) {
 	return queryAll(ctx, s.db, "store: postgres: pending", scanRow,
-		`SELECT seq, id, body FROM receiver_inbox WHERE processed_ms IS NULL AND seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+		`SELECT seq, id, body, received_ms FROM receiver_inbox WHERE processed_ms IS NULL AND seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 }
 
 // Process implements Store.

@@ -69,8 +69,15 @@ func queryAll[T any](ctx context.Context, db *sql.DB, what string, scan func(*sq
 // The scanners of queryAll, one per read of Store; each backend's query selects these columns in
 // this order.
 
-// scanRow scans seq, id, body.
-func scanRow(rows *sql.Rows, r *Row) error { return rows.Scan(&r.Seq, &r.ID, &r.Body) }
+// scanRow scans seq, id, body, received_ms.
+func scanRow(rows *sql.Rows, r *Row) error {
+	var received int64
+	if err := rows.Scan(&r.Seq, &r.ID, &r.Body, &received); err != nil {
+		return err
+	}
+	r.ReceivedAt = time.UnixMilli(received)
+	return nil
+}
 
 // scanQueued scans the outbox seq, then the effect as scanEffect does.
 func scanQueued(rows *sql.Rows, q *Queued) error { return scanEffectAfter(rows, &q.Effect, &q.Seq) }

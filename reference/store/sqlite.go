@@ -188,7 +188,7 @@ func (s *SQLite) Insert(ctx context.Context, ds []Delivery) ([]bool, error) {
 // Pending implements Store.
 func (s *SQLite) Pending(ctx context.Context, after int64, limit int) ([]Row, error) {
 	return queryAll(ctx, s.r, "store: sqlite: pending", scanRow,
-		`SELECT seq, id, body FROM inbox WHERE processed_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
+		`SELECT seq, id, body, received_ms FROM inbox WHERE processed_ms IS NULL AND seq > ? ORDER BY seq LIMIT ?`, after, limit)
 }
 
 // Process implements Store.

@@ -16,9 +16,10 @@ type Delivery struct {
 
 // Row is an inbox row that was acknowledged and not processed yet.
 type Row struct {
-	Seq  int64  // inbox order, increasing with commit order within one store
-	ID   string // delivery id
-	Body []byte
+	Seq        int64  // inbox order, increasing with commit order within one store
+	ID         string // delivery id
+	Body       []byte
+	ReceivedAt time.Time // when it was acknowledged (millisecond precision once stored)
 }
 
 // Effect is one business effect: the row of the effects table, and what a sink receives.

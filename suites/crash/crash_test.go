@@ -22,7 +22,7 @@ var ackBeforeDurableArgs = []string{"badreceiver", "--flaw", knownbad.AckBeforeD
 // A short retry schedule: the drill is about the crash, not about waiting out Standard
 // Webhooks' 5-minute second retry. Four attempts in flight keep delivery slow enough that the
 // kill lands while messages are still on their way.
-var senderArgs = []string{"sender", "--listen", "127.0.0.1:{port}", "--db", "/data/sender.db", "--per-endpoint", "4",
+var senderArgs = []string{"sender", "--listen", "127.0.0.1:{port}", "--db", "/data/sender.db", "--per-endpoint", "4", "--allow-private",
 	"--schedule", "0s,200ms,500ms,1s,1s,2s,2s,2s,2s,2s"}
 
 // logsOnFailure prints the endpoint's output with a failed assertion.

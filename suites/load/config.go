@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/hookproof/hookproof/reference/event"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
@@ -216,6 +218,9 @@ type options struct {
 	baseTransport http.RoundTripper
 	effectsFrom   string                          // where the collector's effects come from, when not a sink
 	effectsSync   func(ctx context.Context) error // reads the effects source once more
+	metrics       prometheus.Registerer
+	shared        SharedSink // a sink service shared by the shards
+	sharedAt      string     // where it is, for the results
 }
 
 // WithProgress writes live progress to w: with tty, one line rewritten in place several times
@@ -237,6 +242,25 @@ func WithEffectsSource(from string, sync func(ctx context.Context) error) Option
 	return func(o *options) { o.effectsFrom, o.effectsSync = from, sync }
 }
 
+// SharedSink is an effect sink shared by the shards of one run (hookproof sink): a run asks
+// it for the effects of its own ids instead of holding a collector. reference/sinkservice's
+// Shared implements it.
+type SharedSink interface {
+	// Progress returns how many ids under prefix have an effect, and how many distinct
+	// effects they have: cheap, polled while the run waits for effects.
+	Progress(ctx context.Context, prefix string) (ids, effects int, err error)
+	// Effects returns id → distinct effects for every id under prefix, and how many of the
+	// sink's ids for the run do not start with runPrefix (no shard of the run sent them).
+	Effects(ctx context.Context, prefix, runPrefix string) (counts map[string]int, foreign int, err error)
+}
+
+// WithSharedSink reconciles against a sink shared by the shards of the run, at where (its
+// URL, for the results), instead of an in-process collector. Each shard counts lost and
+// doubled for its own ids only (they carry the shard: see Run).
+func WithSharedSink(s SharedSink, where string) Option {
+	return func(o *options) { o.shared, o.sharedAt = s, where }
+}
+
 // WithBaseTransport replaces the transport under the recording one (default: a keep-alive
 // http.Transport sized for thousands of concurrent deliveries).
 func WithBaseTransport(rt http.RoundTripper) Option { return func(o *options) { o.baseTransport = rt } }
@@ -251,5 +275,5 @@ func (c Config) Observable(opts ...Option) Observable {
 }
 
 func (c Config) observable(o options) Observable {
-	return Observable{Sink: o.collector != nil || c.Sink != "", Invalid: c.Invalid > 0}
+	return Observable{Sink: o.collector != nil || o.shared != nil || c.Sink != "", Invalid: c.Invalid > 0}
 }

@@ -51,22 +51,23 @@ type run struct {
 	liveAcked atomic.Int64
 	liveErrs  atomic.Int64
 
-	mu       sync.Mutex
-	dels     slab
-	recent   [128]uint64 // the latest valid events, for --duplicate
-	nValid   int
-	objSeq   [objectsPerRun]int64
-	pending  int
-	overall  hist
-	seconds  []*second
-	codes    statusCounts
-	errs     map[string]int
-	attempts int
-	retries  int
-	chk      checks
-	vErrors  int // failed attempts of valid deliveries
-	vTimeout int
-	vTotal   int // attempts of valid deliveries (cut-offs excluded)
+	mu        sync.Mutex
+	dels      slab
+	recent    [128]uint64 // the latest valid events, for --duplicate
+	nValid    int
+	objSeq    [objectsPerRun]int64
+	pending   int
+	overall   hist
+	seconds   []*second
+	codes     statusCounts
+	errs      map[string]int
+	attempts  int
+	retries   int
+	published int // valid events created
+	chk       checks
+	vErrors   int // failed attempts of valid deliveries
+	vTimeout  int
+	vTotal    int // attempts of valid deliveries (cut-offs excluded)
 	// silent tracks the target going quiet: the attempts that got no HTTP answer at all
 	// (refused, reset, timed out) since the last one that got any answer.
 	silent silence
@@ -252,6 +253,7 @@ func (r *run) mainTargeter(tgt *vegeta.Target) error {
 		tok.kind = tokFirst
 		tok.n, d = r.newDeliveryLocked(now, 0)
 		d.attempts = 1
+		r.published++
 	}
 	ev := r.eventOf(tok.n, d)
 	r.attempts++

@@ -75,6 +75,11 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 		errs:     map[string]int{},
 	}
 	r.phase.Store("attack")
+	if o.metrics != nil {
+		if err := o.metrics.Register(runCollector{r}); err != nil {
+			return nil, fmt.Errorf("%w: metrics: %w", ErrConfig, err)
+		}
+	}
 
 	base := o.baseTransport
 	if base == nil {
@@ -87,6 +92,8 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	var collector *sink.Collector
 	sinkAddr := ""
 	switch {
+	case o.shared != nil:
+		sinkAddr = o.sharedAt
 	case o.collector != nil:
 		collector = o.collector
 	case cfg.Sink != "":
@@ -121,6 +128,9 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	// Ids and object ids carry the shard index: shards of one run never share either.
 	tag += "_" + strconv.Itoa(shard.Index)
 	r.idPrefix = "msg_" + tag + "_"
+	// Every shard of the run, whenever it started, sends ids under runPrefix: the hash of the
+	// run id that opens the tag.
+	runPrefix := "msg_" + tag[:8]
 	if r.sg, err = newSigner(cfg.Scheme, cfg.Secret, wrongSecretFor(cfg.Scheme, cfg.Seed, cfg.Secret), tag, cfg.Events); err != nil {
 		return nil, err
 	}
@@ -204,6 +214,13 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	if collector != nil && ctx.Err() == nil {
 		r.waitEffects(ctx, collector)
 	}
+	var shared *sharedEffects
+	if o.shared != nil {
+		if ctx.Err() == nil {
+			r.waitShared(ctx, o.shared)
+		}
+		shared = r.fetchShared(ctx, o.shared, runPrefix)
+	}
 	if o.effectsSync != nil && ctx.Err() == nil {
 		_ = o.effectsSync(ctx)
 	}
@@ -215,7 +232,13 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 	if collector != nil {
 		effects = collector.Distinct
 	}
+	if shared != nil && shared.err == nil {
+		effects = func(id string) int { return shared.counts[id] }
+	}
 	t := reconcile(&r.dels, r.id, effects)
+	if shared != nil {
+		t.foreign = shared.foreign
+	}
 	if collector != nil {
 		for id := range collector.Counts() {
 			if !strings.HasPrefix(id, r.idPrefix) {
@@ -240,13 +263,28 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 		}
 		rules = kept
 	}
+	if shared != nil && shared.err != nil {
+		// The shared sink could not be read: lost and doubled cannot be judged, never passed.
+		kept := rules[:0:0]
+		for _, th := range rules {
+			if th.sink {
+				blind = append(blind, th)
+			} else {
+				kept = append(kept, th)
+			}
+		}
+		rules = kept
+	}
 	res := r.results(t, rules, shard, sinkAddr)
 	for _, th := range unobserved {
 		res.Load.Thresholds = append(res.Load.Thresholds, th.NotObserved(th.Unobservable(can)))
 	}
 	for _, th := range blind {
-		res.Load.Thresholds = append(res.Load.Thresholds, th.NotObserved(
-			fmt.Sprintf("not observable: %s gave no effect at all for this run (is the query or pattern right, and does it see this run's rows?)", o.effectsFrom)))
+		why := fmt.Sprintf("not observable: %s gave no effect at all for this run (is the query or pattern right, and does it see this run's rows?)", o.effectsFrom)
+		if shared != nil && shared.err != nil {
+			why = fmt.Sprintf("not observable: the shared effect sink %s could not be read: %v", o.sharedAt, shared.err)
+		}
+		res.Load.Thresholds = append(res.Load.Thresholds, th.NotObserved(why))
 	}
 	res.Run.Started, res.Run.Finished = started, time.Now()
 	if proxy != nil {
@@ -362,6 +400,98 @@ func (r *run) waitEffects(ctx context.Context, c *sink.Collector) {
 		}
 	}
 	_ = c.WaitQuiet(ctx, r.cfg.SinkQuiet) // a sink that never goes quiet ends at SinkWait
+}
+
+// ackedValid lists the delivery numbers of the acked valid events.
+func (r *run) ackedValid() []uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []uint64
+	for n := uint64(0); n < r.dels.n; n++ {
+		if d := r.dels.get(n); d.invalid == 0 && d.state == stateAcked {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// waitShared is waitEffects for a shared sink, which it polls: until every acked event of
+// this shard has an effect (the cheap count first, the full counts to confirm), then until
+// the shard's effects have not changed for SinkQuiet, all within SinkWait.
+func (r *run) waitShared(ctx context.Context, s SharedSink) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.SinkWait)
+	defer cancel()
+	missing := r.ackedValid()
+	pause := func(d time.Duration) bool {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(d):
+			return true
+		}
+	}
+	for len(missing) > 0 {
+		ids, _, err := s.Progress(ctx, r.idPrefix)
+		if err == nil && ids >= len(missing) {
+			counts, _, err := s.Effects(ctx, r.idPrefix, "")
+			if err == nil {
+				left := missing[:0]
+				for _, n := range missing {
+					if counts[r.id(n)] == 0 {
+						left = append(left, n)
+					}
+				}
+				missing = left
+				if len(missing) == 0 {
+					break
+				}
+			}
+		}
+		if !pause(100 * time.Millisecond) {
+			return
+		}
+	}
+	quiet := r.cfg.SinkQuiet
+	step := max(min(quiet/5, 100*time.Millisecond), 10*time.Millisecond)
+	last, since := -1, time.Now()
+	for {
+		_, effects, err := s.Progress(ctx, r.idPrefix)
+		if err == nil && effects != last {
+			last, since = effects, time.Now()
+		}
+		if time.Since(since) >= quiet {
+			return
+		}
+		if !pause(step) {
+			return
+		}
+	}
+}
+
+// sharedEffects is what a shared sink said of this shard's ids at the end of the run.
+type sharedEffects struct {
+	counts  map[string]int
+	foreign int
+	err     error
+}
+
+// fetchShared reads the shard's effects from the shared sink, a few times if it fails; an
+// interrupted run still reads what arrived (within 30 s).
+func (r *run) fetchShared(ctx context.Context, s SharedSink, runPrefix string) *sharedEffects {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var out sharedEffects
+	for attempt := 0; attempt < 5; attempt++ {
+		out.counts, out.foreign, out.err = s.Effects(fctx, r.idPrefix, runPrefix)
+		if out.err == nil || fctx.Err() != nil {
+			break
+		}
+		select {
+		case <-fctx.Done():
+		case <-time.After(time.Duration(200*(attempt+1)) * time.Millisecond):
+		}
+	}
+	return &out
 }
 
 // snapshot is the progress line's view of the run.

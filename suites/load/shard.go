@@ -38,6 +38,43 @@ func ParseShard(s string) (Shard, error) {
 	return Shard{Index: i, Count: n}, nil
 }
 
+// JobIndexEnv is the variable a Kubernetes Indexed Job sets in each pod: the pod's completion
+// index, 0-based.
+const JobIndexEnv = "JOB_COMPLETION_INDEX"
+
+// ShardCountEnv gives the shard count to "--shard auto" (an Indexed Job's completions).
+const ShardCountEnv = "HOOKPROOF_SHARDS"
+
+// ParseShardFlag parses --shard: "i/n" as ParseShard does, or "auto/n" (the index is
+// $JOB_COMPLETION_INDEX + 1, so that pod 0 of an Indexed Job runs shard 1/n), or "auto" (the
+// count too comes from $HOOKPROOF_SHARDS).
+func ParseShardFlag(s string, getenv func(string) string) (Shard, error) {
+	a, b, hasCount := strings.Cut(strings.TrimSpace(s), "/")
+	if strings.TrimSpace(a) != "auto" {
+		return ParseShard(s)
+	}
+	count := strings.TrimSpace(b)
+	if !hasCount {
+		count = strings.TrimSpace(getenv(ShardCountEnv))
+		if count == "" {
+			return Shard{}, fmt.Errorf("shard auto: give the count, auto/N, or set $%s: %w", ShardCountEnv, ErrShard)
+		}
+	}
+	n, err := strconv.Atoi(count)
+	if err != nil || n < 1 || n > maxShards {
+		return Shard{}, fmt.Errorf("shard %q: the count %q is not in 1..%d: %w", s, count, maxShards, ErrShard)
+	}
+	v := strings.TrimSpace(getenv(JobIndexEnv))
+	if v == "" {
+		return Shard{}, fmt.Errorf("shard %q: $%s is not set (it is set in the pods of a Kubernetes Indexed Job): %w", s, JobIndexEnv, ErrShard)
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("shard %q: $%s=%q is not a completion index in 0..%d: %w", s, JobIndexEnv, v, n-1, ErrShard)
+	}
+	return Shard{Index: i + 1, Count: n}, nil
+}
+
 // Whole reports whether s is the whole run (no sharding).
 func (s Shard) Whole() bool { return s.Count <= 1 }
 

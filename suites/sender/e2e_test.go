@@ -75,7 +75,7 @@ func TestEndToEndExactlyOnce(t *testing.T) {
 	// exhaust it (ten attempts all failing: about 1e-7 per message).
 	sch, _ := refsender.ParseSchedule("0s,50ms,100ms,200ms,400ms,800ms,1s,1s,1s,1s")
 	snd, err := refsender.Open(ctx, filepath.Join(dir, "sender.db"), refsender.WithSchedule(sch),
-		refsender.WithRequestTimeout(5*time.Second), refsender.WithSeed(seed))
+		refsender.WithRequestTimeout(5*time.Second), refsender.WithSeed(seed), refsender.WithAllowPrivate())
 	if err != nil {
 		t.Fatal(err)
 	}

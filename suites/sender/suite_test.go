@@ -119,7 +119,8 @@ func startBuiltin(t *testing.T, name, scheme, secret, previous, fixedURL string,
 	switch {
 	case name == "reference":
 		s, err := refsender.Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"),
-			refsender.WithSchedule(badsender.DefaultSchedule), refsender.WithRequestTimeout(timeout), refsender.WithSeed(seed))
+			refsender.WithSchedule(badsender.DefaultSchedule), refsender.WithRequestTimeout(timeout), refsender.WithSeed(seed),
+			refsender.WithAllowPrivate()) // the suite's receiver listens on loopback
 		if err != nil {
 			t.Fatal(err)
 		}

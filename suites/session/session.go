@@ -125,13 +125,16 @@ type Config struct {
 // Session is one graded run of one command. Create it with New; Close it (defer) after opening
 // anything, and end with Finish.
 type Session struct {
-	cfg    Config
-	sink   *sink.Server
-	target target.Target
-	desc   string // what the target is, for the results ("image x", "builtin reference at ...")
-	image  bool   // the target is a container: its logs go into the results
-	work   string // a temporary folder for a built-in receiver's store
-	fx     *effects
+	cfg  Config
+	sink *sink.Server
+	// sinkURL is an effect sink outside the process (a sink service) that a built-in receiver
+	// reports to, when the session has no sink of its own (UseSinkURL).
+	sinkURL string
+	target  target.Target
+	desc    string // what the target is, for the results ("image x", "builtin reference at ...")
+	image   bool   // the target is a container: its logs go into the results
+	work    string // a temporary folder for a built-in receiver's store
+	fx      *effects
 }
 
 // New returns a session for cfg.
@@ -174,6 +177,10 @@ func (s *Session) OpenSink(ctx context.Context, addr string, announce bool) (*si
 // WorkDir is the folder of a built-in receiver's store ("" before OpenTarget starts one).
 func (s *Session) WorkDir() string { return s.work }
 
+// UseSinkURL makes url, an effect sink outside the process (hookproof sink), the one a
+// built-in receiver reports to and the results name, when the session opens no sink itself.
+func (s *Session) UseSinkURL(url string) { s.sinkURL = url }
+
 // Sink is the session's effect sink, nil when there is none.
 func (s *Session) Sink() *sink.Server { return s.sink }
 
@@ -182,7 +189,11 @@ func (s *Session) Sink() *sink.Server { return s.sink }
 // ErrUsage or ErrHarness.
 func (s *Session) OpenTarget(ctx context.Context, f *TargetFlags, scheme, secret string) (target.Target, error) {
 	if f.Builtin != "" {
-		if s.sink == nil {
+		sinkURL := s.sinkURL
+		if s.sink != nil {
+			sinkURL = s.sink.URL()
+		}
+		if sinkURL == "" {
 			return nil, Harness(errors.New("a built-in receiver needs the session's effect sink"))
 		}
 		dir, err := os.MkdirTemp("", "hookproof-builtin-*")
@@ -190,7 +201,7 @@ func (s *Session) OpenTarget(ctx context.Context, f *TargetFlags, scheme, secret
 			return nil, Harness(err)
 		}
 		s.work = dir
-		tgt, err := receiver.StartBuiltin(ctx, f.Builtin, scheme, secret, s.sink.URL(), dir, f.Events...)
+		tgt, err := receiver.StartBuiltin(ctx, f.Builtin, scheme, secret, sinkURL, dir, f.Events...)
 		switch {
 		case errors.Is(err, receiver.ErrConfig):
 			return nil, Usagef("--builtin: %v", err)
@@ -258,6 +269,8 @@ func (s *Session) Meta() reports.RunMeta {
 		if u, err := url.Parse(s.sink.URL()); err == nil {
 			m.Sink = u.Host
 		}
+	} else if s.sinkURL != "" {
+		m.Sink = s.sinkURL
 	}
 	if from := s.EffectsFrom(); from != "" {
 		if m.Sink != "" {
