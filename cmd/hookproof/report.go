@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/hookproof/hookproof/reference/sinkservice"
 	"github.com/hookproof/hookproof/reports"
@@ -22,7 +23,7 @@ func init() {
 }
 
 const reportUsage = `FILE... [-o report.html] [--junit FILE] [--summary-md FILE] [--title T] [--redact S]...
-   or: --from URL --run RUN_ID [--shards N] [-o report.html] ... (the shards deposited at hookproof sink)
+   or: --from URL --run RUN_ID [--shards N] [--wait D] [-o report.html] ... (the shards deposited at hookproof sink)
 
 Reads results files written by conform and load (--out), merges the shards of a load run
 (same run id, every shard present), writes one HTML file that opens offline in any browser,
@@ -80,6 +81,7 @@ func report(ctx context.Context, e *env, args []string) error {
 	from := fs.String("from", "", "read the shards' results from the shared effect sink at `URL` (hookproof sink) instead of files; with --run")
 	runID := fs.String("run", "", "with --from: the `RUN_ID` whose shards to merge")
 	shards := fs.Int("shards", 0, "with --from: the run's shard count `N`, when no shard may have reached the sink to declare it")
+	wait := fs.Duration("wait", 0, "with --from: wait up to this long for every shard to deposit its results (a merge Job started beside the load Job); shards still missing then make the verdict incomplete")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -94,6 +96,13 @@ func report(ctx context.Context, e *env, args []string) error {
 			return usagef("--from URL and --run RUN_ID go together")
 		case *shards < 0 || *shards > sinkservice.MaxShards:
 			return usagef("--shards %d: want 1 to %d", *shards, sinkservice.MaxShards)
+		case *wait < 0 || *wait > 24*time.Hour:
+			return usagef("--wait %s: want 0 to 24h", *wait)
+		}
+		if *wait > 0 {
+			if err := awaitShards(ctx, e, *from, *runID, *shards, *wait); err != nil {
+				return err
+			}
 		}
 		rs, sources, err := fromSink(ctx, e, *from, *runID, *shards, secrets)
 		if err != nil {
@@ -125,6 +134,37 @@ func report(ctx context.Context, e *env, args []string) error {
 		return usageError{err}
 	}
 	return writeReports(e, rs, baseNames(files), len(raw), *out, *title, also, secrets)
+}
+
+// awaitShards polls the sink until every shard of runID has deposited, or wait has passed, or
+// ctx ends (then the merge goes on with what is there, and says what is missing). A sink that
+// is not up yet is waited for too.
+func awaitShards(ctx context.Context, e *env, from, runID string, shards int, wait time.Duration) error {
+	c, err := sinkservice.NewClient(from)
+	if err != nil {
+		return usagef("--from: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	said := -1
+	for {
+		st, err := c.Status(ctx, runID)
+		if err == nil {
+			count := max(st.Shards, shards)
+			if count > 0 && len(st.Deposited) >= count {
+				return nil
+			}
+			if len(st.Deposited) != said {
+				said = len(st.Deposited)
+				fmt.Fprintf(e.stderr, "hookproof report: run %s: %d of %d shards deposited, waiting (up to %s)\n", runID, said, count, wait)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // fromSink fetches every deposited shard of runID from the sink service at from and merges
