@@ -112,6 +112,14 @@ func AddServeTLSFlags(fs *flag.FlagSet) *ServeTLSFlags {
 	return f
 }
 
+// Describe is what a listening line adds: ", mutual TLS (client CA FILE)" or "".
+func (f *ServeTLSFlags) Describe() string {
+	if f.ClientCA != "" {
+		return ", mutual TLS: client certificates of " + f.ClientCA
+	}
+	return ""
+}
+
 // Config is the server *tls.Config (nil for plain HTTP); its errors are usage errors.
 func (f *ServeTLSFlags) Config() (*tls.Config, error) {
 	cfg, err := f.Server.Config()
