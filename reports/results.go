@@ -133,7 +133,33 @@ type TLS struct {
 }
 
 // InsecureWarning is what the reports say of a run made with --insecure.
-const InsecureWarning = "--insecure: the target's TLS certificate was not verified"
+const InsecureWarning = "--insecure: the TLS certificate of the target was not verified"
+
+// Summary is the connection in one line: "TLS 1.3, TLS_AES_128_GCM_SHA256, certificate
+// verified for localhost (CA ca.pem), client certificate", or the --insecure warning.
+func (t *TLS) Summary() string {
+	if t == nil {
+		return ""
+	}
+	parts := []string{t.Version, t.Cipher}
+	switch {
+	case t.Insecure:
+		parts = append(parts, "WARNING "+InsecureWarning)
+	default:
+		v := "certificate verified"
+		if t.ServerName != "" {
+			v += " for " + t.ServerName
+		}
+		if t.CA != "" {
+			v += " (CA " + t.CA + ")"
+		}
+		parts = append(parts, v)
+	}
+	if t.ClientCertificate {
+		parts = append(parts, "client certificate (mutual TLS)")
+	}
+	return strings.Join(parts, ", ")
+}
 
 // Shard identifies one part of a logical run split across machines (--shard i/n).
 // A Results made by Merge has Index 0 ("all Count shards") and the shards' seeds in Seeds.
