@@ -269,3 +269,39 @@ func TestLoadOverHTTPSThroughChaosExactlyOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestConformSenderOverTLS runs conform sender with --tls: the scripted receiver serves
+// HTTPS with a generated certificate, and the trigger (hookproof send) trusts its CA through
+// {ca}; a trigger that does not trust it delivers nothing, and {ca} without --tls is a
+// usage error.
+func TestConformSenderOverTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite in subprocesses")
+	}
+	trigger := func(extra ...string) string {
+		return helperCommand(append([]string{"send", "--url", "{url}", "--secret", senderTestSecret}, extra...)...)
+	}
+	t.Run("the sender trusts {ca}", func(t *testing.T) {
+		code, output := conformSenderProcess(t, "--tls", "--trigger", trigger("--ca", "{ca}"), "--secret", senderTestSecret,
+			"--id", "SND-SIG-001", "--seed", "4")
+		if code != exitOK || !strings.Contains(output, "1 passed, 0 failed") || !strings.Contains(output, "serving HTTPS") {
+			t.Fatalf("exit %d:\n%s", code, output)
+		}
+		if !strings.Contains(output, "https://127.0.0.1:") {
+			t.Errorf("the scripted receiver's URL is not https:\n%s", output)
+		}
+	})
+	t.Run("a sender that does not trust it delivers nothing", func(t *testing.T) {
+		code, output := conformSenderProcess(t, "--tls", "--trigger", trigger(), "--secret", senderTestSecret,
+			"--id", "SND-SIG-001", "--seed", "4")
+		if code != exitHarness || !strings.Contains(output, "TLS unknown authority") {
+			t.Fatalf("exit %d, want %d and the trigger's TLS error:\n%s", code, exitHarness, output)
+		}
+	})
+	t.Run("{ca} without --tls", func(t *testing.T) {
+		code, output := conformSenderProcess(t, "--trigger", trigger("--ca", "{ca}"), "--secret", senderTestSecret, "--id", "SND-SIG-001")
+		if code != exitUsage || !strings.Contains(output, "give --tls") {
+			t.Fatalf("exit %d:\n%s", code, output)
+		}
+	})
+}
