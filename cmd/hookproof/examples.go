@@ -27,15 +27,21 @@ var examples = map[string]string{
   # shard 1 of 3 of one run (same --seed on every shard), merged later by hookproof report
   hookproof load --url https://webhooks.staging.example:8443/webhooks --secret "$SECRET" --sink 0.0.0.0:9300 --seed 42 --shard 1/3 --out shard1.json
   # the reference receiver in process
-  hookproof load --builtin reference --rate 100/s --duration 10s`,
+  hookproof load --builtin reference --rate 100/s --duration 10s
+  # an HTTPS endpoint behind mutual TLS, its certificate signed by your own CA
+  hookproof load --url https://127.0.0.1:8443/webhooks --secret "$SECRET" --sink 127.0.0.1:9300 --ca ca.pem --cert client.pem --key client.key`,
 	"report": `  hookproof report conform.json load.json -o report.html --junit junit.xml --summary-md summary.md
   hookproof report shard1.json shard2.json shard3.json -o load.html   # shards of one run are merged`,
 	"chaos": `  # a flaky network in front of your endpoint, on a fixed seed
   hookproof chaos --listen 127.0.0.1:8090 --upstream http://127.0.0.1:8080 --seed 42 --drop 0.05 --duplicate 0.1 --delay 100ms-2s
   # a scenario file, changed while traffic flows through the admin API
-  hookproof chaos --upstream http://127.0.0.1:8080 --scenario flaky-network.yaml --admin 127.0.0.1:8091`,
+  hookproof chaos --upstream http://127.0.0.1:8080 --scenario flaky-network.yaml --admin 127.0.0.1:8091
+  # HTTPS on both sides: serve TLS, verify the upstream with your CA
+  hookproof chaos --upstream https://127.0.0.1:8443 --ca ca.pem --tls-cert server.pem --tls-key server.key --drop 0.05`,
 	"receiver": `  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET"
-  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET" --db postgres://hookproof@127.0.0.1/hooks --sink http://127.0.0.1:9300/effects`,
+  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET" --db postgres://hookproof@127.0.0.1/hooks --sink http://127.0.0.1:9300/effects
+  # HTTPS, client certificates required (mutual TLS)
+  hookproof receiver --listen 127.0.0.1:8443 --secret "$SECRET" --tls-cert server.pem --tls-key server.key --client-ca ca.pem`,
 	"sender": `  hookproof sender --listen 127.0.0.1:8081 --db hookproof-sender.db
   # then register an endpoint and send through its API, or with: hookproof sender send --api http://127.0.0.1:8081 ...`,
 	"sender send": `  hookproof sender send --api http://127.0.0.1:8081 --url http://127.0.0.1:8080/webhooks --secret "$SECRET" \
