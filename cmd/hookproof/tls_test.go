@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -304,4 +305,31 @@ func TestConformSenderOverTLS(t *testing.T) {
 			t.Fatalf("exit %d:\n%s", code, output)
 		}
 	})
+}
+
+// TestSinkServesTLS: hookproof sink takes --tls-cert/--tls-key and --client-ca like the other
+// servers: a client that trusts the CA (and, with --client-ca, shows a certificate) reaches it.
+func TestSinkServesTLS(t *testing.T) {
+	f := newTLSFiles(t)
+	u := serveCommand(t, "sink", "--listen", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "s.db"),
+		"--tls-cert", f.ServerCert, "--tls-key", f.ServerKey, "--client-ca", f.CA)
+	cfg, err := (tlsconf.Client{CA: f.CA, Cert: f.ClientCert, Key: f.ClientKey}).Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
+	resp, err := hc.Get(strings.TrimSuffix(u, "/") + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.TLS == nil {
+		t.Fatalf("GET /healthz over TLS: %d", resp.StatusCode)
+	}
+	noCert, _ := (tlsconf.Client{CA: f.CA}).Config()
+	hc = &http.Client{Transport: &http.Transport{TLSClientConfig: noCert}, Timeout: 10 * time.Second}
+	if resp, err := hc.Get(strings.TrimSuffix(u, "/") + "/healthz"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a client without a certificate reached a sink that requires one: %d", resp.StatusCode)
+	}
 }
