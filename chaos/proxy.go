@@ -3,6 +3,7 @@ package chaos
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ type Proxy struct {
 	seed         int64
 	hseed        uint64
 	transport    http.RoundTripper
+	tlsConfig    *tls.Config
 	ownIdle      func() // closes the idle connections of a transport the proxy made
 	keyFunc      KeyFunc
 	log          *slog.Logger
@@ -110,6 +112,14 @@ func WithTransport(rt http.RoundTripper) Option {
 		p.transport = rt
 		return nil
 	}
+}
+
+// WithTLSConfig sets the TLS configuration of the default transport to an https upstream:
+// its roots (--ca), client certificate (mutual TLS), server name and verification. Without
+// it an https upstream is verified against the system roots. It does not apply with
+// WithTransport.
+func WithTLSConfig(cfg *tls.Config) Option {
+	return func(p *Proxy) error { p.tlsConfig = cfg; return nil }
 }
 
 // WithLogger sets where the proxy logs (default: discard). Logs never carry header values
@@ -200,6 +210,9 @@ func NewProxy(upstream string, opts ...Option) (*Proxy, error) {
 			p.transport, p.ownIdle = st, st.CloseIdleConnections
 		} else {
 			t := NewTransport()
+			if p.tlsConfig != nil {
+				t.TLSClientConfig = p.tlsConfig.Clone()
+			}
 			p.transport, p.ownIdle = t, t.CloseIdleConnections
 		}
 	}

@@ -265,6 +265,13 @@ func PrintRecap(w io.Writer, r *Results, opts ...TextOption) {
 		fmt.Fprintf(w, "\n  %s %s\n", cfg.paint(ansiRed, Mark(Failed)), cfg.clean(OutageLine(r.Load.Outage), false))
 	}
 	fmt.Fprintln(w)
+	if t := r.Run.TLS; t != nil {
+		line := cfg.clean(t.Summary(), false)
+		if t.Insecure {
+			line = cfg.paint(ansiRed, line)
+		}
+		fmt.Fprintf(w, "tls: %s\n", line)
+	}
 	v := r.Verdict()
 	fmt.Fprintf(w, "verdict: %s\n", cfg.paint(verdictColor(v), string(v)))
 	if ex := r.Explain(); ex != "" {

@@ -438,6 +438,12 @@ func runMeta(clean func(string) string, r *Results) []kv {
 		add("Mode", "non-strict: SHOULD failures are gaps", false)
 	}
 	add("Chaos", m.ChaosSpec, true)
+	if t := m.TLS; t != nil {
+		add("TLS", t.Summary(), false)
+		if t.Insecure {
+			out[len(out)-1].Class = "warn"
+		}
+	}
 	if m.Sink != "" {
 		add("Effect sink", m.Sink, true)
 	} else if r.Load != nil && r.Load.Ledger.Observed {

@@ -97,6 +97,14 @@ func junitSuiteFor(r *Results) junitSuite {
 	prop("seed", strconv.FormatInt(r.Run.Seed, 10))
 	prop("strict", strconv.FormatBool(r.Run.Strict))
 	prop("chaos", r.Run.ChaosSpec)
+	if t := r.Run.TLS; t != nil {
+		prop("tls.version", t.Version)
+		prop("tls.cipher", t.Cipher)
+		prop("tls.insecure", strconv.FormatBool(t.Insecure))
+		if t.Insecure {
+			prop("warning", InsecureWarning)
+		}
+	}
 	prop("verdict", string(r.Verdict()))
 	keys := slices.Sorted(maps.Keys(r.Run.Versions))
 	for _, k := range keys {

@@ -114,6 +114,15 @@ func WriteMarkdown(w io.Writer, rs ...*Results) error {
 		b.WriteString("\n")
 	}
 	for _, r := range rs {
+		if t := r.Run.TLS; t != nil {
+			mark := "🔒"
+			if t.Insecure {
+				mark = "⚠️"
+			}
+			fmt.Fprintf(&b, "%s %s TLS: %s\n\n", mark, mdText(KindTitle(r.Kind)), mdText(t.Summary()))
+		}
+	}
+	for _, r := range rs {
 		var failed []Case
 		for _, c := range r.Cases {
 			if c.Outcome == Failed {

@@ -259,6 +259,14 @@ func mergeMeta(shards []*Results) RunMeta {
 			}
 		}
 		m.Shard.Seeds = append(m.Shard.Seeds, r.Seed)
+		if r.TLS != nil {
+			// One shard's connection stands for the run; any shard's --insecure taints it.
+			if m.TLS == nil {
+				t := *r.TLS
+				m.TLS = &t
+			}
+			m.TLS.Insecure = m.TLS.Insecure || r.TLS.Insecure
+		}
 	}
 	if len(m.Versions) == 0 {
 		m.Versions = nil

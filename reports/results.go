@@ -112,6 +112,53 @@ type RunMeta struct {
 	// AllowUnobserved records that the user passed --allow-unobserved: an "incomplete"
 	// verdict (a MUST requirement not observable) then exits 0. The verdict stays incomplete.
 	AllowUnobserved bool `json:"allow_unobserved,omitempty"`
+	// TLS is the connection to an https:// target: version, cipher, and whether its certificate
+	// was verified. Absent for plain http (and in files written before it was recorded).
+	TLS *TLS `json:"tls,omitempty"`
+}
+
+// TLS describes the TLS connection of a run to its target.
+type TLS struct {
+	Version string `json:"version"` // "TLS 1.3"
+	Cipher  string `json:"cipher"`  // "TLS_AES_128_GCM_SHA256"
+	// ServerName is the name the certificate was verified against (--tls-server-name or the
+	// URL's host).
+	ServerName string `json:"server_name,omitempty"`
+	// ClientCertificate: hookproof presented a client certificate (--cert, mutual TLS).
+	ClientCertificate bool `json:"client_certificate,omitempty"`
+	// CA is the --ca bundle added to the system roots ("" for the system roots alone).
+	CA string `json:"ca,omitempty"`
+	// Insecure: --insecure, the target's certificate was not verified. Reports warn about it.
+	Insecure bool `json:"insecure,omitempty"`
+}
+
+// InsecureWarning is what the reports say of a run made with --insecure.
+const InsecureWarning = "--insecure: the TLS certificate of the target was not verified"
+
+// Summary is the connection in one line: "TLS 1.3, TLS_AES_128_GCM_SHA256, certificate
+// verified for localhost (CA ca.pem), client certificate", or the --insecure warning.
+func (t *TLS) Summary() string {
+	if t == nil {
+		return ""
+	}
+	parts := []string{t.Version, t.Cipher}
+	switch {
+	case t.Insecure:
+		parts = append(parts, "WARNING "+InsecureWarning)
+	default:
+		v := "certificate verified"
+		if t.ServerName != "" {
+			v += " for " + t.ServerName
+		}
+		if t.CA != "" {
+			v += " (CA " + t.CA + ")"
+		}
+		parts = append(parts, v)
+	}
+	if t.ClientCertificate {
+		parts = append(parts, "client certificate (mutual TLS)")
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Shard identifies one part of a logical run split across machines (--shard i/n).

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hookproof/hookproof/chaos"
+	"github.com/hookproof/hookproof/suites/session"
 )
 
 // chaos runs the HTTP-aware chaos proxy in front of one upstream until interrupted.
@@ -74,7 +75,9 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 	for i, t := range flagTypes {
 		names[i] = t.Name
 	}
-	fs := newFlagSet(e, "chaos", "--upstream URL [--listen ADDR] [--seed N] [--FAULT VALUE]... [--chaos SPEC] [--scenario FILE] [--admin ADDR] [--metrics ADDR]\n\n"+
+	fs := newFlagSet(e, "chaos", "--upstream URL [--listen ADDR] [--seed N] [--FAULT VALUE]... [--chaos SPEC] [--scenario FILE] [--admin ADDR] [--metrics ADDR]\n"+
+		"       [--tls-cert FILE --tls-key FILE [--client-ca FILE]] (serve HTTPS)\n"+
+		"       [--ca FILE] [--cert FILE --key FILE] [--insecure] [--tls-server-name NAME] (an https:// upstream)\n\n"+
 		"FAULT is a fault type: its flag adds one instance. The flags compose in this order, outermost first:\n  "+
 		strings.Join(names, ", ")+"\nafter --scenario's and --chaos's faults; for another order use --chaos SPEC or a scenario.")
 	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on (a bare :PORT listens on 127.0.0.1)")
@@ -87,6 +90,8 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 	ledgerOut := fs.String("ledger-out", "", "write the ledger as JSON lines to this file on exit")
 	verbose := fs.Bool("v", false, "log every faulted request to stderr")
 	metricsAddr := metricsFlag(fs)
+	serveTLS := session.AddServeTLSFlags(fs)
+	upTLS := session.AddTLSFlags(fs, "the upstream")
 	perFault := make([]*string, len(flagTypes))
 	for i, t := range flagTypes {
 		perFault[i] = fs.String(t.Name, "", faultFlagHelp(t))
@@ -99,6 +104,12 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 	}
 	if *upstream == "" {
 		return usagef("--upstream URL is required")
+	}
+	if err := upTLS.Validate(*upstream); err != nil {
+		return err
+	}
+	if _, err := serveTLS.Config(); err != nil {
+		return err
 	}
 
 	var specs []chaos.FaultSpec
@@ -169,20 +180,30 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 	if seed != nil {
 		opts = append(opts, chaos.WithSeed(*seed))
 	}
+	if tc := upTLS.Config(); tc != nil {
+		opts = append(opts, chaos.WithTLSConfig(tc))
+	}
 	p, err := chaos.NewProxy(*upstream, opts...)
 	if err != nil {
 		return usageError{err}
 	}
 	defer p.Close()
+	upTLS.Warn(e.stderr, "chaos")
+	if err := checkTLS(ctx, "--upstream ", *upstream, upTLS.Config()); err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", listenAddr)
 	if err != nil {
 		return harnessError{fmt.Errorf("listen %s: %w", listenAddr, err)}
 	}
+	if ln, err = serveTLS.Listener(ln); err != nil {
+		return err
+	}
 	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	servers := []*http.Server{srv}
 	fmt.Fprintf(e.stdout, "seed=%d\n", p.Seed())
-	fmt.Fprintf(e.stdout, "hookproof chaos: listening on http://%s -> %s\n", ln.Addr(), p.Upstream())
+	fmt.Fprintf(e.stdout, "hookproof chaos: listening on %s://%s -> %s%s\n", serveTLS.Scheme(), ln.Addr(), p.Upstream(), serveTLS.Describe())
 	if len(specs) == 0 {
 		fmt.Fprintln(e.stdout, "hookproof chaos: no faults (add some with flags, --chaos, --scenario or the admin API)")
 	} else {

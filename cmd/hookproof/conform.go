@@ -18,6 +18,7 @@ import (
 	"github.com/hookproof/hookproof/suites/harness"
 	"github.com/hookproof/hookproof/suites/receiver"
 	"github.com/hookproof/hookproof/suites/session"
+	"github.com/hookproof/hookproof/suites/tlsconf"
 )
 
 // conform runs a conformance suite; each suite is a mode (conform receiver, conform sender)
@@ -84,6 +85,7 @@ const conformReceiverUsage = `--url URL --secret S [--scheme standard] [--sink A
        [--out results.json] [--junit FILE] [--html FILE] [--summary-md FILE]
    or: --image IMG [--port P] [--path /hook] [--env K=V]... (instead of --url)
    or: --builtin reference|knownbad:FLAW (a receiver hookproof runs in process)
+   with an https:// URL: [--ca FILE] [--cert FILE --key FILE] [--insecure] [--tls-server-name NAME]
    or: --list [--id IDS] [--family F] [--level L]`
 
 // conformReceiverFlags are the flags of hookproof conform receiver.
@@ -295,6 +297,7 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 		Target: tgt, Secret: f.secret, Scheme: f.scheme, Chaos: f.chaos, Seed: f.seed,
 		Strict: f.strict, Selector: sel, OptIns: f.optIns, Timeout: f.timeout, Events: f.events,
 		Out: e.stdout, TextOptions: s.TextOptions(), Meta: s.Meta(),
+		TLS: f.target.TLSConfig(), TLSCA: f.target.TLS.CA,
 	}
 	if snk := s.Sink(); snk != nil {
 		opts.Sink, opts.SinkURL = snk.Collector, snk.URL()
@@ -309,6 +312,8 @@ func (f *conformReceiverFlags) run(ctx context.Context, e *env, fs *flag.FlagSet
 	switch {
 	case errors.Is(err, receiver.ErrConfig), errors.Is(err, harness.ErrEmptySelection):
 		return session.Usage(err)
+	case errors.Is(err, tlsconf.ErrTLS):
+		return session.Harness(err)
 	case errors.Is(err, harness.ErrUnreachable):
 		return session.Harness(fmt.Errorf("%w (is the endpoint running and listening at that address?)", err))
 	case err != nil && res == nil:

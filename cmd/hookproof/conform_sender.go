@@ -2,10 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +20,7 @@ import (
 	"github.com/hookproof/hookproof/suites/harness"
 	"github.com/hookproof/hookproof/suites/sender"
 	"github.com/hookproof/hookproof/suites/session"
+	"github.com/hookproof/hookproof/suites/tlsconf"
 )
 
 // conform sender: hookproof plays a scripted receiver, the trigger makes the sender under test
@@ -29,7 +35,7 @@ func init() {
 }
 
 const conformSenderUsage = `--listen ADDR --secret S --trigger CMD [--scheme standard] [--previous-secret S]
-       [--public-url URL] [--retry-wait 10s] [--quiet 2s] [--max-timeout 35s] [--skip-long]
+       [--public-url URL] [--tls] [--retry-wait 10s] [--quiet 2s] [--max-timeout 35s] [--skip-long]
        [--strict] [--id IDS] [--family F] [--level L] [--seed N]
        [--out results.json] [--junit FILE] [--html FILE] [--summary-md FILE]
    or: --list [--id IDS] [--family F] [--level L]`
@@ -38,7 +44,7 @@ type conformSenderFlags struct {
 	suiteFlags
 	listen, publicURL, trigger, secret, previous, scheme string
 	triggerTimeout, retryWait, quiet, maxTimeout         time.Duration
-	skipLong                                             bool
+	skipLong, tls                                        bool
 }
 
 func conformSender(ctx context.Context, e *env, args []string) error {
@@ -47,6 +53,7 @@ func conformSender(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.listen, "listen", "127.0.0.1:0", "address of hookproof's scripted receiver; a trigger without {url} needs a fixed port")
 	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` the sender reaches the scripted receiver at (default http://LISTEN)")
 	fs.StringVar(&f.trigger, "trigger", "", "command (run with sh -c) that makes your sender emit one event; {url} is replaced by the case's URL, also in $HOOKPROOF_URL")
+	fs.BoolVar(&f.tls, "tls", false, "serve the scripted receiver over HTTPS with a certificate of a CA generated for the run; {ca} in the trigger (and $HOOKPROOF_CA) is that CA's PEM file, for your sender to trust")
 	fs.DurationVar(&f.triggerTimeout, "trigger-timeout", 30*time.Second, "bound on one run of the trigger")
 	fs.StringVar(&f.secret, "secret", "", "the secret your sender signs with (default $HOOKPROOF_SECRET)")
 	fs.StringVar(&f.previous, "previous-secret", "", "the previous secret, when your sender is rotating: opts in to the rotation case")
@@ -114,6 +121,22 @@ func (f *conformSenderFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, 
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
+	caFile := ""
+	if f.tls {
+		var tlsLn net.Listener
+		if tlsLn, caFile, err = scriptedReceiverTLS(ln, f.publicURL); err != nil {
+			return harnessError{fmt.Errorf("--tls: %w", err)}
+		}
+		defer os.RemoveAll(filepath.Dir(caFile))
+		ln = tlsLn
+		if f.publicURL == "" {
+			base = "https://" + ln.Addr().String()
+			f.publicURL = base
+		}
+		fmt.Fprintf(e.stderr, "hookproof conform sender: serving HTTPS; the CA your sender must trust is %s ({ca}, $HOOKPROOF_CA)\n", caFile)
+	} else if strings.Contains(f.trigger, sender.CAPlaceholder) {
+		return usagef("the trigger has {ca}: give --tls (the scripted receiver then serves HTTPS and {ca} is its CA)")
+	}
 	mode := "a URL per case ({url})"
 	if !perCase {
 		mode = "one fixed URL (any path at " + base + "), cases one at a time"
@@ -130,7 +153,7 @@ func (f *conformSenderFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, 
 	meta := s.Meta()
 	meta.Target = "" // the suite names the trigger command
 	res, err := sender.Run(ctx, sender.Options{
-		Listener: ln, PublicURL: f.publicURL, Trigger: f.trigger, TriggerTimeout: f.triggerTimeout,
+		Listener: ln, PublicURL: f.publicURL, Trigger: f.trigger, TriggerTimeout: f.triggerTimeout, TriggerCA: caFile,
 		Secret: f.secret, PreviousSecret: f.previous, Scheme: f.scheme,
 		RetryWait: f.retryWait, Quiet: f.quiet, MaxTimeout: f.maxTimeout, SkipLong: f.skipLong,
 		Seed: f.seed, Strict: f.strict, Selector: sel, Timeout: f.timeout,
@@ -145,6 +168,38 @@ func (f *conformSenderFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, 
 		return session.Harness(err)
 	}
 	return s.Finish(ctx, res)
+}
+
+// scriptedReceiverTLS wraps ln in TLS with a certificate for its address, 127.0.0.1,
+// localhost and the host of publicURL, signed by a CA made for the run; it returns the TLS
+// listener and the CA's PEM file, in a temporary folder of its own.
+func scriptedReceiverTLS(ln net.Listener, publicURL string) (net.Listener, string, error) {
+	ca, err := tlsconf.NewCA("hookproof conform sender CA")
+	if err != nil {
+		return nil, "", err
+	}
+	hosts := []string{"127.0.0.1", "localhost", "::1"}
+	if h, _, err := net.SplitHostPort(ln.Addr().String()); err == nil && !slices.Contains(hosts, h) && h != "0.0.0.0" && h != "::" {
+		hosts = append(hosts, h)
+	}
+	if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" && !slices.Contains(hosts, u.Hostname()) {
+		hosts = append(hosts, u.Hostname())
+	}
+	leaf, err := ca.Server(hosts...)
+	if err != nil {
+		return nil, "", err
+	}
+	dir, err := os.MkdirTemp("", "hookproof-conform-sender-*")
+	if err != nil {
+		return nil, "", err
+	}
+	caFile, err := ca.WriteFile(dir, "ca")
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, "", err
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{leaf.TLS}}
+	return tlsconf.Listener(ln, cfg), caFile, nil
 }
 
 // redactTrigger hides the secrets inside a --trigger command (RedactArgs only knows flags

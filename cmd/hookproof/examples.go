@@ -33,7 +33,9 @@ var examples = map[string]string{
   # shard 2 of 3 against a shared sink (hookproof sink): the endpoint reports to http://sink:9300/runs/nightly-42/effects
   hookproof load --url http://endpoint:8080/webhooks --secret "$SECRET" --sink-url http://sink:9300 --run-id nightly-42 --seed 42 --shard 2/3
   # in a Kubernetes Indexed Job of 3 completions: pod k runs shard k+1/3
-  hookproof load --url http://endpoint:8080/webhooks --secret "$SECRET" --sink-url http://sink:9300 --run-id nightly-42 --seed 42 --shard auto/3`,
+  hookproof load --url http://endpoint:8080/webhooks --secret "$SECRET" --sink-url http://sink:9300 --run-id nightly-42 --seed 42 --shard auto/3
+  # an HTTPS endpoint behind mutual TLS, its certificate signed by your own CA
+  hookproof load --url https://127.0.0.1:8443/webhooks --secret "$SECRET" --sink 127.0.0.1:9300 --ca ca.pem --cert client.pem --key client.key`,
 	"sink": `  # the shared sink of a sharded run; the endpoint reports to http://127.0.0.1:9300/runs/RUN_ID/effects
   hookproof sink --listen 127.0.0.1:9300 --db hookproof-sink.db
   # shared by several sink services, and /effects (an endpoint whose sink URL cannot change) going to run nightly-42
@@ -46,11 +48,15 @@ var examples = map[string]string{
   # a scenario file, changed while traffic flows through the admin API
   hookproof chaos --upstream http://127.0.0.1:8080 --scenario flaky-network.yaml --admin 127.0.0.1:8091
   # Prometheus metrics (requests, faults by type) on a port of their own
-  hookproof chaos --upstream http://127.0.0.1:8080 --drop 0.05 --metrics 127.0.0.1:9103`,
+  hookproof chaos --upstream http://127.0.0.1:8080 --drop 0.05 --metrics 127.0.0.1:9103
+  # HTTPS on both sides: serve TLS, verify the upstream with your CA
+  hookproof chaos --upstream https://127.0.0.1:8443 --ca ca.pem --tls-cert server.pem --tls-key server.key --drop 0.05`,
 	"receiver": `  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET"
   hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET" --db postgres://hookproof@127.0.0.1/hooks --sink http://127.0.0.1:9300/effects
   # Prometheus metrics on a port of their own (never a path of the webhook listener)
-  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET" --metrics 127.0.0.1:9100`,
+  hookproof receiver --listen 127.0.0.1:8080 --secret "$SECRET" --metrics 127.0.0.1:9100
+  # HTTPS, client certificates required (mutual TLS)
+  hookproof receiver --listen 127.0.0.1:8443 --secret "$SECRET" --tls-cert server.pem --tls-key server.key --client-ca ca.pem`,
 	"sender": `  hookproof sender --listen 127.0.0.1:8081 --db hookproof-sender.db
   hookproof sender --listen 127.0.0.1:8081 --db postgres://hookproof@127.0.0.1/hooks --allow-cidr 10.20.0.0/16   # a replica
   hookproof sender --listen 127.0.0.1:8081 --db /tmp/s.db --allow-private   # receivers on this machine (tests, demos)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/suites/inspect"
+	"github.com/hookproof/hookproof/suites/session"
 )
 
 // listen is an inspecting endpoint: every delivery that arrives is judged against its scheme
@@ -26,7 +27,9 @@ func init() {
 	})
 }
 
-const listenUsage = "--listen ADDR [--secret S ...] [--scheme standard] [--forward-to URL] [--record FILE] [--record-secrets] [--keep N] [--ui ADDR]"
+const listenUsage = "--listen ADDR [--secret S ...] [--scheme standard] [--forward-to URL] [--record FILE] [--record-secrets] [--keep N] [--ui ADDR]\n" +
+	"       [--tls-cert FILE --tls-key FILE [--client-ca FILE]] (receive over HTTPS)\n" +
+	"       [--ca FILE] [--cert FILE --key FILE] [--insecure] [--tls-server-name NAME] (an https:// --forward-to)"
 
 func runListen(ctx context.Context, e *env, args []string) int {
 	return exitCode(e, "listen", listen(ctx, e, args))
@@ -43,6 +46,8 @@ func listen(ctx context.Context, e *env, args []string) error {
 	recordSecrets := fs.Bool("record-secrets", false, "keep signature header values in the record and the live page (default: REDACTED)")
 	keep := fs.Int("keep", inspect.DefaultKeep, "how many recent deliveries the live page holds")
 	uiAddr := fs.String("ui", "", "`ADDR` to serve the live page of recent deliveries on")
+	serveTLS := session.AddServeTLSFlags(fs)
+	fwdTLS := session.AddTLSFlags(fs, "the --forward-to endpoint")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -69,11 +74,29 @@ func listen(ctx context.Context, e *env, args []string) error {
 		}
 		target = u
 	}
+	if fwdTLS.Given() && target == nil {
+		return usagef("--ca, --cert, --key, --insecure and --tls-server-name apply to an https:// --forward-to")
+	}
+	if err := fwdTLS.Validate(*forwardTo); err != nil {
+		return err
+	}
+	if _, err := serveTLS.Config(); err != nil {
+		return err
+	}
+	if target != nil {
+		fwdTLS.Warn(e.stderr, "listen")
+		if err := checkTLS(ctx, "--forward-to ", target.String(), fwdTLS.Config()); err != nil {
+			return err
+		}
+	}
 
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", *addr)
 	if err != nil {
 		return harnessError{fmt.Errorf("listen on %s: %w", *addr, err)}
+	}
+	if ln, err = serveTLS.Listener(ln); err != nil {
+		return err
 	}
 	var closers []func(context.Context) error
 	closeAll := func(ctx context.Context) error {
@@ -95,7 +118,7 @@ func listen(ctx context.Context, e *env, args []string) error {
 	}
 	hub := inspect.NewHub(*keep)
 	l, err := inspect.NewListener(inspect.ListenerConfig{Judge: judge, Hub: hub, Record: rec, RecordSecrets: *recordSecrets,
-		ForwardTo: target, Console: e.stdout})
+		ForwardTo: target, ForwardTLS: fwdTLS.Config(), Console: e.stdout})
 	if err != nil {
 		ln.Close()
 		closeAll(context.Background())
@@ -130,8 +153,8 @@ func listen(ctx context.Context, e *env, args []string) error {
 	if *record != "" {
 		recShown = ", recording to " + *record
 	}
-	fmt.Fprintf(e.stdout, "hookproof listen: listening on http://%s (scheme %s, %s, %s%s, keeping %d%s)\n",
-		ln.Addr(), judge.Scheme(), judged, then, recShown, *keep, uiShown)
+	fmt.Fprintf(e.stdout, "hookproof listen: listening on %s://%s (scheme %s, %s, %s%s, keeping %d%s%s)\n",
+		serveTLS.Scheme(), ln.Addr(), judge.Scheme(), judged, then, recShown, *keep, uiShown, serveTLS.Describe())
 
 	return serveGracefully(ctx, e, ln, l, closeAll, 10*time.Second, gracefulText{
 		stopping: "hookproof listen: stopping",

@@ -22,6 +22,7 @@ import (
 	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/load"
 	"github.com/hookproof/hookproof/suites/session"
+	"github.com/hookproof/hookproof/suites/tlsconf"
 )
 
 func init() {
@@ -35,7 +36,8 @@ func init() {
 const loadUsage = `--url URL --secret S --rate 200/s --duration 30s [--chaos SPEC] [--invalid P]
        [--duplicate P] [--sink ADDR | --sink-url URL] [--threshold EXPR]... [--out FILE] [--html FILE]
        [--shard i/n|auto/n] [--run-id RUN_ID]
-   or: --builtin reference|knownbad:FLAW [...] (a receiver hookproof runs in process)`
+   or: --builtin reference|knownbad:FLAW [...] (a receiver hookproof runs in process)
+   with an https:// URL: [--ca FILE] [--cert FILE --key FILE] [--insecure] [--tls-server-name NAME]`
 
 // loadFlags are the flags of hookproof load.
 type loadFlags struct {
@@ -268,6 +270,7 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	}
 	cfg.URL = tgt.URL()
 	cfg.Meta = s.Meta()
+	cfg.TLS, cfg.TLSCA = f.target.TLSConfig(), f.target.TLS.CA
 
 	msg := fmt.Sprintf("%s, %s for %s at %s, seed %d, run %s", cfg.URL, cfg.Scheme, cfg.Duration, cfg.Rate, cfg.Seed, cfg.RunID)
 	if cfg.Shard.Count > 1 {
@@ -299,7 +302,7 @@ func (f *loadFlags) run(ctx context.Context, e *env, fs *flag.FlagSet, args []st
 	switch {
 	case errors.Is(runErr, load.ErrConfig), errors.Is(runErr, load.ErrThreshold):
 		return session.Usage(runErr)
-	case errors.Is(runErr, load.ErrUnreachable), errors.Is(runErr, load.ErrHarness):
+	case errors.Is(runErr, load.ErrUnreachable), errors.Is(runErr, load.ErrHarness), errors.Is(runErr, tlsconf.ErrTLS):
 		return session.Harness(runErr)
 	case res == nil:
 		return runErr

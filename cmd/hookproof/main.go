@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/hookproof/hookproof/suites/session"
+	"github.com/hookproof/hookproof/suites/tlsconf"
 )
 
 // Exit codes are a contract (README, "Verdicts and exit codes").
@@ -79,7 +80,7 @@ func exitCode(e *env, name string, err error) int {
 	switch {
 	case errors.As(err, &u), errors.Is(err, session.ErrUsage):
 		return exitUsage
-	case errors.As(err, &h), errors.Is(err, session.ErrHarness):
+	case errors.As(err, &h), errors.Is(err, session.ErrHarness), errors.Is(err, tlsconf.ErrTLS):
 		return exitHarness
 	default:
 		return exitFailed

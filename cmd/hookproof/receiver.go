@@ -18,6 +18,7 @@ import (
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reference/store"
+	"github.com/hookproof/hookproof/suites/session"
 )
 
 // receiver serves the reference receiver: verify, store durably, acknowledge, then process
@@ -30,7 +31,7 @@ func init() {
 	})
 }
 
-const receiverUsage = "--listen ADDR --secret S [--scheme standard] [--db PATH|DSN] [--sink URL] [--workers N] [--metrics ADDR]"
+const receiverUsage = "--listen ADDR --secret S [--scheme standard] [--db PATH|DSN] [--sink URL] [--workers N] [--metrics ADDR] [--tls-cert FILE --tls-key FILE [--client-ca FILE]]"
 
 func runReceiver(ctx context.Context, e *env, args []string) int {
 	return exitCode(e, "receiver", serveReceiver(ctx, e, args))
@@ -49,7 +50,11 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 	drainFor := fs.Duration("drain-timeout", 30*time.Second, "on Ctrl-C, how long to wait for in-flight work")
 	verbose := fs.Bool("v", false, "log every rejected delivery")
 	metricsAddr := metricsFlag(fs)
+	serveTLS := session.AddServeTLSFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := serveTLS.Config(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -87,13 +92,16 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return harnessError{fmt.Errorf("listen on %s: %w", *listen, err)}
 	}
+	if ln, err = serveTLS.Listener(ln); err != nil {
+		return err
+	}
 	rcv, err := receiver.Open(ctx, scheme, *db, opts...)
 	if err != nil {
 		ln.Close()
 		return harnessError{fmt.Errorf("open the inbox at %s: %w", redactDSN(*db), err)}
 	}
-	fmt.Fprintf(e.stdout, "hookproof receiver: listening on http://%s (scheme %s, db %s, sink %s, workers %d)\n",
-		ln.Addr(), scheme.Name(), redactDSN(*db), sinkShown, workers.n)
+	fmt.Fprintf(e.stdout, "hookproof receiver: listening on %s://%s (scheme %s, db %s, sink %s, workers %d%s)\n",
+		serveTLS.Scheme(), ln.Addr(), scheme.Name(), redactDSN(*db), sinkShown, workers.n, serveTLS.Describe())
 	ms, err := startMetrics(ctx, e, "receiver", *metricsAddr, reg)
 	if err != nil {
 		ln.Close()

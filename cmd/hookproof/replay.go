@@ -15,6 +15,8 @@ import (
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/suites/inspect"
 	"github.com/hookproof/hookproof/suites/load"
+	"github.com/hookproof/hookproof/suites/session"
+	"github.com/hookproof/hookproof/suites/tlsconf"
 )
 
 func init() {
@@ -26,7 +28,8 @@ func init() {
 }
 
 const replayUsage = `FILE|- --url URL --secret S [--scheme standard] [--rate R] [--chaos SPEC] [--new-ids]
-       [--only ID,...] [--max-attempts N] [--seed N]`
+       [--only ID,...] [--max-attempts N] [--seed N]
+       [--ca FILE] [--cert FILE --key FILE] [--insecure] [--tls-server-name NAME] (an https:// URL)`
 
 func runReplay(ctx context.Context, e *env, args []string) int {
 	return exitCode(e, "replay", replay(ctx, e, args))
@@ -45,6 +48,7 @@ func replay(ctx context.Context, e *env, args []string) error {
 		sender.MaxAttempts, inspect.DefaultFirstRetry, inspect.DefaultMaxBackoff))
 	seed := fs.Int64("seed", 0, "seed of the chaos proxy and the retry jitter (default: random, printed)")
 	timeout := fs.Duration("timeout", inspect.DefaultTimeout, "how long one attempt may take, answer included")
+	tlsFlags := session.AddTLSFlags(fs, "the endpoint")
 	// FILE may come before the flags, as in the usage line.
 	var file string
 	if len(args) > 0 && (args[0] == "-" || !strings.HasPrefix(args[0], "-")) {
@@ -63,6 +67,9 @@ func replay(ctx context.Context, e *env, args []string) error {
 	}
 	if *rawURL == "" {
 		return usagef("--url: give the endpoint to deliver to")
+	}
+	if err := tlsFlags.Validate(*rawURL); err != nil {
+		return err
 	}
 	if *attempts < 1 || *attempts > sender.MaxAttempts {
 		return usagef("--max-attempts %d: want 1 to %d", *attempts, sender.MaxAttempts)
@@ -123,7 +130,8 @@ func replay(ctx context.Context, e *env, args []string) error {
 
 	d := inspect.NewDeliverer(s, sender.Backoff(*attempts, inspect.DefaultFirstRetry, inspect.DefaultMaxBackoff), uint64(*seed))
 	d.Timeout = *timeout
-	d.Client = inspect.NewClient(*timeout)
+	d.Client = inspect.NewTLSClient(*timeout, tlsFlags.Config())
+	tlsFlags.Warn(e.stderr, "replay")
 	fmt.Fprintf(e.stdout, "hookproof replay: %s to %s (scheme %s, %d attempts at most, seed %d", plural(len(plan.Deliveries), "delivery", "deliveries"),
 		redactURL(*rawURL), s.Name(), *attempts, *seed)
 	if *chaosSpec != "" {
@@ -146,11 +154,13 @@ func replay(ctx context.Context, e *env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "  %s read: %s\n", plural(plan.Records, "record", "records"), strings.Join(notes, "; "))
 	}
-	sum, err := inspect.Replay(ctx, plan, inspect.ReplayConfig{URL: *rawURL, Deliverer: d, Interval: interval, Chaos: *chaosSpec, Seed: *seed,
+	sum, err := inspect.Replay(ctx, plan, inspect.ReplayConfig{URL: *rawURL, Deliverer: d, Interval: interval, Chaos: *chaosSpec, Seed: *seed, TLS: tlsFlags.Config(),
 		OnResult: func(_ int, d inspect.ReplayDelivery, r inspect.Result) { printReplayLine(e.stdout, d, r) }})
 	switch {
 	case errors.Is(err, inspect.ErrReplayInput):
 		return usagef("%w", err)
+	case errors.Is(err, tlsconf.ErrTLS):
+		return harnessError{fmt.Errorf("%s: %w", redactURL(*rawURL), err)}
 	case err != nil:
 		return harnessError{err}
 	}

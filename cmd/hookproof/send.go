@@ -19,6 +19,7 @@ import (
 	"github.com/hookproof/hookproof/reference/sender"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/suites/inspect"
+	"github.com/hookproof/hookproof/suites/session"
 )
 
 func init() {
@@ -29,7 +30,7 @@ func init() {
 	})
 }
 
-const sendUsage = "--url URL --secret S [--scheme standard] [--id ID] [--event FILE|-] [--retry] [--max-attempts N]"
+const sendUsage = "--url URL --secret S [--scheme standard] [--id ID] [--event FILE|-] [--retry] [--max-attempts N]\n       [--ca FILE] [--cert FILE --key FILE] [--insecure] [--tls-server-name NAME] (an https:// URL)"
 
 // sampleType is the type of the sample event send makes without --event.
 const sampleType = "hookproof.test"
@@ -48,6 +49,7 @@ func send(ctx context.Context, e *env, args []string) error {
 	retry := fs.Bool("retry", false, "retry like the reference sender (2xx acknowledges, 410 stops, Retry-After honoured) and show each attempt")
 	attempts := fs.Int("max-attempts", inspect.DefaultAttempts, "with --retry: attempts, the first included")
 	timeout := fs.Duration("timeout", inspect.DefaultTimeout, "how long one attempt may take, answer included")
+	tlsFlags := session.AddTLSFlags(fs, "the endpoint")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -65,6 +67,9 @@ func send(ctx context.Context, e *env, args []string) error {
 	fs.Visit(func(f *flag.Flag) { maxSet = maxSet || f.Name == "max-attempts" })
 	if maxSet && !*retry {
 		return usagef("--max-attempts: give --retry too (without it send makes one attempt)")
+	}
+	if err := tlsFlags.Validate(*rawURL); err != nil {
+		return err
 	}
 	s, err := newScheme(e, *schemeName, *secret)
 	if err != nil {
@@ -114,7 +119,11 @@ func send(ctx context.Context, e *env, args []string) error {
 	}
 	d := inspect.NewDeliverer(s, schedule, uint64(randomSeed()))
 	d.Timeout = *timeout
-	d.Client = inspect.NewClient(*timeout)
+	d.Client = inspect.NewTLSClient(*timeout, tlsFlags.Config())
+	tlsFlags.Warn(e.stderr, "send")
+	if err := checkTLS(ctx, "", *rawURL, tlsFlags.Config()); err != nil {
+		return err
+	}
 	d.OnAttempt = func(a inspect.Attempt) { printAttempt(e.stdout, tr, redactURL(*rawURL), len(body), a, *retry) }
 	r := d.Deliver(ctx, inspect.Outbound{URL: *rawURL, ID: deliveryID, Header: h, Body: body})
 	last := r.Last()

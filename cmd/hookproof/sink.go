@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/hookproof/hookproof/suites/session"
 	"net"
 	"time"
 
@@ -20,7 +21,7 @@ func init() {
 	})
 }
 
-const sinkUsage = `--listen ADDR [--db PATH|DSN] [--run RUN_ID]
+const sinkUsage = `--listen ADDR [--db PATH|DSN] [--run RUN_ID] [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
 
 The endpoint under test POSTs each effect ({"webhook_id","effect_id","type","data","applied"})
 to /runs/RUN_ID/effects, or to /effects for the run named by --run. Load shards started with
@@ -37,7 +38,11 @@ func serveSink(ctx context.Context, e *env, args []string) error {
 	db := fs.String("db", "hookproof-sink.db", "SQLite file of the effects and results, or a postgres:// DSN shared by several sink services")
 	run := fs.String("run", sinkservice.DefaultRun, "the run that effects POSTed to /effects (no run in the path) belong to: give it the shards' --run-id to test an endpoint that cannot change its sink URL")
 	drainFor := fs.Duration("drain-timeout", 10*time.Second, "on Ctrl-C, how long to wait for reports in flight")
+	serveTLS := session.AddServeTLSFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if _, err := serveTLS.Config(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -51,6 +56,9 @@ func serveSink(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return harnessError{fmt.Errorf("listen on %s: %w", *listen, err)}
 	}
+	if ln, err = serveTLS.Listener(ln); err != nil {
+		return err
+	}
 	st, err := sinkservice.Open(ctx, *db)
 	if err != nil {
 		ln.Close()
@@ -62,8 +70,8 @@ func serveSink(ctx context.Context, e *env, args []string) error {
 		st.Close()
 		return usagef("%v", err)
 	}
-	fmt.Fprintf(e.stdout, "hookproof sink: listening on http://%s (db %s; effects to /runs/RUN_ID/effects, or /effects for run %q)\n",
-		ln.Addr(), redactDSN(*db), *run)
+	fmt.Fprintf(e.stdout, "hookproof sink: listening on %s://%s (db %s; effects to /runs/RUN_ID/effects, or /effects for run %q%s)\n",
+		serveTLS.Scheme(), ln.Addr(), redactDSN(*db), *run, serveTLS.Describe())
 	return serveGracefully(ctx, e, ln, svc, func(context.Context) error { return st.Close() }, *drainFor, gracefulText{
 		stopping: "hookproof sink: shutting down",
 		failed:   "close the store",

@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -90,6 +91,17 @@ func WithTimeout(d time.Duration) ClientOption { return func(c *Client) { c.time
 // WithTransport sets the transport (default: a clone of http.DefaultTransport).
 func WithTransport(rt http.RoundTripper) ClientOption {
 	return func(c *Client) { c.hc.Transport = rt }
+}
+
+// WithTLSConfig sets the TLS configuration of the default transport (--ca, --cert,
+// --insecure, --tls-server-name); nil keeps the defaults. Give it before WithTransport, which
+// replaces the transport.
+func WithTLSConfig(cfg *tls.Config) ClientOption {
+	return func(c *Client) {
+		if tr, ok := c.hc.Transport.(*http.Transport); ok && cfg != nil {
+			tr.TLSClientConfig = cfg.Clone()
+		}
+	}
 }
 
 // WithSecrets lists secrets to redact from recorded evidence.

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hookproof/hookproof/suites/target"
+	"github.com/hookproof/hookproof/suites/tlsconf"
 )
 
 // ErrUnreachable is wrapped by Probe when nothing answers at the target's address.
@@ -50,9 +52,18 @@ func (t *HandlerTarget) Close(ctx context.Context) error {
 // Probe checks that something accepts TCP connections at the target's host and port, without
 // sending it a request (a webhook endpoint may act on any request). It wraps ErrUnreachable.
 func Probe(ctx context.Context, t target.Target) error {
+	_, err := ProbeTLS(ctx, t, nil)
+	return err
+}
+
+// ProbeTLS is Probe, and for an https target a TLS handshake with cfg (nil: the defaults)
+// that checks its certificate, still without sending a request. It returns the handshake's
+// state (nil for http). A certificate that does not verify, or a server that wants a client
+// certificate, is a *tlsconf.Error (wrapping tlsconf.ErrTLS) that says which flag fixes it.
+func ProbeTLS(ctx context.Context, t target.Target, cfg *tls.Config) (*tls.ConnectionState, error) {
 	u, err := url.Parse(t.URL())
 	if err != nil {
-		return fmt.Errorf("target url %q: %w", t.URL(), err)
+		return nil, fmt.Errorf("target url %q: %w", t.URL(), err)
 	}
 	host := u.Host
 	if u.Port() == "" {
@@ -67,8 +78,23 @@ func Probe(ctx context.Context, t target.Target) error {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrUnreachable, t.URL(), err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, t.URL(), err)
 	}
-	_ = conn.Close()
-	return nil
+	if u.Scheme != "https" {
+		_ = conn.Close()
+		return nil, nil
+	}
+	return tlsconf.Handshake(ctx, conn, host, cfg)
+}
+
+// ServeHandlerTLS is ServeHandler over TLS with cfg: the target's URL is https.
+func ServeHandlerTLS(h http.Handler, path string, cfg *tls.Config) (*HandlerTarget, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("serve handler: %w", err)
+	}
+	t := &HandlerTarget{srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, ln: ln,
+		u: "https://" + ln.Addr().String() + path}
+	go func() { _ = t.srv.Serve(tls.NewListener(ln, cfg)) }()
+	return t, nil
 }

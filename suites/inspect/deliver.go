@@ -3,6 +3,7 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -115,6 +116,25 @@ func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastR
 // bounded by timeout.
 func NewClient(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, CheckRedirect: noRedirects}
+}
+
+// NewTLSClient is NewClient with the client TLS configuration cfg for https endpoints (--ca,
+// --cert, --insecure, --tls-server-name); nil: the system roots.
+func NewTLSClient(timeout time.Duration, cfg *tls.Config) *http.Client {
+	c := NewClient(timeout)
+	if cfg != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.Clone()
+		c.Transport = tr
+	}
+	return c
+}
+
+func cloneTLS(cfg *tls.Config) *tls.Config {
+	if cfg == nil {
+		return nil
+	}
+	return cfg.Clone()
 }
 
 // Deliver makes o's attempts until one is acknowledged with a 2xx, the endpoint answers 410,

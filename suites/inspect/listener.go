@@ -3,6 +3,7 @@ package inspect
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ type ListenerConfig struct {
 	// ForwardTo, when set, is the endpoint every delivery is forwarded to, byte for byte.
 	ForwardTo      *url.URL
 	ForwardTimeout time.Duration // default DefaultForwardTimeout
+	// ForwardTLS is the client TLS configuration for an https ForwardTo (--ca, --cert,
+	// --insecure, --tls-server-name); nil: the system roots.
+	ForwardTLS *tls.Config
 	// Console gets one line per delivery (nil: none).
 	Console io.Writer
 	Now     func() time.Time
@@ -87,6 +91,7 @@ func NewListener(cfg ListenerConfig) (*Listener, error) {
 		l.client = &http.Client{
 			Transport: &http.Transport{
 				Proxy:               nil, // the endpoint is addressed directly, never through $HTTP_PROXY
+				TLSClientConfig:     cloneTLS(cfg.ForwardTLS),
 				DisableCompression:  true,
 				MaxIdleConnsPerHost: 64,
 				IdleConnTimeout:     90 * time.Second,

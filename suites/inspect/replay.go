@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/hookproof/hookproof/chaos"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/suites/harness"
+	"github.com/hookproof/hookproof/suites/tlsconf"
 )
 
 // Errors of replay, for the exit codes: ErrReplayInput is a record file or an option replay
@@ -188,6 +190,9 @@ type ReplayConfig struct {
 	// go through an in-process chaos proxy seeded with Seed.
 	Chaos string
 	Seed  int64
+	// TLS is the client TLS configuration for an https URL, of the chaos proxy's upstream and
+	// of the probe (the Deliverer's client has its own); nil: the system roots.
+	TLS *tls.Config
 	// OnResult, when set, sees each delivery's result as it ends (i is its index in the plan);
 	// calls are serialised.
 	OnResult func(i int, d ReplayDelivery, r Result)
@@ -228,7 +233,7 @@ func Replay(ctx context.Context, plan *ReplayPlan, cfg ReplayConfig) (ReplaySumm
 			return sum, fmt.Errorf("%w: --chaos: %w", ErrReplayInput, err)
 		}
 		base := &url.URL{Scheme: u.Scheme, Host: u.Host}
-		proxy, err := chaos.NewProxy(base.String(), chaos.WithSeed(cfg.Seed), chaos.WithFaults(sc.Faults...))
+		proxy, err := chaos.NewProxy(base.String(), chaos.WithSeed(cfg.Seed), chaos.WithFaults(sc.Faults...), chaos.WithTLSConfig(cfg.TLS))
 		if err != nil {
 			return sum, fmt.Errorf("%w: --chaos: %w", ErrReplayInput, err)
 		}
@@ -248,7 +253,7 @@ func Replay(ctx context.Context, plan *ReplayPlan, cfg ReplayConfig) (ReplaySumm
 			target += "?" + u.RawQuery
 		}
 	}
-	if err := probe(ctx, u); err != nil {
+	if err := probe(ctx, u, cfg.TLS); err != nil {
 		return sum, err
 	}
 
@@ -306,8 +311,10 @@ func Replay(ctx context.Context, plan *ReplayPlan, cfg ReplayConfig) (ReplaySumm
 	return sum, nil
 }
 
-// probe checks that something accepts a TCP connection at u's host, sending nothing.
-func probe(ctx context.Context, u *url.URL) error {
+// probe checks that something accepts a TCP connection at u's host, sending nothing; for an
+// https URL it makes a TLS handshake with cfg too, and a certificate that does not verify is
+// a *tlsconf.Error (wrapping tlsconf.ErrTLS) that names the flag that fixes it.
+func probe(ctx context.Context, u *url.URL, cfg *tls.Config) error {
 	host := u.Host
 	if u.Port() == "" {
 		port := "80"
@@ -320,6 +327,15 @@ func probe(ctx context.Context, u *url.URL) error {
 	c, err := d.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return fmt.Errorf("%w: nothing accepts connections at %s: %v", ErrUnreachable, host, err)
+	}
+	if u.Scheme == "https" {
+		ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		defer cancel()
+		_, err := tlsconf.Handshake(ctx, c, host, cfg)
+		if errors.Is(err, tlsconf.ErrTLS) {
+			return err
+		}
+		return nil // anything else is the deliveries' to meet and report
 	}
 	return c.Close()
 }

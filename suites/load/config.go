@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -73,6 +74,12 @@ type Config struct {
 	Workers      int `json:"workers"`       // initial attack workers (default 10)
 	MaxWorkers   int `json:"max_workers"`   // bound on concurrent first attempts (default 4096)
 	RetryWorkers int `json:"retry_workers"` // bound on concurrent retries (default 1024)
+
+	// TLS is the client TLS configuration for an https target (--ca, --cert, --insecure,
+	// --tls-server-name), of the attack and of the chaos proxy's upstream; nil: the system
+	// roots. TLSCA is the --ca file, for the results.
+	TLS   *tls.Config `json:"-"`
+	TLSCA string      `json:"-"`
 
 	// Args is the command line, for the results file; secrets are redacted again on the way.
 	Args     []string          `json:"-"`

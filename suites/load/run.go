@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"github.com/hookproof/hookproof/chaos"
 	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reports"
+	"github.com/hookproof/hookproof/suites/tlsconf"
 )
 
 // ErrHarness means the run could not start (a listener could not be opened); with
@@ -83,9 +85,10 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 
 	base := o.baseTransport
 	if base == nil {
-		base = newTransport()
+		base = newTransport(cfg.TLS)
 	}
-	if err := probe(ctx, base, cfg.URL, min(cfg.Timeout, 5*time.Second)); err != nil {
+	tlsState, err := probe(ctx, base, cfg.URL, min(cfg.Timeout, 5*time.Second), cfg.TLS)
+	if err != nil {
 		return nil, err
 	}
 
@@ -276,6 +279,11 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 		rules = kept
 	}
 	res := r.results(t, rules, shard, sinkAddr)
+	if res.Run.TLS == nil && tlsState != nil {
+		if u, err := url.Parse(cfg.URL); err == nil {
+			res.Run.TLS = tlsconf.Describe(tlsState, cfg.TLS, tlsconf.ServerName(cfg.TLS, tlsconf.HostPort(u.Scheme, u.Host)), cfg.TLSCA)
+		}
+	}
 	for _, th := range unobserved {
 		res.Load.Thresholds = append(res.Load.Thresholds, th.NotObserved(th.Unobservable(can)))
 	}
@@ -304,9 +312,15 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 }
 
 // newTransport is the default transport: keep-alive pools sized for thousands of concurrent
-// deliveries to one host, as Vegeta's own, and no Accept-Encoding.
-func newTransport() *http.Transport {
+// deliveries to one host, as Vegeta's own, and no Accept-Encoding; tc is the TLS
+// configuration of an https target (nil: the defaults). Like Vegeta's, it speaks HTTP/1.1
+// over TLS too: a webhook sender's connections, one delivery at a time on each.
+func newTransport(tc *tls.Config) *http.Transport {
+	if tc != nil {
+		tc = tc.Clone()
+	}
 	return &http.Transport{
+		TLSClientConfig:       tc,
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   vegeta.DefaultConnections,
@@ -320,20 +334,25 @@ func newTransport() *http.Transport {
 }
 
 // probe checks that the target answers HTTP at all before any load is sent: any status will
-// do (a webhook endpoint may well refuse HEAD), a connection error will not.
-func probe(ctx context.Context, rt http.RoundTripper, target string, timeout time.Duration) error {
+// do (a webhook endpoint may well refuse HEAD), a connection error will not. Over TLS it
+// returns the connection's state; a certificate that does not verify (with tc) is a
+// *tlsconf.Error, which says which flag fixes it.
+func probe(ctx context.Context, rt http.RoundTripper, target string, timeout time.Duration, tc *tls.Config) (*tls.ConnectionState, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, target, nil)
 	if err != nil {
-		return fmt.Errorf("%w: probe: %w", ErrConfig, err)
+		return nil, fmt.Errorf("%w: probe: %w", ErrConfig, err)
 	}
 	resp, err := rt.RoundTrip(req)
 	if err != nil {
-		return fmt.Errorf("%w: %s did not answer a HEAD probe (waited up to %s): %w", ErrUnreachable, redactURL(target), timeout, err)
+		if te := tlsconf.Explain(err, tlsconf.HostPort(req.URL.Scheme, req.URL.Host), tc); te != nil && req.URL.Scheme == "https" {
+			return nil, te
+		}
+		return nil, fmt.Errorf("%w: %s did not answer a HEAD probe (waited up to %s): %w", ErrUnreachable, redactURL(target), timeout, err)
 	}
 	resp.Body.Close()
-	return nil
+	return resp.TLS, nil
 }
 
 // startChaos serves an in-process chaos proxy in front of the target on a loopback port and
@@ -344,7 +363,7 @@ func startChaos(ctx context.Context, cfg Config, sc *chaos.Scenario) (*chaos.Pro
 		return nil, nil, "", fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	upstream := u.Scheme + "://" + u.Host
-	p, err := chaos.NewProxy(upstream, chaos.WithSeed(cfg.Seed), chaos.WithFaults(sc.Faults...))
+	p, err := chaos.NewProxy(upstream, chaos.WithSeed(cfg.Seed), chaos.WithFaults(sc.Faults...), chaos.WithTLSConfig(cfg.TLS))
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("%w: --chaos: %w", ErrConfig, err)
 	}
@@ -563,7 +582,7 @@ func (r *run) results(t tally, rules []Threshold, shard Shard, sinkAddr string) 
 		args[i] = reports.RedactString(a, cfg.Secret)
 	}
 	meta := reports.RunMeta{
-		Target: redactURL(cfg.URL), Scheme: cfg.Scheme, Seed: cfg.Seed, ChaosSpec: cfg.Chaos, Sink: sinkAddr,
+		Target: redactURL(cfg.URL), Scheme: cfg.Scheme, Seed: cfg.Seed, ChaosSpec: cfg.Chaos, Sink: sinkAddr, TLS: cfg.Meta.TLS,
 		Versions: versions, Args: args, AllowUnobserved: cfg.Meta.AllowUnobserved,
 		Shard: &reports.Shard{Index: shard.Index, Count: shard.Count, RunID: cfg.RunID},
 	}

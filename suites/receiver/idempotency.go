@@ -96,7 +96,7 @@ func (e *env) lostAckProxy(c *harness.Check) (url string, stop func()) {
 	if err != nil {
 		c.Fail("a chaos proxy with "+spec, err.Error())
 	}
-	p, err := chaos.NewProxy(e.base, chaos.WithSeed(e.seed), chaos.WithFaults(specs...))
+	p, err := chaos.NewProxy(e.base, chaos.WithSeed(e.seed), chaos.WithFaults(specs...), chaos.WithTLSConfig(e.opts.TLS))
 	if err != nil {
 		c.Fail("a chaos proxy with "+spec, err.Error())
 	}

@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 	"github.com/hookproof/hookproof/suites/catalog"
 	"github.com/hookproof/hookproof/suites/harness"
 	"github.com/hookproof/hookproof/suites/target"
+	"github.com/hookproof/hookproof/suites/tlsconf"
 	"github.com/onsi/ginkgo/v2"
 )
 
@@ -56,6 +58,13 @@ type Options struct {
 	// in the provider's shape (event.Template): every case sends copies of them, filled in
 	// with its own ids and ordering keys, instead of hookproof's own events.
 	Events []string
+
+	// TLS is the client TLS configuration for an https target (--ca, --cert, --insecure,
+	// --tls-server-name); nil: the system roots. The probe checks the certificate before any
+	// case runs, and the connection's version and cipher go into the results.
+	TLS *tls.Config
+	// TLSCA is the --ca file, for the results ("" for none).
+	TLSCA string
 
 	Seed     int64 // spec order, delivery ids and chaos decisions derive from it
 	Strict   bool  // SHOULD failures fail the run
@@ -96,8 +105,9 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 	if err != nil {
 		return nil, err
 	}
+	var tlsState *tls.ConnectionState
 	if !o.DryRun {
-		if err := harness.Probe(ctx, o.Target); err != nil {
+		if tlsState, err = harness.ProbeTLS(ctx, o.Target, o.TLS); err != nil {
 			return nil, err
 		}
 	}
@@ -107,7 +117,7 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: --chaos: %w", ErrConfig, err)
 		}
-		proxy, err = chaos.NewProxy(e.base, chaos.WithSeed(o.Seed), chaos.WithFaults(sc.Faults...))
+		proxy, err = chaos.NewProxy(e.base, chaos.WithSeed(o.Seed), chaos.WithFaults(sc.Faults...), chaos.WithTLSConfig(o.TLS))
 		if err != nil {
 			return nil, fmt.Errorf("%w: --chaos: %w", ErrConfig, err)
 		}
@@ -136,6 +146,11 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 		meta.Target = o.Target.URL()
 	}
 	meta.ChaosSpec = o.Chaos
+	if tlsState != nil {
+		if u, err := url.Parse(o.Target.URL()); err == nil {
+			meta.TLS = tlsconf.Describe(tlsState, o.TLS, tlsconf.ServerName(o.TLS, tlsconf.HostPort(u.Scheme, u.Host)), o.TLSCA)
+		}
+	}
 	if meta.Sink == "" {
 		meta.Sink = o.SinkURL
 	}
@@ -232,7 +247,7 @@ func newEnv(o Options) (*env, error) {
 	if e.otherSch, err = signature.New(o.Scheme, e.other); err != nil {
 		return nil, fmt.Errorf("receiver suite: making a second secret: %w", err)
 	}
-	e.client = harness.NewClient(harness.WithSecrets(o.Secret, e.other))
+	e.client = harness.NewClient(harness.WithTLSConfig(o.TLS), harness.WithSecrets(o.Secret, e.other))
 	if len(o.Events) > 0 {
 		e.templates, err = event.LoadTemplates(o.Events, event.Shape(e.traits.BodyShape), e.traits.IDHeader == "")
 		if err != nil {

@@ -40,7 +40,10 @@ type Options struct {
 	// http:// and the listener's address, 127.0.0.1 for an unspecified host).
 	PublicURL string
 
-	Trigger        string        // sh -c command; {url} is the case's endpoint
+	Trigger string // sh -c command; {url} is the case's endpoint
+	// TriggerCA is the CA file (PEM) of the scripted receiver's certificate when Listener
+	// serves TLS: {ca} in Trigger and $HOOKPROOF_CA.
+	TriggerCA      string
 	TriggerTimeout time.Duration // per run; 0: 30 s
 	Secret         string        // the endpoint secret the sender signs with
 	PreviousSecret string        // when set, the sender is rotating from it: opts in to SND-SIG-002
@@ -199,7 +202,7 @@ func newEnv(o Options) (*env, error) {
 		}
 	}
 	e := &env{o: o, scheme: sc, traits: sc.Traits(),
-		trig: Trigger{Command: o.Trigger, Timeout: o.TriggerTimeout, Secrets: []string{o.Secret, o.PreviousSecret}}}
+		trig: Trigger{Command: o.Trigger, Timeout: o.TriggerTimeout, Secrets: []string{o.Secret, o.PreviousSecret}, CA: o.TriggerCA}}
 	return e, nil
 }
 

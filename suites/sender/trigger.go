@@ -16,12 +16,18 @@ import (
 // URLPlaceholder in a trigger command is replaced by the URL of the case's endpoint.
 const URLPlaceholder = "{url}"
 
+// CAPlaceholder in a trigger command is replaced by the path of the PEM file of the CA that
+// signed the scripted receiver's certificate, when it serves HTTPS (conform sender --tls).
+const CAPlaceholder = "{ca}"
+
 // Trigger runs the command that makes the sender under test emit one event: `sh -c CMD`, with
 // {url} replaced by the case's URL and HOOKPROOF_URL and HOOKPROOF_CASE in its environment.
 type Trigger struct {
 	Command string
 	Timeout time.Duration // for one run; 0 means 30 s
 	Secrets []string      // redacted from anything shown
+	// CA is the scripted receiver's CA file (PEM) when it serves HTTPS: {ca} and $HOOKPROOF_CA.
+	CA string
 }
 
 // PerCase reports whether the command takes the case's URL ({url}): then every case gets its
@@ -61,9 +67,15 @@ func (t Trigger) Run(ctx context.Context, caseID, url string) (TriggerRun, error
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmdline := strings.ReplaceAll(t.Command, URLPlaceholder, shellWord(url))
+	if t.CA != "" {
+		cmdline = strings.ReplaceAll(cmdline, CAPlaceholder, shellWord(t.CA))
+	}
 	run := TriggerRun{Command: reports.RedactString(cmdline, t.Secrets...)}
 	cmd := exec.CommandContext(ctx, "sh", "-c", cmdline)
 	cmd.Env = append(os.Environ(), "HOOKPROOF_URL="+url, "HOOKPROOF_CASE="+caseID)
+	if t.CA != "" {
+		cmd.Env = append(cmd.Env, "HOOKPROOF_CA="+t.CA)
+	}
 	cmd.WaitDelay = 2 * time.Second // a background child holding the pipes cannot stall the case
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &limited{b: &stdout}, &limited{b: &stderr}

@@ -215,6 +215,7 @@ func (s *Session) OpenTarget(ctx context.Context, f *TargetFlags, scheme, secret
 	if err != nil {
 		return nil, err
 	}
+	f.TLS.Warn(s.cfg.Stderr, s.cfg.Command)
 	s.target, s.desc, s.image = tgt, f.describe(), f.Image != ""
 	return tgt, nil
 }

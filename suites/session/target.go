@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,7 +24,10 @@ type TargetFlags struct {
 	Builtin string
 	// Events are the run's --event templates, set by the command (not a flag of this group):
 	// a built-in reference receiver orders the events by their paths.
-	Events  []string
+	Events []string
+	// TLS are the client TLS flags (--ca, --cert, --key, --insecure, --tls-server-name) for an
+	// https:// --url.
+	TLS     *TLSFlags
 	port    int
 	path    string
 	env     multiFlag
@@ -41,7 +45,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // AddTargetFlags registers --url, --builtin, --image, --port, --path, --env, --arg, --ready and
 // --startup-timeout on fs.
 func AddTargetFlags(fs *flag.FlagSet) *TargetFlags {
-	f := &TargetFlags{}
+	f := &TargetFlags{TLS: AddTLSFlags(fs, "the endpoint")}
 	fs.StringVar(&f.URL, "url", "", "URL of the endpoint under test (or --image, or --builtin)")
 	fs.StringVar(&f.Builtin, "builtin", "", "a receiver hookproof runs in process instead, with its own effect sink: "+strings.Join(receiver.Builtins(), ", "))
 	fs.StringVar(&f.Image, "image", "", "container image of the endpoint under test: hookproof starts it on the host network, waits until it is ready, and removes it on exit (needs a Docker engine)")
@@ -56,6 +60,9 @@ func AddTargetFlags(fs *flag.FlagSet) *TargetFlags {
 
 // Validate checks the combination of flags; its errors are usage errors (exit 2).
 func (f *TargetFlags) Validate(fs *flag.FlagSet) error {
+	if f.URL == "" && f.TLS.Given() {
+		return Usagef("%s apply to an https:// --url", strings.Join(f.TLS.names(), ", "))
+	}
 	if f.Builtin != "" {
 		if f.URL != "" || f.Image != "" {
 			return Usagef("--builtin excludes --url and --image")
@@ -82,7 +89,7 @@ func (f *TargetFlags) Validate(fs *flag.FlagSet) error {
 		if _, err := target.FromURL(f.URL); err != nil {
 			return Usage(err)
 		}
-		return nil
+		return f.TLS.Validate(f.URL)
 	}
 	for _, kv := range f.env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
@@ -142,6 +149,9 @@ func (f *TargetFlags) open(ctx context.Context, stderr io.Writer, secrets ...str
 	fmt.Fprintf(stderr, "hookproof: %s is ready at %s (container %.12s)\n", f.Image, c.URL(), c.ID())
 	return c, nil
 }
+
+// TLSConfig is the client TLS configuration of the target (nil: none given).
+func (f *TargetFlags) TLSConfig() *tls.Config { return f.TLS.Config() }
 
 // describe names the target for RunMeta.Target.
 func (f *TargetFlags) describe() string {
