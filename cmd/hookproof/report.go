@@ -76,6 +76,7 @@ func report(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	title := fs.String("title", "", "title of the report page")
+	resultsOut := fs.String("out", "", "also write the merged results (one run: a load run's shards merged, or one file) as JSON to `FILE`")
 	var redact multiFlag
 	fs.Var(&redact, "redact", "a secret to remove from everything written (repeatable; $"+secretEnv+" is always removed)")
 	from := fs.String("from", "", "read the shards' results from the shared effect sink at `URL` (hookproof sink) instead of files; with --run")
@@ -108,7 +109,7 @@ func report(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		return writeReports(e, rs, sources, len(sources), *out, *title, also, secrets)
+		return writeReports(e, rs, sources, len(sources), *out, *resultsOut, *title, also, secrets)
 	}
 	if len(files) == 0 {
 		fs.Usage()
@@ -133,7 +134,7 @@ func report(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
-	return writeReports(e, rs, baseNames(files), len(raw), *out, *title, also, secrets)
+	return writeReports(e, rs, baseNames(files), len(raw), *out, *resultsOut, *title, also, secrets)
 }
 
 // awaitShards polls the sink until every shard of runID has deposited, or wait has passed, or
@@ -226,7 +227,10 @@ func fromSink(ctx context.Context, e *env, from, runID string, shards int, secre
 
 // writeReports writes the HTML report and the other formats asked for, prints the verdict
 // and returns its error.
-func writeReports(e *env, rs []*reports.Results, sources []string, inputs int, out, title string, also map[string]string, secrets []string) error {
+func writeReports(e *env, rs []*reports.Results, sources []string, inputs int, out, resultsOut, title string, also map[string]string, secrets []string) error {
+	if resultsOut != "" && len(rs) != 1 {
+		return usagef("--out writes one run's results; these are %d runs (write a report of them instead)", len(rs))
+	}
 	opts := []reports.HTMLOption{reports.WithVersion(Version), reports.WithSources(sources...), reports.WithSecrets(secrets...)}
 	if title != "" {
 		opts = append(opts, reports.WithTitle(title))
@@ -247,6 +251,11 @@ func writeReports(e *env, rs []*reports.Results, sources []string, inputs int, o
 	outputs := reports.Outputs{Files: also, Getenv: e.getenv}
 	if err := outputs.Write(rs...); err != nil {
 		return harnessError{err}
+	}
+	if resultsOut != "" {
+		if err := rs[0].WriteFile(resultsOut); err != nil {
+			return harnessError{fmt.Errorf("--out: %w", err)}
+		}
 	}
 
 	merged := inputs - len(rs)

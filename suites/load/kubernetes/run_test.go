@@ -149,7 +149,7 @@ func TestJobRunsAsLocalProcesses(t *testing.T) {
 	// The sink, from the Deployment: its address and store made local.
 	sinkAddr, dir := freeAddr(t), t.TempDir()
 	sinkC := m.deployments[0].Spec.Template.Spec.Containers[0]
-	start(t, bin, sinkC, map[string]string{}, func(a string) string {
+	start(t, bin, sinkC, m.podEnv(t, sinkC), func(a string) string {
 		a = strings.Replace(a, "0.0.0.0:9300", sinkAddr, 1)
 		return strings.Replace(a, "/data/", dir+"/", 1)
 	})
@@ -190,11 +190,14 @@ func TestJobRunsAsLocalProcesses(t *testing.T) {
 			penv["JOB_COMPLETION_INDEX"] = fmt.Sprint(i)
 			pods = append(pods, start(t, bin, c, penv, nil))
 		}
+		if kill >= 0 {
+			// SIGKILL mid-run, as a node lost: the pod never deposits its results.
+			time.Sleep(700 * time.Millisecond)
+			_ = pods[kill].cmd.Process.Kill()
+			_ = pods[kill].cmd.Wait()
+		}
 		for i, p := range pods {
 			if i == kill {
-				time.Sleep(500 * time.Millisecond)
-				_ = p.cmd.Process.Kill()
-				_ = p.cmd.Wait()
 				continue
 			}
 			if code := p.wait(t, 2*time.Minute); code != 0 {
