@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/hookproof/hookproof/suites/tlsconf"
 	"io"
 	"net/http"
 	"os"
@@ -46,6 +48,10 @@ type demoFlags struct {
 	scheme   string
 	events   multiFlag
 	effects  string
+	tls      bool
+	// serveTLS and clientTLS are --tls's: the reference receiver's certificate, from a CA made
+	// for the run, and a client that trusts only that CA.
+	serveTLS, clientTLS *tls.Config
 }
 
 func runDemo(ctx context.Context, e *env, args []string) int {
@@ -58,6 +64,7 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	fs.Int64Var(&f.seed, "seed", 0, "seed of every random choice (default: random, printed)")
 	fs.StringVar(&f.scheme, "scheme", "standard", "signature scheme: "+strings.Join(signature.Names(), ", "))
 	fs.Var(&f.events, "event", eventUsage)
+	fs.BoolVar(&f.tls, "tls", false, "serve the reference receiver over HTTPS with a certificate from a CA made for the run, and send everything over TLS verified against it (as --ca would)")
 	fs.StringVar(&f.effects, "effects", "sink", "how the demo observes the reference receiver's effects: sink (it reports them), sql (read from its SQLite effects table, as --effects-sql does for your endpoint)")
 	if err := parseFlags(fs, args); err != nil {
 		return exitCode(e, "demo", err)
@@ -93,6 +100,18 @@ func (f *demoFlags) run(ctx context.Context, e *env, fs *flag.FlagSet) error {
 	}
 	if f.effects != "sink" && f.effects != "sql" {
 		return usagef("--effects %q: want sink or sql", f.effects)
+	}
+	if f.tls {
+		ca, err := tlsconf.NewCA("hookproof demo CA")
+		if err != nil {
+			return harnessError{err}
+		}
+		leaf, err := ca.Server("127.0.0.1", "localhost")
+		if err != nil {
+			return harnessError{err}
+		}
+		f.serveTLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}, MinVersion: tls.VersionTLS12}
+		f.clientTLS = &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}
 	}
 	if err := os.MkdirAll(f.outDir, 0o755); err != nil {
 		return harnessError{fmt.Errorf("--out-dir: %w", err)}
@@ -160,12 +179,12 @@ func (f *demoFlags) conform(ctx context.Context, e *env, work, secret string) (*
 	if err != nil {
 		return nil, err
 	}
-	tgt, err := s.OpenTarget(ctx, &session.TargetFlags{Builtin: receiver.BuiltinReference, Events: f.events}, f.scheme, secret)
+	tgt, err := s.OpenTarget(ctx, &session.TargetFlags{Builtin: receiver.BuiltinReference, Events: f.events, BuiltinTLS: f.serveTLS}, f.scheme, secret)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(out, "  listening at %s (SQLite inbox), effects reported to %s\n", tgt.URL(), snk.URL())
-	if err := showDeliveries(ctx, out, tgt, snk.Collector, f.scheme, secret); err != nil {
+	if err := showDeliveries(ctx, out, tgt, snk.Collector, f.scheme, secret, f.clientTLS); err != nil {
 		return nil, session.Harness(err)
 	}
 	effects, from, stop, err := f.observed(ctx, out, s, snk.Collector)
@@ -179,7 +198,7 @@ func (f *demoFlags) conform(ctx context.Context, e *env, work, secret string) (*
 	meta.Target = "reference receiver (SQLite) at " + tgt.URL()
 	res, err := receiver.Run(ctx, receiver.Options{
 		Target: tgt, Secret: secret, Scheme: f.scheme, Seed: f.seed,
-		Sink: effects, SinkURL: snk.URL(), EffectsFrom: from, OptIns: []string{receiver.OptInCloudEvents}, Events: f.events,
+		Sink: effects, SinkURL: snk.URL(), EffectsFrom: from, OptIns: []string{receiver.OptInCloudEvents}, Events: f.events, TLS: f.clientTLS,
 		Out: out, TextOptions: s.TextOptions(), Meta: meta,
 	})
 	if err != nil && !(errors.Is(err, harness.ErrIncomplete) && res != nil) {
@@ -222,7 +241,7 @@ func (f *demoFlags) session(e *env, secret string) *session.Session {
 
 // showDeliveries sends one signed delivery and one forged copy, and waits for the effect of
 // the signed one: the story in two requests.
-func showDeliveries(ctx context.Context, out io.Writer, tgt target.Target, c *sink.Collector, scheme, secret string) error {
+func showDeliveries(ctx context.Context, out io.Writer, tgt target.Target, c *sink.Collector, scheme, secret string, clientTLS *tls.Config) error {
 	s, err := signature.New(scheme, secret)
 	if err != nil {
 		return err
@@ -239,7 +258,7 @@ func showDeliveries(ctx context.Context, out io.Writer, tgt target.Target, c *si
 		}
 		req.Header = h.Clone()
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := (&http.Client{Transport: &http.Transport{TLSClientConfig: clientTLS}}).Do(req)
 		if err != nil {
 			return 0, err
 		}
@@ -281,7 +300,7 @@ func (f *demoFlags) load(ctx context.Context, e *env, secret string, rate load.R
 	if err != nil {
 		return nil, err
 	}
-	tgt, err := s.OpenTarget(ctx, &session.TargetFlags{Builtin: receiver.BuiltinReference, Events: f.events}, f.scheme, secret)
+	tgt, err := s.OpenTarget(ctx, &session.TargetFlags{Builtin: receiver.BuiltinReference, Events: f.events, BuiltinTLS: f.serveTLS}, f.scheme, secret)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +313,7 @@ func (f *demoFlags) load(ctx context.Context, e *env, secret string, rate load.R
 	meta.Target = "reference receiver (SQLite) at " + tgt.URL()
 	cfg := load.Config{
 		URL: tgt.URL(), Secret: secret, Scheme: f.scheme, Rate: rate, Duration: f.duration,
-		Invalid: 0.05, Duplicate: 0.05, Seed: f.seed, Chaos: f.chaos, Drain: 30 * time.Second, Events: f.events,
+		Invalid: 0.05, Duplicate: 0.05, Seed: f.seed, Chaos: f.chaos, Drain: 30 * time.Second, Events: f.events, TLS: f.clientTLS,
 		Meta: meta,
 	}
 	opts := []load.Option{load.WithCollector(effects), load.WithProgress(e.stderr, isTerminal(e.stderr), 0)}

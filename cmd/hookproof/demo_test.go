@@ -179,3 +179,35 @@ func TestDemoUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestDemoVariants: demo --tls serves the reference receiver over HTTPS and sends everything
+// over verified TLS (the results record it); demo --effects sql observes the receiver through a
+// read-only query of its own effects table. Both are conformant.
+func TestDemoVariants(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo in subprocesses")
+	}
+	for _, v := range []struct {
+		flag, want string
+	}{{"--tls", "listening at https://"}, {"--effects=sql", "effects read from the receiver's database"}} {
+		t.Run(v.flag, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "demo")
+			code, stdout, stderr := demoProcess(t, v.flag, "--duration", "2s", "--rate", "40/s", "--seed", "3", "--out-dir", dir)
+			if code != exitOK || !strings.Contains(stdout, v.want) || !strings.Contains(stdout, "verdict: conformant (") {
+				t.Fatalf("exit %d, want 0 with %q:\n%s\n%s", code, v.want, stdout, stderr)
+			}
+			if v.flag == "--tls" {
+				for _, f := range []string{"conform-receiver.json", "load.json"} {
+					r, err := reports.ReadFile(filepath.Join(dir, f))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if r.Run.TLS == nil || !strings.HasPrefix(r.Run.TLS.Version, "TLS 1.") || r.Run.TLS.Insecure {
+						t.Errorf("%s: run.tls %+v, want a verified TLS version", f, r.Run.TLS)
+					}
+				}
+			}
+		})
+	}
+}

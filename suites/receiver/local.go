@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/hookproof/hookproof/reference/event"
@@ -103,6 +104,12 @@ func drainError(err error, bound time.Duration) error {
 // dir. With events (--event templates) the reference receiver orders the events by their paths
 // (event.ParserFor). Close the target to stop it.
 func StartBuiltin(ctx context.Context, name, scheme, secret, sinkURL, dir string, events ...string) (target.Target, error) {
+	return StartBuiltinTLS(ctx, name, scheme, secret, sinkURL, dir, nil, events...)
+}
+
+// StartBuiltinTLS is StartBuiltin serving HTTPS with serve (nil: plain HTTP), as hookproof
+// demo --tls does.
+func StartBuiltinTLS(ctx context.Context, name, scheme, secret, sinkURL, dir string, serve *tls.Config, events ...string) (target.Target, error) {
 	var h http.Handler
 	closeHandler := func(context.Context) error { return nil }
 	switch {
@@ -145,7 +152,13 @@ func StartBuiltin(ctx context.Context, name, scheme, secret, sinkURL, dir string
 	default:
 		return nil, fmt.Errorf("%w: unknown built-in receiver %q (known: %s)", ErrConfig, name, strings.Join(Builtins(), ", "))
 	}
-	t, err := harness.ServeHandler(h, builtinPath)
+	var t *harness.HandlerTarget
+	var err error
+	if serve != nil {
+		t, err = harness.ServeHandlerTLS(h, builtinPath, serve)
+	} else {
+		t, err = harness.ServeHandler(h, builtinPath)
+	}
 	if err != nil {
 		_ = closeHandler(ctx)
 		return nil, err

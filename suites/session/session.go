@@ -201,7 +201,7 @@ func (s *Session) OpenTarget(ctx context.Context, f *TargetFlags, scheme, secret
 			return nil, Harness(err)
 		}
 		s.work = dir
-		tgt, err := receiver.StartBuiltin(ctx, f.Builtin, scheme, secret, sinkURL, dir, f.Events...)
+		tgt, err := receiver.StartBuiltinTLS(ctx, f.Builtin, scheme, secret, sinkURL, dir, f.BuiltinTLS, f.Events...)
 		switch {
 		case errors.Is(err, receiver.ErrConfig):
 			return nil, Usagef("--builtin: %v", err)

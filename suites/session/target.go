@@ -25,6 +25,9 @@ type TargetFlags struct {
 	// Events are the run's --event templates, set by the command (not a flag of this group):
 	// a built-in reference receiver orders the events by their paths.
 	Events []string
+	// BuiltinTLS serves a built-in receiver over HTTPS (hookproof demo --tls), set by the
+	// command (not a flag of this group).
+	BuiltinTLS *tls.Config
 	// TLS are the client TLS flags (--ca, --cert, --key, --insecure, --tls-server-name) for an
 	// https:// --url.
 	TLS     *TLSFlags
