@@ -66,3 +66,23 @@ func TestResultsFileScrubsUnnamedSecrets(t *testing.T) {
 		t.Errorf("the results file keeps a whsec_ secret:\n%s", buf.String())
 	}
 }
+
+func TestRedactURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pass@h.example/p?token=abc&x=1#f": "https://user:[REDACTED]@h.example/p?token=[REDACTED]&x=[REDACTED]#f",
+		"https://tok_123@h.example/p":                   "https://[REDACTED]@h.example/p",
+		"http://127.0.0.1:8080/hook":                    "http://127.0.0.1:8080/hook",
+		"image x:1":                                     "image x:1",
+	} {
+		if got := RedactURL(in); got != want {
+			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := RedactURLs(`Post "https://u:secretpw@h/x?k=v": refused`); strings.Contains(got, "secretpw") || strings.Contains(got, "k=v") {
+		t.Errorf("RedactURLs kept a credential: %q", got)
+	}
+	args := RedactArgs([]string{"--url", "https://u:secretpw@h/x", "--url=https://h/x?token=abcdefgh"})
+	if j := strings.Join(args, " "); strings.Contains(j, "secretpw") || strings.Contains(j, "abcdefgh") {
+		t.Errorf("RedactArgs kept a credential: %q", j)
+	}
+}

@@ -199,8 +199,8 @@ func scrubKnownSecrets(s string) string {
 }
 
 // RedactArgs returns a copy of a command line in which the value of every flag whose
-// name looks secret (--secret S, --secret=S, --api-token=T, ...) is [REDACTED], and any
-// whsec_ secret anywhere is scrubbed.
+// name looks secret (--secret S, --secret=S, --api-token=T, ...) is [REDACTED], any whsec_
+// secret anywhere is scrubbed, and every URL has its credentials redacted (RedactURL).
 func RedactArgs(args []string) []string {
 	out := make([]string, len(args))
 	redactNext := false
@@ -210,7 +210,7 @@ func RedactArgs(args []string) []string {
 			redactNext = false
 			continue
 		}
-		out[i] = scrubKnownSecrets(a)
+		out[i] = RedactURLs(scrubKnownSecrets(a))
 		if !strings.HasPrefix(a, "-") {
 			continue
 		}
@@ -291,4 +291,99 @@ func RedactResults(r *Results, secrets ...string) (*Results, error) {
 		return nil, fmt.Errorf("reports: redact: %w", err)
 	}
 	return &out, nil
+}
+
+// minURLSecret is the shortest URL credential that is also redacted wherever it appears (see
+// URLSecrets): a shorter one would match ordinary words ("pass" in "passed"). A URL itself
+// is always redacted whole (RedactURL), whatever its credentials' length.
+const minURLSecret = 8
+
+// URLSecrets returns the credentials a URL carries, to be redacted wherever they appear (an
+// endpoint echoing them, say): the user info's password and, without a password, its user
+// name (a token in the user name), and every query value. Credentials shorter than 8 bytes are
+// left out (RedactURL still hides them in the URL itself). Anything not a URL gives nil.
+func URLSecrets(raw string) []string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return nil
+	}
+	var out []string
+	add := func(s string) {
+		if len(s) >= minURLSecret {
+			out = append(out, s)
+		}
+	}
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			add(p)
+		} else {
+			add(u.User.Username())
+		}
+	}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			add(v)
+		}
+	}
+	return out
+}
+
+// RedactURL returns raw with its credentials replaced by [REDACTED]: the user info's password
+// (or the user name when there is no password: a token) and every query value. Anything that
+// does not parse as a URL with a host is returned as is; one that does not parse at all is
+// replaced whole.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if strings.Contains(raw, "://") {
+			return Redacted
+		}
+		return raw
+	}
+	if u.Host == "" {
+		return raw
+	}
+	if u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "REDACTED")
+		} else {
+			u.User = url.User("REDACTED")
+		}
+	}
+	query := ""
+	if u.RawQuery != "" {
+		parts := strings.Split(u.RawQuery, "&")
+		for i, p := range parts {
+			if k, _, ok := strings.Cut(p, "="); ok {
+				parts[i] = k + "=" + Redacted
+			}
+		}
+		query = "?" + strings.Join(parts, "&")
+		u.RawQuery = ""
+	}
+	u.ForceQuery = false
+	s := u.String()
+	if u.User != nil {
+		s = strings.Replace(s, "REDACTED@", Redacted+"@", 1)
+	}
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		return s[:i] + query + s[i:]
+	}
+	return s + query
+}
+
+// urlPattern finds URLs in free text (an error message, a log line).
+var urlPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>` + "`" + `]+`)
+
+// RedactURLs applies RedactURL to every URL in s that carries user info or a query.
+func RedactURLs(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	return urlPattern.ReplaceAllStringFunc(s, func(m string) string {
+		if !strings.ContainsAny(m, "@?") {
+			return m
+		}
+		return RedactURL(m)
+	})
 }
