@@ -180,6 +180,11 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		writeError(w, http.StatusBadRequest, fmt.Errorf("fault spec JSON: %w", err))
 		return false
 	}
+	// One object per body: anything after it (a second object) is refused, not ignored.
+	if _, err := dec.Token(); err != io.EOF {
+		writeError(w, http.StatusBadRequest, errors.New("fault spec JSON: want one JSON object, found more after it"))
+		return false
+	}
 	return true
 }
 

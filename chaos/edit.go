@@ -21,6 +21,9 @@ func (p *Proxy) Faults() []FaultSpec {
 
 // SetFaults replaces every fault instance. On error nothing changes.
 func (p *Proxy) SetFaults(specs ...FaultSpec) error {
+	if len(specs) > MaxFaults {
+		return fmt.Errorf("%d faults: %w", len(specs), errTooManyFaults)
+	}
 	p.editMu.Lock()
 	defer p.editMu.Unlock()
 	named, err := nameSpecs(specs)
@@ -45,6 +48,9 @@ func (p *Proxy) AddFault(s FaultSpec, at int) (FaultSpec, error) {
 	p.editMu.Lock()
 	defer p.editMu.Unlock()
 	old := *p.chain.Load()
+	if len(old) >= MaxFaults {
+		return s, errTooManyFaults
+	}
 	taken := map[string]bool{}
 	for _, in := range old {
 		taken[in.spec.Name] = true

@@ -42,7 +42,8 @@ type Exchange struct {
 // family is what an exchange shares with the copies made from it.
 type family struct {
 	copies  atomic.Int32
-	escaped atomic.Bool // a copy holds the body: it must not go back to the pool
+	resends atomic.Int32 // copies asked for, bounded by MaxCopies
+	escaped atomic.Bool  // a copy holds the body: it must not go back to the pool
 }
 
 // record is the ledger's view of one exchange, filled in as it goes.
@@ -117,6 +118,10 @@ func (x *Exchange) Clone() *Exchange {
 // background: the client does not wait for it and never sees its answer. The copy gets its
 // own ledger entry. It returns at once; the proxy's Close waits for pending copies.
 func (x *Exchange) Resend(after time.Duration, next Next) {
+	if x.family.resends.Add(1) > MaxCopies {
+		x.Note("copy not sent: this request has had %d copies, the most faults may make", MaxCopies)
+		return
+	}
 	c := x.Clone()
 	x.p.goBackground(func() {
 		start := time.Now()

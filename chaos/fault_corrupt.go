@@ -1,6 +1,7 @@
 package chaos
 
 import (
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,10 +19,15 @@ func init() {
 			"header": "signature header to change (default: the first present of " + signatureHeaderList + ")",
 		},
 		New: func(c *Config) (Fault, error) {
-			return corrupt{
-				target: c.Enum("target", "body", "body", "signature"),
-				header: http.CanonicalHeaderKey(c.String("header", "")),
-			}, nil
+			header := ""
+			c.Custom("header", func(v string) error {
+				if !validHeaderName(v) {
+					return errors.New("not a header name (a token: no spaces, colons, CR or LF)")
+				}
+				header = http.CanonicalHeaderKey(v)
+				return nil
+			})
+			return corrupt{target: c.Enum("target", "body", "body", "signature"), header: header}, nil
 		},
 	})
 }
@@ -127,4 +133,22 @@ func other(c byte, k int) byte {
 	default:
 		return 'G' + byte((int(c-'G')+k)%20)
 	}
+}
+
+// validHeaderName reports whether s is an HTTP header field name: a non-empty token (RFC 9110
+// §5.1), so no space, colon, CR or LF can reach a request line.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

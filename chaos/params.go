@@ -217,6 +217,9 @@ func parseDuration(s string) (time.Duration, error) {
 	if d < 0 {
 		return 0, errors.New("negative duration")
 	}
+	if d > MaxDelay {
+		return 0, fmt.Errorf("%s is over the maximum of %s", d, MaxDelay)
+	}
 	return d, nil
 }
 

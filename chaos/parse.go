@@ -46,6 +46,9 @@ func ParseSpec(s string) ([]FaultSpec, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(items) > MaxFaults {
+		return nil, fmt.Errorf("chaos spec: %d faults: %w", len(items), errTooManyFaults)
+	}
 	specs := make([]FaultSpec, 0, len(items))
 	for i, it := range items {
 		fs, err := parseItem(it)

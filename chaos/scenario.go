@@ -112,6 +112,9 @@ func ParseScenario(data []byte) (*Scenario, error) {
 	if faultsNode == nil {
 		return nil, &ScenarioError{Line: root.Line, Field: "faults", Err: errors.New("missing")}
 	}
+	if n := len(faultsNode.Content); n > MaxFaults {
+		return nil, &ScenarioError{Line: faultsNode.Line, Field: "faults", Err: fmt.Errorf("%d faults: %w", n, errTooManyFaults)}
+	}
 	taken := map[string]bool{}
 	var nameless []int
 	for i, n := range faultsNode.Content {
@@ -127,9 +130,9 @@ func ParseScenario(data []byte) (*Scenario, error) {
 		taken[fs.spec.Name] = true
 		sc.Faults = append(sc.Faults, fs.spec)
 	}
+	nm := &namer{taken: taken}
 	for _, i := range nameless {
-		sc.Faults[i].Name = freeName(sc.Faults[i].Type, taken)
-		taken[sc.Faults[i].Name] = true
+		sc.Faults[i].Name = nm.free(sc.Faults[i].Type)
 	}
 	return sc, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // FaultSpec describes one fault instance: which type, how often, on which requests.
@@ -67,7 +68,7 @@ func (m Match) compile() (matcher, error) {
 	}
 	c.path = m.Path
 	for name, glob := range m.Header {
-		if name == "" || strings.ContainsAny(name, " \t:\r\n") {
+		if !validHeaderName(name) {
 			return c, fmt.Errorf("match header: %q is not a header name", name)
 		}
 		c.header = append(c.header, headerRule{http.CanonicalHeaderKey(name), glob})
@@ -243,10 +244,10 @@ func nameSpecs(specs []FaultSpec) ([]FaultSpec, error) {
 			taken[s.Name] = true
 		}
 	}
+	nm := &namer{taken: taken}
 	for i, s := range specs {
 		if s.Name == "" {
-			s.Name = freeName(s.Type, taken)
-			taken[s.Name] = true
+			s.Name = nm.free(s.Type)
 		}
 		out[i] = s
 	}
@@ -254,18 +255,48 @@ func nameSpecs(specs []FaultSpec) ([]FaultSpec, error) {
 }
 
 func freeName(base string, taken map[string]bool) string {
+	return (&namer{taken: taken}).free(base)
+}
+
+// namer hands out free names: base, then base-2, base-3, ... It remembers where each base's
+// search stopped, so naming n unnamed faults of one type takes linear time, not quadratic.
+type namer struct {
+	taken map[string]bool
+	next  map[string]int // the first suffix not tried yet, per base
+}
+
+func (n *namer) free(base string) string {
 	if base == "" {
 		base = "fault"
 	}
-	if !taken[base] {
+	if n.next == nil {
+		n.next = map[string]int{}
+	}
+	if !n.taken[base] {
+		n.taken[base] = true
 		return base
 	}
-	for n := 2; ; n++ {
-		if name := base + "-" + strconv.Itoa(n); !taken[name] {
+	for i := max(n.next[base], 2); ; i++ {
+		if name := base + "-" + strconv.Itoa(i); !n.taken[name] {
+			n.next[base] = i + 1
+			n.taken[name] = true
 			return name
 		}
 	}
 }
+
+// Bounds of a fault chain. MaxFaults is the most fault instances a proxy (a scenario, a
+// spec, the admin API) holds; MaxCopies the most copies faults may make of one request, however
+// duplicate and replay faults are chained (two duplicates of copies=100 would otherwise make
+// 10,200); MaxDelay the longest duration any param takes (a delay, a copy's after, ...).
+const (
+	MaxFaults = 1000
+	MaxCopies = 100
+	MaxDelay  = 10 * time.Minute
+)
+
+// errTooManyFaults is the error for a chain over MaxFaults.
+var errTooManyFaults = fmt.Errorf("at most %d faults", MaxFaults)
 
 // ErrDuplicateName and ErrNoSuchFault are returned by the fault-editing methods.
 var (

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -505,11 +506,17 @@ func (r *Results) Write(w io.Writer) error {
 	if r.Schema == "" {
 		r.Schema = Schema
 	}
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(true)
 	if err := enc.Encode(r); err != nil {
 		return fmt.Errorf("reports: encode results: %w", err)
+	}
+	// The last line of defence: no whsec_ secret reaches a results file, named or not (the
+	// pattern holds no quote or backslash, so the JSON stays valid).
+	if _, err := w.Write(whsecPattern.ReplaceAll(buf.Bytes(), []byte(Redacted))); err != nil {
+		return fmt.Errorf("reports: write results: %w", err)
 	}
 	return nil
 }

@@ -83,7 +83,7 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8090", "address to listen on (a bare :PORT listens on 127.0.0.1)")
 	upstream := fs.String("upstream", "", "URL to forward to (required)")
 	seedFlag := fs.String("seed", "", "seed of every decision (default: the scenario's, else random; printed at start)")
-	scenario := fs.String("scenario", "", "YAML scenario file; its faults come first")
+	scenario := fs.String("scenario", "", "YAML scenario file; its faults come first (at most 1,000 faults in all; no duration over 10 min)")
 	spec := fs.String("chaos", "", "inline fault spec, e.g. drop=0.05,duplicate=0.1,delay=0-2s, or a scenario file (after --scenario's faults); types: "+chaos.TypeNames())
 	admin := fs.String("admin", "", "address of the admin API (faults, ledger, stats); off when empty")
 	ledgerLimit := fs.Int("ledger", 10000, "ledger entries kept in memory")

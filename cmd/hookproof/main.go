@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/session"
 	"github.com/hookproof/hookproof/suites/tlsconf"
 )
@@ -74,7 +75,8 @@ func exitCode(e *env, name string, err error) int {
 	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	fmt.Fprintf(e.stderr, "hookproof %s: %v\n", name, err)
+	// Errors may quote a URL from the command line: never with its credentials.
+	fmt.Fprintf(e.stderr, "hookproof %s: %s\n", name, reports.RedactURLs(err.Error()))
 	var u usageError
 	var h harnessError
 	switch {

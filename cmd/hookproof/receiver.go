@@ -48,6 +48,10 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 	fs.Var(&workers, "workers", fmt.Sprintf("`N` processing workers (default %d on SQLite, %d on PostgreSQL); 0 stores and acknowledges only (crash drills)",
 		receiver.DefaultWorkers, receiver.DefaultPostgresWorkers))
 	drainFor := fs.Duration("drain-timeout", 30*time.Second, "on Ctrl-C, how long to wait for in-flight work")
+	bodyTimeout := fs.Duration("body-timeout", receiver.DefaultBodyTimeout,
+		"how long a client has to send a whole body (after its headers, which have 10 s); past it: 408")
+	readBudget := fs.Int64("read-budget", receiver.DefaultReadBudget,
+		"`BYTES` of request bodies held at once, being read or awaiting their commit (at least 2 MiB; a quarter kept for bodies of 64 KiB or less); past it: 503 with Retry-After")
 	verbose := fs.Bool("v", false, "log every rejected delivery")
 	metricsAddr := metricsFlag(fs)
 	serveTLS := session.AddServeTLSFlags(fs)
@@ -66,6 +70,12 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 			workers.n = receiver.DefaultPostgresWorkers
 		}
 	}
+	if *bodyTimeout <= 0 {
+		return usagef("--body-timeout: want a positive duration")
+	}
+	if *readBudget < 2*receiver.MaxBody {
+		return usagef("--read-budget: want at least %d bytes", 2*receiver.MaxBody)
+	}
 	scheme, err := newScheme(e, *schemeName, *secret)
 	if err != nil {
 		return err
@@ -76,7 +86,8 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 	reg := prometheus.NewRegistry()
-	opts := []receiver.Option{receiver.WithLogger(log), receiver.WithWorkers(workers.n), receiver.WithMetrics(reg)}
+	opts := []receiver.Option{receiver.WithLogger(log), receiver.WithWorkers(workers.n), receiver.WithMetrics(reg),
+		receiver.WithBodyTimeout(*bodyTimeout), receiver.WithReadBudget(*readBudget)}
 	sinkShown := "none"
 	if *sinkURL != "" {
 		sc, err := sink.NewClient(*sinkURL)
@@ -114,7 +125,22 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 		stopping: "hookproof receiver: shutting down, draining in-flight work",
 		failed:   "drain (unfinished work resumes on the next start)",
 		done:     "hookproof receiver: drained",
-	})
+	}, receiverServer(*bodyTimeout))
+}
+
+// receiverHeaderBytes bounds a delivery's request headers (net/http's default is 1 MiB): a
+// webhook's are a few hundred bytes, and every connection may hold that much before its
+// headers are complete.
+const receiverHeaderBytes = 64 << 10
+
+// receiverServer bounds what a client holds on the receiver before it is judged: headers
+// (size, and 10 s), then the body (the receiver's own deadline and read budget); ReadTimeout is
+// the backstop over both.
+func receiverServer(bodyTimeout time.Duration) func(*http.Server) {
+	return func(s *http.Server) {
+		s.MaxHeaderBytes = receiverHeaderBytes
+		s.ReadTimeout = s.ReadHeaderTimeout + bodyTimeout + time.Second
+	}
 }
 
 // gracefulText is what serveGracefully says when it stops, fails to drain, and is done.
@@ -123,8 +149,11 @@ type gracefulText struct{ stopping, failed, done string }
 // serveGracefully serves h on ln until ctx is done, then stops taking requests and closes
 // the service behind h (drain) within drainFor: the shutdown of the receiver and the sender.
 func serveGracefully(ctx context.Context, e *env, ln net.Listener, h http.Handler,
-	drain func(context.Context) error, drainFor time.Duration, say gracefulText) error {
+	drain func(context.Context) error, drainFor time.Duration, say gracefulText, tune ...func(*http.Server)) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	for _, f := range tune {
+		f(srv)
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	var serveErr error

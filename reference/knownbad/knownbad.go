@@ -73,6 +73,8 @@ type behaviour struct {
 	ackDelay time.Duration
 	// rejectStatus maps a verification error to the status answered.
 	rejectStatus func(err error) int
+	// rejectMessage is the text of that answer.
+	rejectMessage func(err error) string
 }
 
 // Option configures a Receiver.
@@ -153,10 +155,11 @@ func New(flawName, scheme, secret string, opts ...Option) (*Receiver, error) {
 		}
 	}
 	r.b = behaviour{
-		verify:       strict.Verify,
-		dedupe:       true,
-		skipStale:    true,
-		rejectStatus: honestStatus,
+		verify:        strict.Verify,
+		dedupe:        true,
+		skipStale:     true,
+		rejectStatus:  honestStatus,
+		rejectMessage: func(err error) string { return "rejected: " + err.Error() },
 	}
 	if flawName == "" || flawName == None {
 		r.flaw = None
@@ -218,7 +221,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	v, err := r.b.verify(req.Header, body)
 	if err != nil {
-		reply(w, r.b.rejectStatus(err), "rejected: "+err.Error())
+		reply(w, r.b.rejectStatus(err), r.b.rejectMessage(err))
 		return
 	}
 	id := v.ID

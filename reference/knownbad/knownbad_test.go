@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
+	"github.com/hookproof/hookproof/reports"
 )
 
 const testSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -58,6 +60,12 @@ func newSchemeFixture(t *testing.T, flaw, scheme, secret string, opts ...Option)
 // request, and returns the status.
 func (f *fixture) post(id string, ts time.Time, body string, edit func(h http.Header, b *string)) int {
 	f.t.Helper()
+	return f.postAnswer(id, ts, body, edit, nil)
+}
+
+// postAnswer is post that also keeps the answer's body in *answer (when answer is not nil).
+func (f *fixture) postAnswer(id string, ts time.Time, body string, edit func(h http.Header, b *string), answer *string) int {
+	f.t.Helper()
 	if ts.IsZero() {
 		ts = f.now
 	}
@@ -79,7 +87,11 @@ func (f *fixture) post(id string, ts time.Time, body string, edit func(h http.He
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	if answer != nil {
+		b, _ := io.ReadAll(resp.Body)
+		*answer = string(b)
+	}
 	return resp.StatusCode
 }
 
@@ -127,6 +139,19 @@ var probes = map[string]func(f *fixture) bool{
 		start := time.Now()
 		f.post("msg_slow", time.Time{}, eventBody("msg_slow", "os", 1), nil)
 		return time.Since(start) < 200*time.Millisecond
+	},
+	// true when the answer to a forgery holds no encoding of the secret.
+	"leak-secret": func(f *fixture) bool {
+		var answer string
+		f.postAnswer("msg_leak", time.Time{}, eventBody("msg_leak", "o", 1), func(h http.Header, _ *string) {
+			h.Set("webhook-signature", "v1,"+strings.Repeat("A", 44))
+		}, &answer)
+		for _, form := range reports.SecretForms(testSecret) {
+			if strings.Contains(answer, form) {
+				return false
+			}
+		}
+		return true
 	},
 	// true when a non-integer timestamp gets 4xx.
 	"500-on-malformed": func(f *fixture) bool {

@@ -105,6 +105,10 @@ func (r *Receiver) commitLoop() {
 			}
 			a.done <- res
 		}
+		// The slices are reused: clear them, so that they do not keep this batch's bodies
+		// alive until a batch as large comes along.
+		clear(batch)
+		clear(ds)
 		// Hand the new rows to the dispatcher, which then need not read them back. When it is
 		// behind, nothing waits here: the hand-off stops, and the dispatcher reads the inbox
 		// until it has caught up (see dispatch), so rows still go out in inbox order.

@@ -39,27 +39,42 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // deliver is the acknowledgement path: verify, commit to the inbox, answer. No business logic
 // runs here, so the answer is fast and means exactly "stored durably".
 func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			r.rejectDelivery(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBody))
-			return
-		}
-		if req.Context().Err() != nil {
-			r.m.answers[ansAbandoned].Inc() // the sender hung up mid-body; the 400 reaches no one
-		} else {
-			r.m.answers[ans400].Inc()
-		}
-		r.reject(w, http.StatusBadRequest, "reading body: "+err.Error())
+	// Everything that can be judged without the body is judged first, so that nothing is read
+	// (and no 100 Continue sent) for a request that will be refused.
+	if req.ContentLength > MaxBody {
+		w.Header().Set("Connection", "close")
+		r.rejectDelivery(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBody))
 		return
 	}
-
 	// A missing signature header is an unsigned request: 401, like a wrong signature.
 	if sh := r.scheme.Traits().SignatureHeader; len(req.Header.Values(sh)) == 0 {
 		r.rejectDelivery(w, http.StatusUnauthorized, "missing "+sh+" header")
 		return
 	}
+	body, rd, err := r.readBody(w, req)
+	defer rd.release() // the body counts against the budget until it is committed or refused
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			w.Header().Set("Connection", "close")
+			r.rejectDelivery(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", MaxBody))
+		case errors.Is(err, errBudget):
+			w.Header().Set("Connection", "close")
+			w.Header().Set("Retry-After", RetryAfterBusy)
+			r.rejectDelivery(w, http.StatusServiceUnavailable, "too many bodies being received, retry later")
+		case errors.Is(err, errBodyTimeout):
+			w.Header().Set("Connection", "close")
+			r.rejectDelivery(w, http.StatusRequestTimeout, fmt.Sprintf("body not received within %s", r.cfg.bodyTimeout))
+		case req.Context().Err() != nil:
+			r.m.answers[ansAbandoned].Inc() // the sender hung up mid-body; the 400 reaches no one
+			r.reject(w, http.StatusBadRequest, "reading body: "+err.Error())
+		default:
+			r.rejectDelivery(w, http.StatusBadRequest, "reading body: "+err.Error())
+		}
+		return
+	}
+
 	v, err := r.scheme.Verify(req.Header, body)
 	if err != nil {
 		r.rejectDelivery(w, verifyStatus(err), err.Error())

@@ -53,6 +53,8 @@ const (
 	ans413
 	ans503
 	ansAbandoned
+	ans408
+	ansBusy
 	numAnswers
 )
 
@@ -60,6 +62,7 @@ var answerLabels = [numAnswers][2]string{
 	{"200", "accepted"}, {"200", "duplicate"}, {"200", "challenge"},
 	{"400", "rejected"}, {"401", "rejected"}, {"413", "rejected"},
 	{"503", "unavailable"}, {"none", "abandoned"},
+	{"408", "rejected"}, {"503", "busy"},
 }
 
 func rejectAnswer(status int) int {
@@ -68,6 +71,10 @@ func rejectAnswer(status int) int {
 		return ans401
 	case 413:
 		return ans413
+	case 408:
+		return ans408
+	case 503:
+		return ansBusy
 	}
 	return ans400
 }

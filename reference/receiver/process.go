@@ -58,6 +58,7 @@ func (r *Receiver) dispatch(queues []chan job) {
 			return true // a worker has it already
 		}
 		j := job{row: row, ev: r.cfg.parse(row.Body)}
+		j.row.Body = nil // parsed: the worker needs the event, not the body
 		key := j.ev.ObjectID
 		if !j.ev.Ordered {
 			key = row.ID
@@ -181,6 +182,8 @@ func (r *Receiver) work(queue <-chan job) {
 				notify(r.wakeReport)
 			}
 		}
+		// batch is reused: clear it, so that it does not keep processed bodies alive.
+		clear(batch)
 	}
 }
 

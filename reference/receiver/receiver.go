@@ -45,6 +45,9 @@ type config struct {
 	log      *slog.Logger
 	parse    func([]byte) event.Received
 	metrics  prometheus.Registerer
+
+	bodyTimeout time.Duration
+	readBudget  int64
 }
 
 // WithWorkers sets how many workers process the inbox (default 1, or 4 when Open is given a
@@ -68,6 +71,17 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.log = l } }
 // WithMaxBatch caps how many deliveries one inbox commit may carry (default 256).
 func WithMaxBatch(n int) Option { return func(c *config) { c.maxBatch = n } }
 
+// WithBodyTimeout sets how long a client has to send a whole body once the handler starts
+// reading it (default DefaultBodyTimeout, 10 s); past it the answer is 408. It needs an
+// http.ResponseWriter that can set read deadlines (net/http's).
+func WithBodyTimeout(d time.Duration) Option { return func(c *config) { c.bodyTimeout = d } }
+
+// WithReadBudget sets how many bytes of request bodies may be held at once, being read or
+// waiting for their commit (default DefaultReadBudget, 64 MiB); a body that does not fit is
+// answered 503 with Retry-After. It must be at least 2 MiB (a quarter is kept for bodies
+// declared at SmallBody or less, and the rest must fit a body of MaxBody).
+func WithReadBudget(n int64) Option { return func(c *config) { c.readBudget = n } }
+
 // WithRescan sets how often the whole inbox is rescanned for unprocessed rows (default 2 s):
 // rows another replica acknowledged on a shared store and never processed, for instance.
 func WithRescan(d time.Duration) Option { return func(c *config) { c.rescan = d } }
@@ -81,6 +95,7 @@ type Receiver struct {
 	cfg    config
 	log    *slog.Logger
 	m      *recvMetrics
+	budget *budget // bytes of bodies held before their commit (see readBody)
 
 	// Shutdown: handlers hold inflight while they talk to the committer; Close flips closing
 	// under mu, then waits for them.
@@ -135,7 +150,8 @@ func Open(ctx context.Context, scheme signature.Scheme, dsn string, opts ...Opti
 // New returns a Receiver on an open store, which it owns from now on. Processing starts at
 // once, beginning with every row acknowledged and left unprocessed by an earlier run.
 func New(scheme signature.Scheme, st store.Store, opts ...Option) (*Receiver, error) {
-	cfg := config{workers: DefaultWorkers, maxBatch: DefaultMaxBatch, rescan: DefaultRescan}
+	cfg := config{workers: DefaultWorkers, maxBatch: DefaultMaxBatch, rescan: DefaultRescan,
+		bodyTimeout: DefaultBodyTimeout, readBudget: DefaultReadBudget}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -148,6 +164,10 @@ func New(scheme signature.Scheme, st store.Store, opts ...Option) (*Receiver, er
 		return nil, fmt.Errorf("receiver: %d workers", cfg.workers)
 	case cfg.maxBatch < 1:
 		return nil, fmt.Errorf("receiver: max batch %d, want at least 1", cfg.maxBatch)
+	case cfg.bodyTimeout <= 0:
+		return nil, fmt.Errorf("receiver: body timeout %s, want a positive duration", cfg.bodyTimeout)
+	case cfg.readBudget < 2*MaxBody:
+		return nil, fmt.Errorf("receiver: read budget %d bytes, want at least %d", cfg.readBudget, 2*MaxBody)
 	case cfg.rescan <= 0:
 		return nil, fmt.Errorf("receiver: rescan interval %s, want a positive duration", cfg.rescan)
 	}
@@ -163,7 +183,7 @@ func New(scheme signature.Scheme, st store.Store, opts ...Option) (*Receiver, er
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Receiver{
-		scheme: scheme, store: st, cfg: cfg, log: cfg.log, m: m,
+		scheme: scheme, store: st, cfg: cfg, log: cfg.log, m: m, budget: newBudget(cfg.readBudget),
 		submit:        make(chan *ack, 2*cfg.maxBatch),
 		commitDone:    make(chan struct{}),
 		fresh:         make(chan []store.Row, freshBatches),

@@ -42,33 +42,42 @@ func (r *Receiver) reportLoop() {
 			}
 			continue
 		}
+		// Each entry is retried on its own until the sink takes it, backing off per failure
+		// (50 ms, doubling): the backoff starts again after every success, so a sink that fails
+		// now and then costs one short wait per failure, not a batch's worth of them. What
+		// succeeded is marked reported before each wait, so it is not reported again.
 		sent := make([]int64, 0, len(qs))
-		var rerr error
+		mark := func() {
+			if len(sent) == 0 {
+				return
+			}
+			if err := r.store.Reported(r.ctx, sent); err != nil && r.ctx.Err() == nil {
+				r.log.Error("marking effects reported (they will be reported again)", "err", err)
+			}
+			sent = sent[:0]
+		}
 		for _, q := range qs {
 			e := sink.Effect{WebhookID: q.WebhookID, EffectID: q.EffectID, Type: q.Type, Data: q.Data, Applied: q.Applied}
-			if rerr = r.cfg.sink.Report(r.ctx, e); rerr != nil {
-				if r.ctx.Err() == nil {
-					r.m.sinkErrors.Inc()
+			// Keep the order: nothing after a failed report goes first.
+			for attempt := 0; ; attempt++ {
+				rerr := r.cfg.sink.Report(r.ctx, e)
+				if rerr == nil {
+					break
 				}
-				break // keep the order: nothing after a failed report goes first
+				r.m.sinkErrors.Inc()
+				mark()
+				if r.ctx.Err() != nil {
+					return
+				}
+				r.log.Warn("effect sink unavailable, retrying", "effect_id", q.EffectID, "attempt", attempt+1, "err", rerr)
+				if !sleep(r.ctx, backoff(attempt)) {
+					return
+				}
 			}
 			r.m.reported.Inc()
 			sent = append(sent, q.Seq)
 		}
-		if err := r.store.Reported(r.ctx, sent); err != nil && r.ctx.Err() == nil {
-			r.log.Error("marking effects reported (they will be reported again)", "err", err)
-		}
-		if rerr != nil {
-			if r.ctx.Err() != nil {
-				return
-			}
-			r.log.Warn("effect sink unavailable, retrying", "attempt", failures+1, "err", rerr)
-			if !sleep(r.ctx, backoff(failures)) {
-				return
-			}
-			failures++
-			continue
-		}
+		mark()
 		failures = 0
 	}
 }

@@ -6,7 +6,9 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/hookproof/hookproof/reports"
@@ -69,6 +71,43 @@ const MaxResponseBytes = 64 << 10
 // excerptBytes bounds bodies kept as evidence.
 const excerptBytes = 2 << 10
 
+// Bounds on headers. MaxResponseHeaderBytes is what the client reads of a response's headers
+// (http.Transport.MaxResponseHeaderBytes; net/http's default is 10 MB): a target answering
+// more gets no response, only an error, which is evidence. Evidence keeps at most
+// MaxEvidenceHeaderValue bytes of each header value and MaxEvidenceHeaderBytes of names and
+// values in all, per direction of an exchange; what is cut is said in the last value kept.
+const (
+	MaxResponseHeaderBytes = 64 << 10
+	MaxEvidenceHeaderValue = 512
+	MaxEvidenceHeaderBytes = 4 << 10
+)
+
+// CutHeaders bounds recorded headers (see MaxEvidenceHeaderBytes), in name order.
+func CutHeaders(h map[string][]string) map[string][]string {
+	if h == nil {
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(h))
+	out := make(map[string][]string, len(h))
+	total, dropped, droppedBytes := 0, 0, 0
+	for _, name := range names {
+		for _, v := range h[name] {
+			if total+len(name)+min(len(v), MaxEvidenceHeaderValue) > MaxEvidenceHeaderBytes {
+				dropped++
+				droppedBytes += len(name) + len(v)
+				continue
+			}
+			v = reports.Excerpt([]byte(v), MaxEvidenceHeaderValue)
+			total += len(name) + len(v)
+			out[name] = append(out[name], v)
+		}
+	}
+	if dropped > 0 {
+		out["X-Hookproof-Truncated"] = []string{fmt.Sprintf("%d more header values (%d bytes) not kept", dropped, droppedBytes)}
+	}
+	return out
+}
+
 // DefaultTimeout is how long a delivery waits for its answer, as a sender would.
 const DefaultTimeout = 10 * time.Second
 
@@ -113,6 +152,7 @@ func WithSecrets(s ...string) ClientOption {
 func NewClient(opts ...ClientOption) *Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
+	tr.MaxResponseHeaderBytes = MaxResponseHeaderBytes
 	c := &Client{
 		hc: &http.Client{
 			Transport:     tr,
@@ -145,7 +185,7 @@ func (c *Client) Do(ctx context.Context, chk *Check, r Request) Response {
 		Note:           r.Note,
 		Method:         method,
 		URL:            r.URL,
-		RequestHeaders: reports.RedactHeaders(r.Header),
+		RequestHeaders: CutHeaders(reports.RedactHeaders(r.Header)),
 		RequestBody:    reports.RedactString(reports.Excerpt(r.Body, excerptBytes), c.secrets...),
 		At:             at,
 	}
@@ -177,7 +217,7 @@ func (c *Client) Do(ctx context.Context, chk *Check, r Request) Response {
 		x.Error = reports.RedactString(resp.Err.Error(), c.secrets...)
 	} else {
 		x.Status = resp.Status
-		x.ResponseHeaders = reports.RedactHeaders(resp.Header)
+		x.ResponseHeaders = CutHeaders(reports.RedactHeaders(resp.Header))
 		x.ResponseBody = reports.RedactString(reports.Excerpt(resp.Body, excerptBytes), c.secrets...)
 	}
 	if chk != nil {

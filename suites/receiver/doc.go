@@ -15,6 +15,8 @@
 // TS-001, TS-002, TS-004), reserialize-body (SIG-010), ignore-timestamp (TS-001, TS-002, TS-004,
 // SIG-014), accept-future (TS-002), double-process (IDEM-001…003), slow-ack (ACK-001…003, on the
 // ack cases only), 500-on-malformed (SIG-008, SIG-012, SIG-013), apply-stale (ORD-001, a SHOULD),
+// leak-secret (SIG-015, a SHOULD: its rejection echoes the key as hex, HEX, base64 of the secret
+// and the secret percent-encoded; the case looks for every encoding reports.SecretForms lists),
 // none (nothing). The reference receiver passes every case on standard, every applicable case on
 // the other schemes, and every case through a chaos proxy
 // (drop=0.1,duplicate=0.2,delay=0-100ms,error=0.1(status=503)).

@@ -67,6 +67,8 @@ var teeth = []struct {
 	{"slow-ack", "RCV-ACK-001,RCV-ACK-002,RCV-ACK-003,RCV-ACK-004", false, []string{"RCV-ACK-001", "RCV-ACK-002", "RCV-ACK-003"}},
 	{"500-on-malformed", "", false, []string{"RCV-SIG-008", "RCV-SIG-012", "RCV-SIG-013"}},
 	{"apply-stale", "", false, []string{"RCV-ORD-001", "RCV-ORD-002"}},
+	// RCV-SIG-015 is a SHOULD: strict, so that the leak fails the run.
+	{"leak-secret", "", true, []string{"RCV-SIG-015"}},
 	// On standard the id header is signed, and id-optional is honest: it passes everything.
 	// Its teeth are on github, in TestProofOfTeethUnsignedID.
 	{"id-optional", "", false, nil},

@@ -121,7 +121,7 @@ func (e *env) evidence(c *harness.Check, s *Script) {
 			Note:           note,
 			Method:         a.Method,
 			URL:            a.URL,
-			RequestHeaders: reports.RedactHeaders(a.Header),
+			RequestHeaders: harness.CutHeaders(reports.RedactHeaders(a.Header)),
 			RequestBody:    reports.RedactString(reports.Excerpt(a.Body, 2<<10), e.o.Secret, e.o.PreviousSecret),
 			DurationMS:     ms(a.AnsweredAt.Sub(a.At)),
 			At:             a.At,

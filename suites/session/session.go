@@ -155,7 +155,8 @@ func (s *Session) TextOptions() []reports.TextOption {
 
 // Printf prints a line of the command's own on stderr, prefixed "hookproof COMMAND: ".
 func (s *Session) Printf(format string, a ...any) {
-	fmt.Fprintf(s.cfg.Stderr, "hookproof %s: %s\n", s.cfg.Command, fmt.Sprintf(format, a...))
+	msg := reports.RedactURLs(reports.RedactString(fmt.Sprintf(format, a...), s.cfg.Secrets...))
+	fmt.Fprintf(s.cfg.Stderr, "hookproof %s: %s\n", s.cfg.Command, msg)
 }
 
 // OpenSink starts the in-process effect sink on addr (e.g. 127.0.0.1:9300, or :0 for a
@@ -211,12 +212,14 @@ func (s *Session) OpenTarget(ctx context.Context, f *TargetFlags, scheme, secret
 		s.target, s.desc = tgt, "builtin "+f.Builtin+" at "+tgt.URL()
 		return tgt, nil
 	}
+	// Credentials in --url are secrets from now on: in the results, every report and stderr.
+	s.cfg.Secrets = append(s.cfg.Secrets, reports.URLSecrets(f.URL)...)
 	tgt, err := f.open(ctx, s.cfg.Stderr, s.cfg.Secrets...)
 	if err != nil {
 		return nil, err
 	}
 	f.TLS.Warn(s.cfg.Stderr, s.cfg.Command)
-	s.target, s.desc, s.image = tgt, f.describe(), f.Image != ""
+	s.target, s.desc, s.image = tgt, reports.RedactURL(f.describe()), f.Image != ""
 	return tgt, nil
 }
 
@@ -264,7 +267,7 @@ func (s *Session) Meta() reports.RunMeta {
 		Versions:        Versions(s.cfg.Version),
 	}
 	if s.target != nil && m.Target == "" {
-		m.Target = s.target.URL()
+		m.Target = reports.RedactURL(s.target.URL())
 	}
 	if s.sink != nil {
 		if u, err := url.Parse(s.sink.URL()); err == nil {

@@ -49,7 +49,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // --startup-timeout on fs.
 func AddTargetFlags(fs *flag.FlagSet) *TargetFlags {
 	f := &TargetFlags{TLS: AddTLSFlags(fs, "the endpoint")}
-	fs.StringVar(&f.URL, "url", "", "URL of the endpoint under test (or --image, or --builtin)")
+	fs.StringVar(&f.URL, "url", "", "URL of the endpoint under test (or --image, or --builtin); its credentials (user:password, query values) are redacted from every output")
 	fs.StringVar(&f.Builtin, "builtin", "", "a receiver hookproof runs in process instead, with its own effect sink: "+strings.Join(receiver.Builtins(), ", "))
 	fs.StringVar(&f.Image, "image", "", "container image of the endpoint under test: hookproof starts it on the host network, waits until it is ready, and removes it on exit (needs a Docker engine)")
 	fs.IntVar(&f.port, "port", 0, "with --image: port the container listens on, also given to it as $PORT (default: a free port)")
