@@ -77,7 +77,7 @@ func (r *Results) unobservedHint() string {
 	}
 	for _, c := range r.Cases {
 		if c.Outcome == NotObservable && c.Level == MUST && strings.Contains(c.Reason, "sink") {
-			add("give --sink")
+			add("give --sink (or --effects-sql, --effects-log)")
 		}
 	}
 	if r.Load != nil {
@@ -87,7 +87,7 @@ func (r *Results) unobservedHint() string {
 			}
 			switch {
 			case strings.Contains(th.Reason, "--sink"):
-				add("give --sink")
+				add("give --sink (or --effects-sql, --effects-log)")
 			case strings.Contains(th.Reason, "--invalid"):
 				add("give --invalid P > 0")
 			}
