@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,42 @@ func TestRun(t *testing.T) {
 	}
 	if _, err := Run(nil, Config{Suite: catalog.Receiver}, nil); !errors.Is(err, ErrAlreadyRan) {
 		t.Errorf("second Run: %v, want ErrAlreadyRan", err)
+	}
+}
+
+// TestHandlerTargetCloseIgnoresSpareConnections: a connection that never sent a request (a
+// client's spare dial) does not make Close fail; a request still being served does.
+func TestHandlerTargetCloseIgnoresSpareConnections(t *testing.T) {
+	release := make(chan struct{})
+	tg, err := ServeHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			<-release
+		}
+	}), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(tg.URL())
+	spare, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer spare.Close()
+	time.Sleep(50 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if err := tg.Close(ctx); err != nil {
+		t.Fatalf("a spare connection made Close fail: %v", err)
+	}
+
+	tg2, _ := ServeHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }), "/")
+	go func() { _, _ = http.Get(tg2.URL()) }()
+	time.Sleep(100 * time.Millisecond)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	err = tg2.Close(ctx2)
+	close(release)
+	if err == nil {
+		t.Fatal("a request in flight did not make Close fail")
 	}
 }
