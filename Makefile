@@ -1,7 +1,7 @@
 # hookproof: the Makefile is the index of what a developer can do.
 #   make demo         the whole story on embedded defaults (reference receiver, chaos, conform, load, report.html)
 #   make test         every test (what CI runs; see .ci/run for the machine setup)
-#   make bench        benchmarks: signature verify, receiver vs bare handler, chaos proxy, load generator
+#   make bench        benchmarks: signature verify, receiver vs bare handler, chaos proxy, load generator, then a summary table
 #   make lint         gofmt, go vet, go mod tidy check
 #   make build        the hookproof binary in ./bin
 #   make conformance  the receiver suite against the reference receiver (strict), results, JUnit and HTML in ./out
@@ -35,8 +35,12 @@ test-race:
 test-suites:
 	$(GO) test -count=1 -timeout 12m $(SUITE_PKGS) ./testdata/exampleapp/
 
+# The benchmarks' output as it comes, then a summary table of the issue's figures (each a ratio
+# measured side by side in this run, with the absolute numbers); HOOKPROOF_BENCH_LONG=1 makes the
+# load memory benchmark a 5-minute run instead of 60 s.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem -timeout 20m ./...
+	$(GO) build -o bin/benchsummary ./cmd/hookproof/internal/benchsummary
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem -timeout 20m ./... 2>&1 | bin/benchsummary
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -143,13 +143,23 @@ func (r *run) draw(salt, a, b uint64) float64 {
 	return float64(h>>11) / (1 << 53)
 }
 
-func (r *run) id(n uint64) string { return r.idPrefix + strconv.FormatUint(n, 10) }
+// id is delivery n's id, in one allocation (the prefix and the number rendered on the stack).
+func (r *run) id(n uint64) string {
+	var room [96]byte
+	b := append(room[:0], r.idPrefix...)
+	return string(strconv.AppendUint(b, n, 10))
+}
 
+// eventOf is delivery n's event, but for its id and amount, which eventFill adds: the part
+// read off the ledger (under mu), and the part that needs no lock (and allocates).
 func (r *run) eventOf(n uint64, d *delivery) loadEvent {
-	return loadEvent{
-		id: r.id(n), at: r.start.Add(time.Duration(d.at)), object: int(d.object), seq: d.seq,
-		amount: 100 + int64(r.draw(saltAmount, n, 0)*100000),
-	}
+	return loadEvent{at: r.start.Add(time.Duration(d.at)), object: int(d.object), seq: d.seq}
+}
+
+// eventFill completes an event made by eventOf: its id and its amount, outside the lock.
+func (r *run) eventFill(n uint64, ev *loadEvent) {
+	ev.id = r.id(n)
+	ev.amount = 100 + int64(r.draw(saltAmount, n, 0)*100000)
 }
 
 // newDeliveryLocked adds a delivery made now: a valid event (invalid 0) or an invalid one.
@@ -259,6 +269,7 @@ func (r *run) mainTargeter(tgt *vegeta.Target) error {
 	r.attempts++
 	r.chk.created++
 	r.mu.Unlock()
+	r.eventFill(tok.n, &ev)
 
 	return r.target(tgt, &ev, kind, tok, now)
 }
@@ -294,6 +305,7 @@ func (r *run) retryTargeter(tgt *vegeta.Target) error {
 		r.retries++
 		r.chk.created++
 		r.mu.Unlock()
+		r.eventFill(rt.n, &ev)
 		tok := token{kind: tokRetry, n: rt.n, attempt: rt.attempt, sched: int64(rt.due.Sub(r.start))}
 		return r.target(tgt, &ev, "", tok, time.Now())
 	}
