@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"io"
 	"net"
 	"net/http"
@@ -380,6 +381,9 @@ func writeHeader(w *bufio.Writer, h http.Header) {
 		for _, v := range vs {
 			if k == "User-Agent" && v == "" {
 				continue
+			}
+			if !httpguts.ValidHeaderFieldValue(v) {
+				continue // never a line break into the request (net/http's Request.Write refuses it too)
 			}
 			w.WriteString(k)
 			w.WriteString(": ")
