@@ -3,6 +3,7 @@ package chaos
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -209,6 +210,7 @@ func BenchmarkThroughput(b *testing.B) {
 	defer stop()
 	total := map[string]int64{}
 	failed := map[string]int64{}
+	cpu := map[string]time.Duration{}
 	for _, c := range cs {
 		rawLoop(c.url, conns, 200*time.Millisecond) // open the connections and pools
 	}
@@ -216,7 +218,9 @@ func BenchmarkThroughput(b *testing.B) {
 	for r := 0; r < rounds; r++ {
 		for i := range cs {
 			c := cs[(i+r)%len(cs)]
+			c0 := processCPU()
 			ok, bad := rawLoop(c.url, conns, slot)
+			cpu[c.name] += processCPU() - c0
 			total[c.name] += ok
 			failed[c.name] += bad
 		}
@@ -233,6 +237,24 @@ func BenchmarkThroughput(b *testing.B) {
 	b.ReportMetric(rp/direct, "reverseproxy/direct")
 	b.ReportMetric(chaos/rp, "chaos/reverseproxy")
 	b.ReportMetric(chaos/splice, "chaos/splice")
+	// CPU per request of the whole process (load generator, upstream and the contender): on
+	// a machine shared with other work it is steadier than throughput. Its ratio is the
+	// throughput ratio the contenders would have if CPU were all that limited them.
+	perReq := func(name string) float64 {
+		if total[name] == 0 {
+			return 0
+		}
+		return float64(cpu[name].Microseconds()) / float64(total[name])
+	}
+	for _, c := range cs {
+		b.ReportMetric(perReq(c.name), c.name+"-cpu-us/req")
+	}
+	if perReq("chaos") > 0 {
+		b.ReportMetric(perReq("splice")/perReq("chaos"), "chaos/splice-cpu")
+		b.ReportMetric(perReq("reverseproxy")/perReq("chaos"), "chaos/reverseproxy-cpu")
+		b.Logf("CPU per request (whole process): direct %.1f µs, chaos %.1f µs, ReverseProxy %.1f µs, splice %.1f µs; by CPU chaos/splice %.2f, chaos/ReverseProxy %.2fx",
+			perReq("direct"), perReq("chaos"), perReq("reverseproxy"), perReq("splice"), perReq("splice")/perReq("chaos"), perReq("reverseproxy")/perReq("chaos"))
+	}
 	b.Logf("%d conns, %d x %s interleaved: direct %.0f req/s; chaos %.0f req/s (%.2f of direct); ReverseProxy %.0f req/s (%.2f of direct); TCP splice %.0f req/s; chaos/ReverseProxy %.2fx (target >= 2.5x); chaos/splice %.2f (target >= 0.80); errors %v",
 		conns, rounds, slot, direct, chaos, chaos/direct, rp, rp/direct, splice, chaos/rp, chaos/splice, failed)
 }
@@ -394,18 +416,28 @@ func (w *discardWriter) WriteHeader(int)             {}
 // match. It runs at least 20,000 requests whatever b.N (make bench uses -benchtime 1x) and
 // reports per-request figures of its own.
 func BenchmarkServeHTTP(b *testing.B) {
+	idle := []FaultSpec{
+		{Type: "drop", Probability: 1, Match: Match{Path: "/other/*"}},
+		{Type: "delay", Probability: 1, Match: Match{Method: "PUT"}},
+	}
 	for _, tc := range []struct {
 		name   string
 		faults []FaultSpec
+		sync   bool // the proxy's own transport, to an in-memory upstream, instead of stubTransport
 	}{
-		{"no-faults", nil},
-		{"idle-faults", []FaultSpec{
-			{Type: "drop", Probability: 1, Match: Match{Path: "/other/*"}},
-			{Type: "delay", Probability: 1, Match: Match{Method: "PUT"}},
-		}},
+		{"no-faults", nil, false},
+		{"idle-faults", idle, false},
+		{"sync-no-faults", nil, true},
+		{"sync-idle-faults", idle, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			p, err := NewProxy("http://upstream.invalid", WithTransport(stubTransport{}), WithFaults(tc.faults...))
+			var rt http.RoundTripper = stubTransport{}
+			if tc.sync {
+				st := newSyncTransport()
+				st.dial = pipeUpstream
+				rt = st
+			}
+			p, err := NewProxy("http://upstream.invalid", WithTransport(rt), WithFaults(tc.faults...))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -435,4 +467,41 @@ func BenchmarkServeHTTP(b *testing.B) {
 			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(n), "B/req")
 		})
 	}
+}
+
+// pipeUpstream is an in-memory upstream for the synchronous transport: over a net.Pipe it
+// reads each request (headers, then Content-Length bytes of body) and answers 200 with a
+// small JSON body, allocating nothing per request, so that BenchmarkServeHTTP counts the
+// proxy's own allocations.
+func pipeUpstream(context.Context, string, string) (net.Conn, error) {
+	client, server := net.Pipe()
+	go func() {
+		defer server.Close()
+		br := bufio.NewReader(server)
+		answer := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 17\r\n\r\n{\"received\":true}")
+		for {
+			length := 0
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if len(line) <= 2 {
+					break
+				}
+				if v, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+					for _, c := range bytes.TrimSpace(v) {
+						length = length*10 + int(c-'0')
+					}
+				}
+			}
+			if _, err := br.Discard(length); err != nil {
+				return
+			}
+			if _, err := server.Write(answer); err != nil {
+				return
+			}
+		}
+	}()
+	return client, nil
 }

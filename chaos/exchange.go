@@ -29,6 +29,8 @@ type Exchange struct {
 
 	rawPath string // the client's escaped path when it differs from the default encoding
 	inPath  string // Path as received: rawPath applies only while Path is unchanged
+	// sharedHeader: Header is the client request's own, to copy before a fault may change it.
+	sharedHeader bool
 
 	ctx    context.Context
 	p      *Proxy
@@ -54,6 +56,18 @@ type record struct {
 	upstreamStatus int
 	upstreamErr    string
 	upstream       time.Duration
+}
+
+// ownHeader gives x a copy of the client's header it shares, as forwardHeader makes it.
+func (x *Exchange) ownHeader() {
+	h := x.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = noUserAgent
+	}
+	x.Header, x.sharedHeader = h, false
 }
 
 // Context is the client's request context (for copies: the proxy's lifetime).

@@ -27,6 +27,8 @@ import (
 // requests and waits for pending copies.
 type Proxy struct {
 	upstream     *url.URL
+	addr         string // the upstream's host:port, for the synchronous transport
+	syncUpstream bool   // the transport is the synchronous one to an http upstream
 	seed         int64
 	hseed        uint64
 	transport    http.RoundTripper
@@ -216,6 +218,12 @@ func NewProxy(upstream string, opts ...Option) (*Proxy, error) {
 			p.transport, p.ownIdle = t, t.CloseIdleConnections
 		}
 	}
+	_, isSync := p.transport.(*syncTransport)
+	p.syncUpstream = isSync && u.Scheme == "http"
+	p.addr = u.Host
+	if u.Port() == "" {
+		p.addr = net.JoinHostPort(u.Hostname(), "80")
+	}
 	p.hseed = mix(uint64(p.seed))
 	p.ledger = newLedger(p.ledgerLimit)
 	p.attempts = newAttempts(p.attemptLimit)
@@ -340,6 +348,21 @@ func forwardHeader(src http.Header) http.Header {
 	return dst
 }
 
+// forwardsAsIs reports whether h goes upstream as forwardHeader(h) would: no hop-by-hop
+// header, no Expect, and a User-Agent of the client's own, unless the transport is the
+// synchronous one, which sends none for a missing User-Agent as for an empty one.
+func (p *Proxy) forwardsAsIs(h http.Header) bool {
+	if _, ok := h["User-Agent"]; !ok && !p.syncUpstream {
+		return false
+	}
+	for k := range h {
+		if k == "Expect" || isHop(k) {
+			return false
+		}
+	}
+	return true
+}
+
 // noUserAgent stops the transport adding its own User-Agent when the client sent none.
 var noUserAgent = []string{""}
 
@@ -368,14 +391,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		key = "req-" + strconv.FormatUint(p.anon.Add(1), 10)
 	}
-	hdr := forwardHeader(r.Header)
-	if _, ok := hdr["User-Agent"]; !ok {
-		hdr["User-Agent"] = noUserAgent
+	// The client's header is what goes upstream as it is when it has nothing forwardHeader
+	// would remove or add: it is shared until a fault fires (run copies it then), so an
+	// exchange no fault touches copies no header.
+	hdr, shared := r.Header, p.forwardsAsIs(r.Header)
+	if !shared {
+		hdr = forwardHeader(r.Header)
+		if _, ok := hdr["User-Agent"]; !ok {
+			hdr["User-Agent"] = noUserAgent
+		}
 	}
 	x := &Exchange{
 		Key: key, Attempt: p.attempts.next(key),
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: hdr, Body: body,
-		rawPath: r.URL.RawPath, inPath: r.URL.Path,
+		rawPath: r.URL.RawPath, inPath: r.URL.Path, sharedHeader: shared,
 		ctx: r.Context(), p: p,
 	}
 	x.rec, x.family = &x.own, &x.fam
@@ -416,6 +445,9 @@ func (p *Proxy) run(chain []*instance, i int, x *Exchange) Result {
 			continue
 		}
 		in.count.Add(1)
+		if x.sharedHeader { // faults may change the header: give x its own
+			x.ownHeader()
+		}
 		x.rec.faults = append(x.rec.faults, in.spec.Name)
 		x.inst = in
 		rest := i + 1
@@ -450,25 +482,34 @@ func (p *Proxy) forward(x *Exchange) Result {
 		u.RawPath = p.upstream.EscapedPath() + x.rawPath
 	}
 	u.RawQuery = x.RawQuery
-	req := &http.Request{
-		Method: x.Method, URL: &u, Host: u.Host, Header: x.Header,
-		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		ContentLength: int64(len(x.Body)),
-	}
-	if len(x.Body) > 0 {
-		// No GetBody: without it no transport replays the request on its own, and a
-		// chaos proxy must not add deliveries nobody asked for.
-		// An in-memory body (a NopCloser around a *bytes.Reader, as net/http recognises, and
-		// an io.WriterTo, as the synchronous transport does) leaves with the headers in one
-		// system call instead of after a flush of its own.
-		req.Body = io.NopCloser(bytes.NewReader(x.Body))
-	}
-	req = req.WithContext(x.ctx)
 
 	t0 := time.Now()
 	p.forwarded.Add(1)
 	x.rec.forwarded++
-	resp, err := p.transport.RoundTrip(req)
+	var resp *http.Response
+	var err error
+	if st, ok := p.transport.(*syncTransport); ok && p.syncUpstream {
+		// The proxy's own transport takes the request as it goes on the wire, without an
+		// http.Request, its URL, context copy and body reader.
+		resp, err = st.send(x.ctx, p.addr, &outRequest{
+			method: x.Method, target: u.RequestURI(), host: u.Host, header: x.Header, body: x.Body,
+		})
+	} else {
+		req := &http.Request{
+			Method: x.Method, URL: &u, Host: u.Host, Header: x.Header,
+			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			ContentLength: int64(len(x.Body)),
+		}
+		if len(x.Body) > 0 {
+			// No GetBody: without it no transport replays the request on its own, and a
+			// chaos proxy must not add deliveries nobody asked for.
+			// An in-memory body (a NopCloser around a *bytes.Reader, as net/http
+			// recognises) leaves with the headers in one system call instead of after a
+			// flush of its own.
+			req.Body = io.NopCloser(bytes.NewReader(x.Body))
+		}
+		resp, err = p.transport.RoundTrip(req.WithContext(x.ctx))
+	}
 	if err != nil {
 		x.rec.upstream += time.Since(t0)
 		x.rec.upstreamErr = err.Error()

@@ -125,6 +125,9 @@ func (c *matcher) matches(x *Exchange) bool {
 	}
 	for _, h := range c.header {
 		vs, ok := x.Header[h.name]
+		if !ok && x.sharedHeader && h.name == "User-Agent" {
+			vs, ok = noUserAgent, true // as in the header forwardHeader makes
+		}
 		if !ok {
 			return false
 		}

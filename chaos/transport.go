@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/net/http/httpguts"
 	"io"
 	"net"
 	"net/http"
@@ -25,6 +26,7 @@ import (
 // before reuse.
 type syncTransport struct {
 	dialer      net.Dialer
+	dial        func(ctx context.Context, network, addr string) (net.Conn, error) // instead of dialer, in tests
 	maxIdle     int
 	idleTimeout time.Duration
 
@@ -33,10 +35,14 @@ type syncTransport struct {
 }
 
 type syncConn struct {
-	nc   net.Conn
-	br   *bufio.Reader
-	bw   *bufio.Writer
-	used time.Time
+	nc     net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	used   time.Time
+	expire func() // wakes whatever blocks on nc (the request's context ended)
+	// body is the answer body of the outRequest in progress: one exchange at a time uses
+	// a connection, and its caller is done with the body once it has closed it.
+	body syncBody
 }
 
 func newSyncTransport() *syncTransport {
@@ -59,22 +65,55 @@ func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme != "http" {
 		return nil, errUnsupportedScheme
 	}
-	ctx := req.Context()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	host := req.URL.Host
 	if req.URL.Port() == "" {
 		host = net.JoinHostPort(req.URL.Hostname(), "80")
+	}
+	return t.roundTrip(req.Context(), host, req, nil)
+}
+
+// outRequest is a request the proxy forwards through its own synchronous transport without
+// building an http.Request: what writeRequest's fast path would write for one.
+type outRequest struct {
+	method string
+	target string // the request target (URL.RequestURI)
+	host   string // the Host header
+	header http.Header
+	body   []byte
+}
+
+// send is RoundTrip for an outRequest to addr (host:port).
+func (t *syncTransport) send(ctx context.Context, addr string, o *outRequest) (*http.Response, error) {
+	return t.roundTrip(ctx, addr, nil, o)
+}
+
+// answerFor is the request http.ReadResponse reads an answer to an outRequest for: it only
+// looks at the method (a HEAD answer has no body), and keeps it as Response.Request.
+func answerFor(method string) *http.Request {
+	switch method {
+	case http.MethodPost:
+		return postRequest
+	case http.MethodGet:
+		return getRequest
+	}
+	return &http.Request{Method: method}
+}
+
+var postRequest, getRequest = &http.Request{Method: http.MethodPost}, &http.Request{Method: http.MethodGet}
+
+// roundTrip sends req, or o when req is nil, on a connection to host.
+func (t *syncTransport) roundTrip(ctx context.Context, host string, req *http.Request, o *outRequest) (*http.Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	c, err := t.get(ctx, host)
 	if err != nil {
 		return nil, err
 	}
 	// Cancellation: an expired deadline wakes the blocked read or write.
-	stop := func() bool { return true }
+	stop := alwaysTrue
 	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(time.Unix(1, 0)) })
+		stop = context.AfterFunc(ctx, c.expire)
 	}
 	fail := func(err error) (*http.Response, error) {
 		stop()
@@ -84,15 +123,31 @@ func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	if err := writeRequest(c.bw, req); err != nil {
+	var rr *http.Request
+	if req != nil {
+		rr = req
+		err = writeRequest(c.bw, req)
+	} else {
+		rr = answerFor(o.method)
+		err = writeOut(c.bw, o)
+	}
+	if err != nil {
 		return fail(err)
 	}
 	if err := c.bw.Flush(); err != nil {
 		return fail(err)
 	}
+	if req == nil {
+		if resp := quickAnswer(c.br, o.method); resp != nil {
+			resp.Request = rr
+			c.body = syncBody{t: t, c: c, host: host, stop: stop, reusable: true, left: resp.ContentLength}
+			resp.Body = &c.body
+			return resp, nil
+		}
+	}
 	var resp *http.Response
 	for {
-		resp, err = http.ReadResponse(c.br, req)
+		resp, err = http.ReadResponse(c.br, rr)
 		if err != nil {
 			return fail(err)
 		}
@@ -103,10 +158,17 @@ func (t *syncTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp.Body.Close()
 	}
-	reusable := !resp.Close && !req.Close && (resp.ContentLength >= 0 || len(resp.TransferEncoding) > 0)
-	resp.Body = &syncBody{ReadCloser: resp.Body, t: t, c: c, host: host, stop: stop, reusable: reusable}
+	reusable := !resp.Close && (req == nil || !req.Close) && (resp.ContentLength >= 0 || len(resp.TransferEncoding) > 0)
+	b := &syncBody{}
+	if req == nil {
+		b = &c.body
+	}
+	*b = syncBody{ReadCloser: resp.Body, t: t, c: c, host: host, stop: stop, reusable: reusable}
+	resp.Body = b
 	return resp, nil
 }
+
+func alwaysTrue() bool { return true }
 
 // get returns a live idle connection to host, or dials one.
 func (t *syncTransport) get(ctx context.Context, host string) (*syncConn, error) {
@@ -130,11 +192,17 @@ func (t *syncTransport) get(ctx context.Context, host string) (*syncConn, error)
 		}
 		_ = c.nc.Close()
 	}
-	nc, err := t.dialer.DialContext(ctx, "tcp", host)
+	dial := t.dialer.DialContext
+	if t.dial != nil {
+		dial = t.dial
+	}
+	nc, err := dial(ctx, "tcp", host)
 	if err != nil {
 		return nil, err
 	}
-	return &syncConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10)}, nil
+	c := &syncConn{nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10)}
+	c.expire = func() { _ = nc.SetDeadline(time.Unix(1, 0)) }
+	return c, nil
 }
 
 func (t *syncTransport) put(host string, c *syncConn) {
@@ -167,9 +235,12 @@ func (t *syncTransport) CloseIdleConnections() {
 	}
 }
 
-// syncBody hands the connection back once the answer has been read to the end.
+// syncBody hands the connection back once the answer has been read to the end. Its body
+// is ReadCloser's, or, when that is nil (an answer quickAnswer read), the next left bytes
+// on the connection.
 type syncBody struct {
 	io.ReadCloser
+	left     int64
 	t        *syncTransport
 	c        *syncConn
 	host     string
@@ -180,9 +251,37 @@ type syncBody struct {
 }
 
 func (b *syncBody) Read(p []byte) (int, error) {
+	if b.ReadCloser == nil {
+		return b.readDirect(p)
+	}
 	n, err := b.ReadCloser.Read(p)
 	if err == io.EOF {
 		b.eof = true
+	}
+	return n, err
+}
+
+// readDirect reads the rest of a Content-Length body from the connection, failing as
+// net/http's body reader does when the connection ends early.
+func (b *syncBody) readDirect(p []byte) (int, error) {
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	if b.left == 0 {
+		b.eof = true
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.c.br.Read(p)
+	b.left -= int64(n)
+	if err == io.EOF {
+		if b.left > 0 {
+			err = io.ErrUnexpectedEOF
+		} else {
+			err = nil
+		}
 	}
 	return n, err
 }
@@ -192,7 +291,10 @@ func (b *syncBody) Close() error {
 		return nil
 	}
 	b.closed = true
-	err := b.ReadCloser.Close()
+	var err error
+	if b.ReadCloser != nil {
+		err = b.ReadCloser.Close()
+	}
 	// stop reports false when the context already fired: the deadline may be set.
 	if b.stop() && b.eof && b.reusable && err == nil {
 		b.t.put(b.host, b.c)
@@ -223,21 +325,7 @@ func writeRequest(w *bufio.Writer, req *http.Request) error {
 	w.WriteString(" HTTP/1.1\r\nHost: ")
 	w.WriteString(host)
 	w.WriteString("\r\n")
-	for k, vs := range req.Header {
-		switch k {
-		case "Host", "Content-Length", "Transfer-Encoding", "Trailer", "Connection":
-			continue
-		}
-		for _, v := range vs {
-			if k == "User-Agent" && v == "" {
-				continue
-			}
-			w.WriteString(k)
-			w.WriteString(": ")
-			w.WriteString(v)
-			w.WriteString("\r\n")
-		}
-	}
+	writeHeader(w, req.Header)
 	if req.ContentLength > 0 || !bodylessMethod(req.Method) {
 		w.WriteString("Content-Length: ")
 		w.WriteString(strconv.FormatInt(req.ContentLength, 10))
@@ -256,6 +344,53 @@ func writeRequest(w *bufio.Writer, req *http.Request) error {
 		}
 	}
 	return nil
+}
+
+// writeOut writes o as writeRequest's fast path writes the equivalent http.Request.
+func writeOut(w *bufio.Writer, o *outRequest) error {
+	w.WriteString(o.method)
+	w.WriteByte(' ')
+	w.WriteString(o.target)
+	w.WriteString(" HTTP/1.1\r\nHost: ")
+	w.WriteString(o.host)
+	w.WriteString("\r\n")
+	writeHeader(w, o.header)
+	if len(o.body) > 0 || !bodylessMethod(o.method) {
+		w.WriteString("Content-Length: ")
+		w.WriteString(strconv.Itoa(len(o.body)))
+		w.WriteString("\r\n")
+	}
+	if _, err := w.WriteString("\r\n"); err != nil {
+		return err
+	}
+	if len(o.body) > 0 {
+		_, err := w.Write(o.body)
+		return err
+	}
+	return nil
+}
+
+// writeHeader writes the header fields of a request writeRequest or writeOut sends: all but
+// those they write themselves or never send, and no empty User-Agent.
+func writeHeader(w *bufio.Writer, h http.Header) {
+	for k, vs := range h {
+		switch k {
+		case "Host", "Content-Length", "Transfer-Encoding", "Trailer", "Connection":
+			continue
+		}
+		for _, v := range vs {
+			if k == "User-Agent" && v == "" {
+				continue
+			}
+			if !httpguts.ValidHeaderFieldValue(v) {
+				continue // never a line break into the request (net/http's Request.Write refuses it too)
+			}
+			w.WriteString(k)
+			w.WriteString(": ")
+			w.WriteString(v)
+			w.WriteString("\r\n")
+		}
+	}
 }
 
 // bodylessMethod reports whether a request with this method and no body is sent without
