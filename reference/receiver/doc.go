@@ -16,7 +16,8 @@
 //	                                                │ their inbox order
 //	                                                ▼
 //	        worker: one transaction = claim the delivery (idempotency) + advance the object's
-//	                seq (or mark the event stale) + effect row + outbox row (a fresh effect_id)
+//	                seq (or mark the event stale) + effect row + outbox row (a fresh effect_id);
+//	                on PostgreSQL a few statements per 32 events (store.BatchTx)
 //	                                                │
 //	                                                ▼
 //	        reporter: outbox ──▶ effect sink, at least once, in commit order; a row is

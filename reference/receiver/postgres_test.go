@@ -21,7 +21,7 @@ const postgresDSNEnv = "HOOKPROOF_TEST_POSTGRES_DSN"
 
 // postgresDB returns the DSN of a fresh database on the test server, dropped when t ends. Without
 // HOOKPROOF_TEST_POSTGRES_DSN the test is skipped loudly, or fails under CI=true.
-func postgresDB(t *testing.T) string {
+func postgresDB(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(postgresDSNEnv)
 	if dsn == "" {

@@ -221,6 +221,9 @@ func (r *Receiver) apply(ctx context.Context, tx store.Tx, batch []job) (int, er
 	for i := range batch {
 		batch[i].claimed, batch[i].applied = false, false
 	}
+	if bt, ok := tx.(store.BatchTx); ok {
+		return r.applyAll(ctx, bt, batch)
+	}
 	for i, j := range batch {
 		if i > 0 && r.inboxCommit.Load() {
 			return i, nil
@@ -245,6 +248,63 @@ func (r *Receiver) apply(ctx context.Context, tx store.Tx, batch []job) (int, er
 			return 0, err
 		}
 		batch[i].claimed, batch[i].applied = true, applied
+	}
+	return len(batch), nil
+}
+
+// applyChunk is how many jobs applyAll hands the store at once: between chunks, a waiting
+// inbox commit ends the transaction, as between jobs in apply.
+const applyChunk = 32
+
+// applyAll is apply, set-based: for each chunk of the batch, one claim of every delivery, one
+// ordering update of every object, one insert of every effect.
+func (r *Receiver) applyAll(ctx context.Context, tx store.BatchTx, batch []job) (int, error) {
+	ids := make([]string, 0, min(len(batch), applyChunk))
+	var objects []string
+	var seqs []int64
+	var ordered []int // indices in the chunk of the claimed jobs with ordering data
+	var es []store.Effect
+	for start := 0; start < len(batch); start += applyChunk {
+		if start > 0 && r.inboxCommit.Load() {
+			return start, nil
+		}
+		chunk := batch[start:min(start+applyChunk, len(batch))]
+		ids = ids[:0]
+		for _, j := range chunk {
+			ids = append(ids, j.row.ID)
+		}
+		claimed, err := tx.ClaimAll(ctx, ids)
+		if err != nil {
+			return 0, err
+		}
+		objects, seqs, ordered = objects[:0], seqs[:0], ordered[:0]
+		for i, j := range chunk {
+			if claimed[i] && j.ev.Ordered {
+				objects, seqs, ordered = append(objects, j.ev.ObjectID), append(seqs, j.ev.Seq), append(ordered, i)
+			}
+		}
+		applied, err := tx.AdvanceAll(ctx, objects, seqs)
+		if err != nil {
+			return 0, err
+		}
+		for i := range chunk {
+			chunk[i].applied = true // an event without ordering data is always applied
+		}
+		for k, i := range ordered {
+			chunk[i].applied = applied[k]
+		}
+		es = es[:0]
+		for i, j := range chunk {
+			if !claimed[i] {
+				chunk[i].applied = false
+				continue // processed already: by an earlier run, a rescan, or another replica
+			}
+			chunk[i].claimed = true
+			es = append(es, store.Effect{EffectID: newEffectID(), WebhookID: j.row.ID, Type: j.ev.Type, Data: j.ev.Data, Applied: chunk[i].applied})
+		}
+		if err := tx.AddEffects(ctx, es, r.cfg.sink != nil); err != nil {
+			return 0, err
+		}
 	}
 	return len(batch), nil
 }

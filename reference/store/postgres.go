@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -136,6 +137,131 @@ func (t postgresTx) AddEffect(ctx context.Context, e Effect, report bool) error 
 	if report {
 		if _, err := t.tx.ExecContext(ctx, `INSERT INTO receiver_outbox(effect_id) VALUES($1)`, e.EffectID); err != nil {
 			return fmt.Errorf("store: postgres: queue effect of %q: %w", e.WebhookID, err)
+		}
+	}
+	return nil
+}
+
+var _ BatchTx = postgresTx{}
+
+// ClaimAll implements BatchTx: one UPDATE, which locks every row it claims, as Claim does.
+func (t postgresTx) ClaimAll(ctx context.Context, ids []string) ([]bool, error) {
+	claimed := make([]bool, len(ids))
+	if len(ids) == 0 {
+		return claimed, nil
+	}
+	got, err := queryStrings(ctx, t.tx, `UPDATE receiver_inbox SET processed_ms = $1 WHERE id = ANY($2) AND processed_ms IS NULL RETURNING id`,
+		time.Now().UnixMilli(), ids)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: claim %d deliveries: %w", len(ids), err)
+	}
+	markFirst(claimed, got, func(i int) string { return ids[i] })
+	return claimed, nil
+}
+
+// AdvanceAll implements BatchTx. It creates the objects not seen before (with the seq of their
+// first event, which is applied), locks every object's row in object_id order (as Advance, until
+// the transaction ends; the order keeps two replicas from deadlocking on them), judges the
+// events in order, and writes each object's newest applied seq back.
+func (t postgresTx) AdvanceAll(ctx context.Context, objectIDs []string, seqs []int64) ([]bool, error) {
+	applied := make([]bool, len(objectIDs))
+	if len(objectIDs) == 0 {
+		return applied, nil
+	}
+	fail := func(err error) ([]bool, error) {
+		return nil, fmt.Errorf("store: postgres: advance %d events: %w", len(objectIDs), err)
+	}
+	first := make(map[string]int, len(objectIDs)) // object → index of its first event
+	var objs []string
+	var firstSeqs []int64
+	for i, o := range objectIDs {
+		if _, ok := first[o]; !ok {
+			first[o] = i
+			objs = append(objs, o)
+		}
+	}
+	slices.Sort(objs)
+	for _, o := range objs {
+		firstSeqs = append(firstSeqs, seqs[first[o]])
+	}
+	created, err := queryStrings(ctx, t.tx, `INSERT INTO receiver_objects(object_id, last_seq)
+		SELECT o, s FROM unnest($1::text[], $2::bigint[]) AS v(o, s) ORDER BY o
+		ON CONFLICT(object_id) DO NOTHING RETURNING object_id`, objs, firstSeqs)
+	if err != nil {
+		return fail(err)
+	}
+	isNew := make(map[string]bool, len(created))
+	for _, o := range created {
+		isNew[o] = true
+	}
+	last := make(map[string]int64, len(objs))
+	rows, err := t.tx.QueryContext(ctx, `SELECT object_id, last_seq FROM receiver_objects WHERE object_id = ANY($1) ORDER BY object_id FOR UPDATE`, objs)
+	if err != nil {
+		return fail(err)
+	}
+	for rows.Next() {
+		var o string
+		var seq int64
+		if err := rows.Scan(&o, &seq); err != nil {
+			rows.Close()
+			return fail(err)
+		}
+		last[o] = seq
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	moved := make(map[string]bool, len(objs))
+	for i, o := range objectIDs {
+		switch {
+		case isNew[o] && first[o] == i:
+			applied[i] = true // created with this seq
+		case seqs[i] > last[o]:
+			applied[i], last[o], moved[o] = true, seqs[i], true
+		}
+	}
+	if len(moved) == 0 {
+		return applied, nil
+	}
+	var ups []string
+	var upSeqs []int64
+	for _, o := range objs {
+		if moved[o] {
+			ups, upSeqs = append(ups, o), append(upSeqs, last[o])
+		}
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE receiver_objects AS r SET last_seq = v.s FROM unnest($1::text[], $2::bigint[]) AS v(o, s)
+		WHERE r.object_id = v.o AND r.last_seq < v.s`, ups, upSeqs); err != nil {
+		return fail(err)
+	}
+	return applied, nil
+}
+
+// AddEffects implements BatchTx: one INSERT of the effects and one of their outbox entries, each
+// in the order of es.
+func (t postgresTx) AddEffects(ctx context.Context, es []Effect, report bool) error {
+	if len(es) == 0 {
+		return nil
+	}
+	n := len(es)
+	effectIDs, webhookIDs, types, data := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	appliedCol, created := make([]bool, n), make([]int64, n)
+	for i, e := range es {
+		v := effectValues(e) // the columns as Insert would write them
+		effectIDs[i], webhookIDs[i], types[i], data[i] = v[0].(string), v[1].(string), v[2].(string), v[3].(string)
+		appliedCol[i], created[i] = v[4].(bool), v[5].(int64)
+	}
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO receiver_effects(effect_id, webhook_id, type, data, applied, created_ms)
+		SELECT e, w, t, d, a, c FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[], $6::bigint[])
+			WITH ORDINALITY AS v(e, w, t, d, a, c, n) ORDER BY n`,
+		effectIDs, webhookIDs, types, data, appliedCol, created); err != nil {
+		return fmt.Errorf("store: postgres: add %d effects: %w", len(es), err)
+	}
+	if report {
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO receiver_outbox(effect_id)
+			SELECT e FROM unnest($1::text[]) WITH ORDINALITY AS v(e, n) ORDER BY n`, effectIDs); err != nil {
+			return fmt.Errorf("store: postgres: queue %d effects: %w", len(es), err)
 		}
 	}
 	return nil

@@ -117,3 +117,39 @@ func inTx(ctx context.Context, db *sql.DB, fn func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// markFirst sets marks[i] for the first i whose key(i) is one of got (each of got marks one
+// place): which elements of its input a statement that returns the keys it changed changed.
+func markFirst(marks []bool, got []string, key func(int) string) {
+	if len(got) == 0 {
+		return
+	}
+	left := make(map[string]int, len(got))
+	for _, g := range got {
+		left[g]++
+	}
+	for i := range marks {
+		if k := key(i); left[k] > 0 {
+			marks[i] = true
+			left[k]--
+		}
+	}
+}
+
+// queryStrings runs a query in tx that returns one text column, and returns its values.
+func queryStrings(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

@@ -306,3 +306,112 @@ func TestSQLiteRefusesAnotherSchemaVersion(t *testing.T) {
 		t.Fatalf("OpenSQLite on a version-99 file = %v, want a schema version error", err)
 	}
 }
+
+// TestBatchTxMatchesTx: a backend's set-based BatchTx answers exactly what Claim, Advance and
+// AddEffect answer one element at a time, on the same inputs (repeated ids, repeated objects,
+// stale and equal seqs, objects seen before and new ones), and leaves the same effects.
+func TestBatchTxMatchesTx(t *testing.T) {
+	ctx := context.Background()
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			var batched bool
+			if err := s.Process(ctx, func(tx Tx) error { _, batched = tx.(BatchTx); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !batched {
+				t.Skipf("%s: its Tx is no BatchTx", name)
+			}
+			var ds []Delivery
+			for i := range 8 {
+				for _, side := range []string{"a", "b"} {
+					ds = append(ds, Delivery{ID: fmt.Sprint(side, i), Body: []byte("{}")})
+				}
+			}
+			if _, err := s.Insert(ctx, ds); err != nil {
+				t.Fatal(err)
+			}
+			// Objects "old" exist before the batch, at seq 5.
+			err := s.Process(ctx, func(tx Tx) error {
+				for _, side := range []string{"a", "b"} {
+					if _, err := tx.Advance(ctx, side+"_old", 5); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := []string{"%s0", "%s1", "%s1", "%s2", "%s3", "%s4", "%s5", "%s6", "nope"}
+			objs := []string{"%s_old", "%s_old", "%s_new", "%s_new", "%s_old", "%s_new", "%s_new", "%s_old"}
+			seqs := []int64{4, 6, 3, 3, 7, 9, 1, 6}
+			var want, got struct {
+				claimed, applied []bool
+			}
+			err = s.Process(ctx, func(tx Tx) error {
+				for _, id := range ids {
+					c, err := tx.Claim(ctx, fmt.Sprintf(id, "a"))
+					if err != nil {
+						return err
+					}
+					want.claimed = append(want.claimed, c)
+				}
+				for i, o := range objs {
+					a, err := tx.Advance(ctx, fmt.Sprintf(o, "a"), seqs[i])
+					if err != nil {
+						return err
+					}
+					want.applied = append(want.applied, a)
+				}
+				return tx.AddEffect(ctx, Effect{EffectID: "ea", WebhookID: "a0", Type: "t", Applied: true}, true)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = s.Process(ctx, func(tx Tx) error {
+				bt := tx.(BatchTx)
+				var bids, bobjs []string
+				for _, id := range ids {
+					bids = append(bids, fmt.Sprintf(id, "b"))
+				}
+				for _, o := range objs {
+					bobjs = append(bobjs, fmt.Sprintf(o, "b"))
+				}
+				var err error
+				if got.claimed, err = bt.ClaimAll(ctx, bids); err != nil {
+					return err
+				}
+				if got.applied, err = bt.AdvanceAll(ctx, bobjs, seqs); err != nil {
+					return err
+				}
+				return bt.AddEffects(ctx, []Effect{{EffectID: "eb0", WebhookID: "b0", Type: "t", Applied: true},
+					{EffectID: "eb1", WebhookID: "b1", Type: "t", Data: []byte(`{"x":1}`)}}, true)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("BatchTx answered %v, Tx %v", got, want)
+			}
+			es, err := s.Effects(ctx, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var order []string
+			for _, e := range es {
+				order = append(order, fmt.Sprint(e.EffectID, ":", e.WebhookID, ":", e.Applied, ":", string(e.Data)))
+			}
+			if fmt.Sprint(order) != "[ea:a0:true:null eb0:b0:true:null eb1:b1:false:{\"x\":1}]" {
+				t.Errorf("effects %v", order)
+			}
+			qs, err := s.Outbox(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(qs) != 3 || qs[1].EffectID != "eb0" || qs[2].EffectID != "eb1" {
+				t.Errorf("outbox %+v, want ea, eb0, eb1", qs)
+			}
+		})
+	}
+}
