@@ -37,14 +37,21 @@ func TestMetricsAgreeWithStats(t *testing.T) {
 	for i := range n {
 		r.send(t, fmt.Sprintf("msg_%d", i), `{"x":1}`)
 	}
-	p.Close() // waits for the copies duplicate sends
-	st := p.Stats()
-	// A copy that Close cancelled in flight was forwarded, and its request reaches the
-	// upstream's handler a moment after Close returns: wait for it (issue seen as "241,
-	// want 240" on a busy machine).
-	for deadline := time.Now().Add(2 * time.Second); int64(up.hits()) < st.Forwarded && time.Now().Before(deadline); {
-		time.Sleep(time.Millisecond)
+	// The copies duplicate sends go on in the background: wait until everything forwarded has
+	// reached the upstream and nothing moves for a while, then close. (Closing first would
+	// cancel a copy in flight, which the upstream may or may not have seen: "241, want 240".)
+	stable, last := 0, int64(-1)
+	for deadline := time.Now().Add(10 * time.Second); stable < 100 && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+		f := p.Stats().Forwarded
+		if f == last && int64(up.hits()) == f {
+			stable++
+		} else {
+			stable, last = 0, f
+		}
 	}
+	p.Close()
+	st := p.Stats()
 
 	fams, err := promtest.Scrape(context.Background(), msrv.URL+"/metrics")
 	if err != nil {
