@@ -3,28 +3,25 @@ package sinkservice
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/hookproof/hookproof/reference/sink"
+	"github.com/hookproof/hookproof/reference/store/pgtest"
 	"github.com/hookproof/hookproof/reports"
 )
 
 // PostgresDSNEnv names the PostgreSQL server the tests may use; each test gets a database of
 // its own there, dropped afterwards.
-const PostgresDSNEnv = "HOOKPROOF_TEST_POSTGRES_DSN"
+const PostgresDSNEnv = pgtest.DSNEnv
 
 // backends are the stores every test runs on: SQLite always; PostgreSQL when PostgresDSNEnv
 // is set (skipped loudly without it, a failure under CI=true, where .ci/run starts a server).
@@ -33,42 +30,12 @@ func backends(t *testing.T) map[string]func(t *testing.T) string {
 	b := map[string]func(t *testing.T) string{
 		"sqlite": func(t *testing.T) string { return filepath.Join(t.TempDir(), "sink.db") },
 	}
-	dsn := os.Getenv(PostgresDSNEnv)
+	dsn := pgtest.DSN(t, "the sink store")
 	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is not set: .ci/run must start PostgreSQL", PostgresDSNEnv)
-		}
-		t.Logf("SKIPPING the PostgreSQL sink store: set %s=postgres://… to test it", PostgresDSNEnv)
 		return b
 	}
-	b["postgres"] = func(t *testing.T) string { return freshDatabase(t, dsn) }
+	b["postgres"] = func(t *testing.T) string { return pgtest.FreshDatabase(t, dsn, "hookproof_sinktest_") }
 	return b
-}
-
-func freshDatabase(t *testing.T, dsn string) string {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "hookproof_sinktest_" + strings.ToLower(rand.Text()[:12])
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-		admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 // each runs fn on every backend, with a served service over a fresh store.

@@ -2,28 +2,22 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"fmt"
-	"net/url"
 	"os"
-	"strings"
 	"testing"
+
+	"github.com/hookproof/hookproof/reference/store/pgtest"
 )
 
 // PostgresDSNEnv names the PostgreSQL server the tests may use. Each test gets a database of
 // its own there, dropped afterwards, so packages testing in parallel never share tables.
-const PostgresDSNEnv = "HOOKPROOF_TEST_POSTGRES_DSN"
+const PostgresDSNEnv = pgtest.DSNEnv
 
 // addPostgres adds PostgreSQL to the backends when the DSN is set. Without it the PostgreSQL
 // runs are skipped loudly, or fail under CI=true, where .ci/run starts a server.
 func addPostgres(t testing.TB, b map[string]func(t testing.TB) Store) {
-	dsn := os.Getenv(PostgresDSNEnv)
+	dsn := pgtest.DSN(t, "the store")
 	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI=true but %s is not set: .ci/run must start PostgreSQL", PostgresDSNEnv)
-		}
-		t.Logf("SKIPPING the PostgreSQL store: set %s=postgres://… to test it", PostgresDSNEnv)
 		return
 	}
 	b["postgres"] = func(t testing.TB) Store {
@@ -36,32 +30,9 @@ func addPostgres(t testing.TB, b map[string]func(t testing.TB) Store) {
 	}
 }
 
-// freshDatabase creates an empty database on the server of dsn, drops it when t ends, and
-// returns its DSN.
+// freshDatabase is pgtest.FreshDatabase for the store's tests.
 func freshDatabase(t testing.TB, dsn string) string {
-	t.Helper()
-	ctx := context.Background()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "hookproof_test_" + strings.ToLower(rand.Text()[:12])
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		admin.Close()
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-		}
-		admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s: %v", PostgresDSNEnv, err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return pgtest.FreshDatabase(t, dsn, "hookproof_test_")
 }
 
 func TestPostgresTwoReplicasShareOneStore(t *testing.T) {
