@@ -126,6 +126,7 @@ func rawLoop(target string, conns int, d time.Duration) (ok, failed int64) {
 			idAt := len(head)
 			var conn net.Conn
 			var br *bufio.Reader
+			var err error // this goroutine's own: the load goroutines dial at the same time
 			for i := 0; time.Now().Before(deadline); i++ {
 				if conn == nil {
 					if conn, err = net.DialTimeout("tcp", u.Host, time.Second); err != nil {
@@ -341,6 +342,7 @@ func paced(target string, rate int, d time.Duration) ([]time.Duration, int) {
 			req := []byte(head + "0000000000\r\n\r\n" + benchBody)
 			var conn net.Conn
 			var br *bufio.Reader
+			var err error // this goroutine's own: the workers dial at the same time
 			i := 0
 			for at := range due {
 				i++
