@@ -82,21 +82,18 @@ type Received struct {
 // without "data" is its own data, and only an envelope with object_id and seq takes part in
 // ordering.
 func Parse(body []byte) Received {
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil && !isTypeError(err) {
+		return Received{Data: json.RawMessage("null")} // not JSON
+	}
 	// A provider-shaped body (a Stripe event, a Slack event_callback) carries the event's data
 	// inside it: see Shape.
-	if typ, data, ok := unwrap(body); ok {
+	if typ, data, ok := env.unwrap(); ok {
 		r := Received{Type: typ, Data: data, JSON: true}
 		r.ObjectID, r.Seq, r.Ordered = Ordering(data)
 		return r
 	}
-	var env struct {
-		Type string          `json:"type"`
-		Data json.RawMessage `json:"data"`
-	}
-	switch err := json.Unmarshal(body, &env); {
-	case err != nil && !isTypeError(err):
-		return Received{Data: json.RawMessage("null")} // not JSON
-	case len(env.Data) == 0:
+	if len(env.Data) == 0 {
 		// Its own data (a Shopify resource, say): its top-level object_id and seq order it.
 		r := Received{Type: env.Type, Data: json.RawMessage(bytes.TrimSpace(body)), JSON: true}
 		r.ObjectID, r.Seq, r.Ordered = Ordering(r.Data)

@@ -112,25 +112,29 @@ func appendData(dst []byte, data json.RawMessage) []byte {
 	return append(dst, data...)
 }
 
-// unwrap finds the event inside a provider-shaped body: a Stripe event's data.object and type,
-// a Slack event_callback's event. ok is false for a body of another shape.
-func unwrap(body []byte) (typ string, data json.RawMessage, ok bool) {
-	var outer struct {
-		Object        string          `json:"object"`
-		Type          string          `json:"type"`
-		Action        string          `json:"action"`
-		ClientPayload json.RawMessage `json:"client_payload"`
-		Event         json.RawMessage `json:"event"`
-		Data          struct {
+// envelope is every member Parse reads at the top of a body, in one pass over it.
+type envelope struct {
+	Object        string          `json:"object"`
+	Type          string          `json:"type"`
+	Action        string          `json:"action"`
+	ClientPayload json.RawMessage `json:"client_payload"`
+	Event         json.RawMessage `json:"event"`
+	Data          json.RawMessage `json:"data"`
+}
+
+// unwrap finds the event's data inside a provider-shaped body (see Shape): a Stripe event's
+// data.object, a GitHub repository_dispatch's client_payload, a Slack event_callback's event.
+func (outer *envelope) unwrap() (typ string, data json.RawMessage, ok bool) {
+	switch {
+	case outer.Object == "event" && len(outer.Data) > 0:
+		var d struct {
 			Object json.RawMessage `json:"object"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(body, &outer); err != nil && !isTypeError(err) {
-		return "", nil, false
+		}
+		if err := json.Unmarshal(outer.Data, &d); (err == nil || isTypeError(err)) && len(d.Object) > 0 {
+			return outer.Type, d.Object, true
+		}
 	}
 	switch {
-	case outer.Object == "event" && len(outer.Data.Object) > 0:
-		return outer.Type, outer.Data.Object, true
 	case len(outer.ClientPayload) > 0 && outer.ClientPayload[0] == '{':
 		return outer.Action, outer.ClientPayload, true
 	case outer.Type == "event_callback" && len(outer.Event) > 0:

@@ -3,10 +3,15 @@ package receiver
 import (
 	"errors"
 	"net/http"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/hookproof/hookproof/reference/store"
 )
+
+// maxYields bounds how many times the committer yields before a commit (see commitLoop).
+const maxYields = 8
 
 // errClosing answers deliveries that arrive while the receiver shuts down.
 var errClosing = errors.New("receiver: shutting down")
@@ -16,6 +21,9 @@ type ack struct {
 	d    store.Delivery
 	done chan ackResult // buffered: the committer never blocks on a handler
 }
+
+// ackPool recycles acks and their channels: two allocations fewer per delivery.
+var ackPool = sync.Pool{New: func() any { return &ack{done: make(chan ackResult, 1)} }}
 
 type ackResult struct {
 	inserted bool
@@ -33,7 +41,8 @@ func (r *Receiver) commit(req *http.Request, d store.Delivery) (inserted bool, e
 	r.mu.RUnlock()
 	defer r.inflight.Done()
 
-	a := &ack{d: d, done: make(chan ackResult, 1)}
+	a := ackPool.Get().(*ack)
+	a.d = d
 	select {
 	case r.submit <- a:
 	case <-req.Context().Done():
@@ -43,6 +52,10 @@ func (r *Receiver) commit(req *http.Request, d store.Delivery) (inserted bool, e
 	}
 	select {
 	case res := <-a.done:
+		// Only an ack whose answer was taken goes back to the pool: one given up on below
+		// may still be answered by the committer, and must not reach another handler.
+		a.d = store.Delivery{}
+		ackPool.Put(a)
 		return res.inserted, res.err
 	case <-req.Context().Done():
 		return false, req.Context().Err()
@@ -51,10 +64,27 @@ func (r *Receiver) commit(req *http.Request, d store.Delivery) (inserted bool, e
 	}
 }
 
-// commitLoop is the group committer. It takes every delivery waiting (up to maxBatch), inserts
-// them in one transaction, then releases each waiter. It commits again as soon as the previous
-// commit finished, so under load one fsync covers many deliveries and at low rates a delivery
-// waits for no one.
+// takeWaiting appends the deliveries waiting for the committer to batch, up to maxBatch,
+// without waiting for more; closed reports that submit was closed.
+func (r *Receiver) takeWaiting(batch []*ack) (_ []*ack, closed bool) {
+	for len(batch) < r.cfg.maxBatch {
+		select {
+		case a, ok := <-r.submit:
+			if !ok {
+				return batch, true
+			}
+			batch = append(batch, a)
+		default:
+			return batch, false
+		}
+	}
+	return batch, false
+}
+
+// commitLoop is the group committer. It takes every delivery waiting (up to maxBatch), lets
+// the handlers about to hand theirs over do so, inserts them in one transaction, then
+// releases each waiter. It commits again as soon as the previous commit finished, so under
+// load one fsync covers many deliveries and at low rates a delivery waits for no one.
 func (r *Receiver) commitLoop() {
 	defer close(r.committerDone)
 	batch := make([]*ack, 0, r.cfg.maxBatch)
@@ -70,17 +100,21 @@ func (r *Receiver) commitLoop() {
 		if !open {
 			return
 		}
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < r.cfg.maxBatch {
-			select {
-			case a, ok := <-r.submit:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, a)
-			default:
-				break fill
+		var closed bool
+		batch, closed = r.takeWaiting(append(batch[:0], first))
+		// Let the handlers already running hand theirs over before committing: yield the
+		// processor while each yield brings more. Under load many handlers are runnable, each
+		// a moment from its hand-off, and one batch of dozens costs far less CPU (one
+		// transaction, one fsync) than many of a handful; when nothing else is runnable a
+		// yield returns at once, so at low rates no delivery waits for it.
+		for range maxYields {
+			if closed || len(batch) >= r.cfg.maxBatch {
+				break
+			}
+			runtime.Gosched()
+			n := len(batch)
+			if batch, closed = r.takeWaiting(batch); len(batch) == n {
+				break
 			}
 		}
 		ds = ds[:0]
