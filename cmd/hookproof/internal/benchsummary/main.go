@@ -87,50 +87,50 @@ func parseResult(line string) (string, metrics, bool) {
 }
 
 // row is one line of the summary table.
-type row struct{ figure, target, ratio, absolute string }
+type row struct{ figure, target, ratio, met, absolute string }
 
 // table renders the figures from what the run reported; a figure whose benchmark did
 // not run (filtered out, or failed) says so.
 func table(all map[string]metrics, load string) string {
 	get := func(key string) metrics { return all[key] }
 	missing := func(figure, target, key string) row {
-		return row{figure, target, "—", "not measured (" + key + " did not report)"}
+		return row{figure, target, "—", "not measured", "not measured (" + key + " did not report)"}
 	}
 	var rows []row
 
 	const rvb = "reference/receiver BenchmarkReceiverVsBare"
 	if m := get(rvb); m != nil {
-		rows = append(rows, row{"receiver ÷ bare 200-OK handler (acks/s)", "≥ 0.40",
-			f3(m["median_round_%_of_bare"] / 100),
+		v := m["median_round_%_of_bare"] / 100
+		rows = append(rows, row{"receiver ÷ bare 200-OK handler (acks/s)", "≥ 0.60", f3(v), met(v >= 0.60),
 			fmt.Sprintf("bare %.0f acks/s, receiver %.0f acks/s (best rounds); CPU per delivery %.0f µs vs %.0f µs (%.2f)",
 				m["bare_acks/s"], m["receiver_acks/s"], m["bare_cpu_µs/delivery"], m["receiver_cpu_µs/delivery"], m["cpu_%_of_bare"]/100)})
 	} else {
-		rows = append(rows, missing("receiver ÷ bare 200-OK handler", "≥ 0.40", rvb))
+		rows = append(rows, missing("receiver ÷ bare 200-OK handler", "≥ 0.60", rvb))
 	}
 	const ral = "reference/receiver BenchmarkReceiverAckLatency"
 	if m := get(ral); m != nil {
-		rows = append(rows, row{"receiver p99 ack at 2,000/s", "< 20 ms",
-			fmt.Sprintf("%.1f ms", m["receiver_p99_ms"]),
+		rows = append(rows, row{"receiver p99 ack at 2,000/s", "< 5 ms",
+			fmt.Sprintf("%.1f ms", m["receiver_p99_ms"]), met(m["receiver_p99_ms"] < 5 && m["receiver_success_%"] == 100),
 			fmt.Sprintf("p50 %.2f ms; bare handler p50 %.2f ms, p99 %.1f ms; success %.1f%%",
 				m["receiver_p50_ms"], m["bare_p50_ms"], m["bare_p99_ms"], m["receiver_success_%"])})
 	} else {
-		rows = append(rows, missing("receiver p99 ack at 2,000/s", "< 20 ms", ral))
+		rows = append(rows, missing("receiver p99 ack at 2,000/s", "< 5 ms", ral))
 	}
 	const ct = "chaos BenchmarkThroughput"
 	if m := get(ct); m != nil {
 		abs := fmt.Sprintf("chaos %.0f req/s, splice %.0f, ReverseProxy %.0f, direct %.0f",
 			m["chaos-req/s"], m["splice-req/s"], m["reverseproxy-req/s"], m["direct-req/s"])
 		rows = append(rows,
-			row{"chaos proxy ÷ TCP splice", "≥ 0.80", f3(m["chaos/splice"]), abs},
-			row{"chaos proxy ÷ httputil.ReverseProxy", "≥ 2.5", f3(m["chaos/reverseproxy"]), "same rounds"},
-			row{"chaos proxy ÷ direct", "—", f3(m["chaos/direct"]), fmt.Sprintf("ReverseProxy ÷ direct %.3f", m["reverseproxy/direct"])})
+			row{"chaos proxy ÷ TCP splice", "≥ 0.80", f3(m["chaos/splice"]), met(m["chaos/splice"] >= 0.80), abs},
+			row{"chaos proxy ÷ httputil.ReverseProxy", "≥ 2.5", f3(m["chaos/reverseproxy"]), met(m["chaos/reverseproxy"] >= 2.5), "same rounds"},
+			row{"chaos proxy ÷ direct", "reported", f3(m["chaos/direct"]), "—", fmt.Sprintf("ReverseProxy ÷ direct %.3f", m["reverseproxy/direct"])})
 	} else {
 		rows = append(rows, missing("chaos proxy ÷ TCP splice, ReverseProxy, direct", "≥ 0.80, ≥ 2.5", ct))
 	}
 	const cl = "chaos BenchmarkAddedLatency"
 	if m := get(cl); m != nil {
 		rows = append(rows, row{"chaos proxy added latency at 2,000/s", "p50 < 0.5 ms",
-			fmt.Sprintf("%.3f ms", m["added-p50-ms"]), fmt.Sprintf("added p99 %.1f ms", m["added-p99-ms"])})
+			fmt.Sprintf("%.3f ms", m["added-p50-ms"]), met(m["added-p50-ms"] < 0.5), fmt.Sprintf("added p99 %.1f ms", m["added-p99-ms"])})
 	}
 	for _, v := range []struct{ key, figure string }{
 		{"suites/load BenchmarkLoadVsVegeta", "hookproof load ÷ plain Vegeta"},
@@ -146,24 +146,32 @@ func table(all map[string]metrics, load string) string {
 			cpu = fmt.Sprintf("; CPU per request %.1f µs vs %.1f µs (ratio %.3f)",
 				m["vegeta_cpu_µs/req"], m["hookproof_cpu_µs/req"], m["vegeta_cpu_µs/req"]/m["hookproof_cpu_µs/req"])
 		}
-		rows = append(rows, row{v.figure, "≥ 0.97", f3(m["ratio"]),
+		rows = append(rows, row{v.figure, "≥ 0.97", f3(m["ratio"]), met(m["ratio"] >= 0.97),
 			fmt.Sprintf("Vegeta %.0f req/s, hookproof %.0f req/s%s", m["vegeta_req/s"], m["hookproof_req/s"], cpu)})
 	}
 	const lm = "suites/load BenchmarkLoadMemory"
 	if m := get(lm); m != nil {
 		rows = append(rows, row{"hookproof load memory per event (1,000/s, sink included)", "printed, not asserted",
-			fmt.Sprintf("%.0f B/event", m["live_bytes/event"]),
+			fmt.Sprintf("%.0f B/event", m["live_bytes/event"]), "—",
 			fmt.Sprintf("live heap %.1f MB, RSS %.1f MB at the end (RSS growth %.0f B/event)",
 				m["live_heap_MB"], m["rss_MB"], m["rss_bytes/event"])})
 	}
 
 	var b strings.Builder
 	fmt.Fprintf(&b, "Summary (ratios measured side by side in this run; load average %s)\n\n", load)
-	b.WriteString("| figure | target | measured | absolute |\n|---|---|---|---|\n")
+	b.WriteString("| figure | target | measured | met | absolute |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", r.figure, r.target, r.ratio, r.absolute)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.figure, r.target, r.ratio, r.met, r.absolute)
 	}
 	return b.String()
+}
+
+// met says whether a figure of this run meets its target.
+func met(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "no"
 }
 
 func f3(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
