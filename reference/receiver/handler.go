@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -110,17 +109,36 @@ func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "could not store the delivery, retry later", http.StatusServiceUnavailable)
 		return
 	}
-	status := `,"status":"accepted"}`
+	status := `","status":"accepted"}` + "\n"
 	if inserted {
 		r.m.answers[ansAccepted].Inc()
 	} else {
 		r.m.answers[ansDuplicate].Inc()
-		status = `,"status":"duplicate"}` // an id already stored: acknowledged, not processed again
+		status = `","status":"duplicate"}` + "\n" // an id already stored: acknowledged, not processed again
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header()["Content-Type"] = jsonContentType
+	var buf [64 + MaxIDLen*2]byte
+	ans := appendJSONASCII(append(buf[:0], `{"id":"`...), v.ID)
+	ans = append(ans, status...)
 	w.WriteHeader(http.StatusOK)
-	// For printable ASCII (checkID), Go quoting is JSON quoting.
-	_, _ = io.WriteString(w, `{"id":`+strconv.Quote(v.ID)+status+"\n")
+	_, _ = w.Write(ans)
+}
+
+// jsonContentType is the Content-Type of JSON answers, one slice for all of them (net/http
+// only reads it).
+var jsonContentType = []string{"application/json"}
+
+// appendJSONASCII appends s, printable ASCII (checkID), as the inside of a JSON string: only
+// the quote and the backslash need escaping.
+func appendJSONASCII(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '"' || c == '\\' {
+			dst = append(dst, '\\', c)
+		} else {
+			dst = append(dst, c)
+		}
+	}
+	return dst
 }
 
 // verifyStatus maps a verification failure to a status: a signature that does not verify is
