@@ -117,8 +117,7 @@ func (r *Receiver) deliver(w http.ResponseWriter, req *http.Request) {
 		status = `","status":"duplicate"}` + "\n" // an id already stored: acknowledged, not processed again
 	}
 	w.Header()["Content-Type"] = jsonContentType
-	var buf [64 + MaxIDLen*2]byte
-	ans := appendJSONASCII(append(buf[:0], `{"id":"`...), v.ID)
+	ans := appendJSONASCII(append(make([]byte, 0, len(`{"id":"`)+2*len(v.ID)+len(status)), `{"id":"`...), v.ID)
 	ans = append(ans, status...)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(ans)
