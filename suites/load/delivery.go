@@ -255,12 +255,21 @@ func flipChar(c byte) (byte, bool) {
 
 // token is what the recording transport needs to know about an attempt. It travels in the
 // request URL's fragment, which a client never sends: the target sees only the delivery.
+// It also carries the delivery's part of the ledger that its event is rebuilt from, so that
+// the transport signs the attempt without taking the ledger's lock.
 type token struct {
 	kind    byte   // tokFirst, tokRetry, tokDup or tokInvalid
 	n       uint64 // delivery number
 	attempt int    // 1 for the first attempt of a delivery
 	sched   int64  // scheduled send time, ns since the run's start (retries, or an unpaced attack)
+	at      int64  // event time, ns since the run's start (delivery.at)
+	seq     int64  // the event's seq within its object (delivery.seq)
+	object  uint16 // delivery.object
+	inv     uint8  // delivery.invalid: 0 for a valid event, else 1 + index into invalidKinds
 }
+
+// maxTokenLen bounds a rendered token: a kind and seven numbers with their dots.
+const maxTokenLen = 1 + 20 + 6*21
 
 const (
 	tokFirst   = 'v' // first attempt of a new valid event
@@ -275,11 +284,19 @@ func (t token) append(dst []byte) []byte {
 	dst = append(dst, '.')
 	dst = strconv.AppendInt(dst, int64(t.attempt), 10)
 	dst = append(dst, '.')
-	return strconv.AppendInt(dst, t.sched, 10)
+	dst = strconv.AppendInt(dst, t.sched, 10)
+	dst = append(dst, '.')
+	dst = strconv.AppendInt(dst, t.at, 10)
+	dst = append(dst, '.')
+	dst = strconv.AppendInt(dst, t.seq, 10)
+	dst = append(dst, '.')
+	dst = strconv.AppendUint(dst, uint64(t.object), 10)
+	dst = append(dst, '.')
+	return strconv.AppendUint(dst, uint64(t.inv), 10)
 }
 
 func parseToken(s string) (token, bool) {
-	if len(s) < 6 {
+	if len(s) < 14 {
 		return token{}, false
 	}
 	t := token{kind: s[0]}
@@ -288,15 +305,30 @@ func parseToken(s string) (token, bool) {
 	default:
 		return token{}, false
 	}
-	a, rest, ok1 := strings.Cut(s[1:], ".")
-	b, c, ok2 := strings.Cut(rest, ".")
-	n, err1 := strconv.ParseUint(a, 10, 64)
-	at, err2 := strconv.Atoi(b)
-	sc, err3 := strconv.ParseInt(c, 10, 64)
-	if !ok1 || !ok2 || err1 != nil || err2 != nil || err3 != nil {
+	var f [7]string
+	rest := s[1:]
+	for i := range f {
+		var ok bool
+		if i == len(f)-1 {
+			f[i], ok = rest, !strings.Contains(rest, ".")
+		} else {
+			f[i], rest, ok = strings.Cut(rest, ".")
+		}
+		if !ok {
+			return token{}, false
+		}
+	}
+	n, err1 := strconv.ParseUint(f[0], 10, 64)
+	at, err2 := strconv.Atoi(f[1])
+	sc, err3 := strconv.ParseInt(f[2], 10, 64)
+	ev, err4 := strconv.ParseInt(f[3], 10, 64)
+	seq, err5 := strconv.ParseInt(f[4], 10, 64)
+	obj, err6 := strconv.ParseUint(f[5], 10, 16)
+	inv, err7 := strconv.ParseUint(f[6], 10, 8)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || err6 != nil || err7 != nil {
 		return token{}, false
 	}
-	t.n, t.attempt, t.sched = n, at, sc
+	t.n, t.attempt, t.sched, t.at, t.seq, t.object, t.inv = n, at, sc, ev, seq, uint16(obj), uint8(inv)
 	return t, true
 }
 

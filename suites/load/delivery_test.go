@@ -155,16 +155,20 @@ func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
 func TestTokenRoundTrip(t *testing.T) {
 	for _, tok := range []token{
 		{kind: tokFirst, n: 0, attempt: 1, sched: 0},
-		{kind: tokRetry, n: 123456789, attempt: 7, sched: int64(42 * time.Second)},
-		{kind: tokDup, n: 5, attempt: 1, sched: -3},
-		{kind: tokInvalid, n: 1 << 40, attempt: 1, sched: 1},
+		{kind: tokRetry, n: 123456789, attempt: 7, sched: int64(42 * time.Second), at: int64(41 * time.Second), seq: 9, object: 63},
+		{kind: tokDup, n: 5, attempt: 1, sched: -3, at: 7, seq: 1 << 40, object: 1},
+		{kind: tokInvalid, n: 1 << 40, attempt: 1, sched: 1, at: 1, seq: 2, object: 3, inv: 5},
+		{kind: tokFirst, n: 1<<64 - 1, attempt: 1, sched: -1 << 63, at: -1 << 63, seq: -1 << 63, object: 1<<16 - 1, inv: 255},
 	} {
+		if b := tok.append(nil); len(b) > maxTokenLen {
+			t.Errorf("token %+v renders in %d bytes, more than maxTokenLen %d", tok, len(b), maxTokenLen)
+		}
 		got, ok := parseToken(string(tok.append(nil)))
 		if !ok || got != tok {
 			t.Errorf("round trip of %+v = %+v, %v", tok, got, ok)
 		}
 	}
-	for _, bad := range []string{"", "x1.1.1", "v1.1", "v1.a.1", "vv.1.1", "v1.1.1.1x"} {
+	for _, bad := range []string{"", "x1.1.1", "v1.1", "v1.a.1", "vv.1.1", "v1.1.1.1x", "v1.1.1.1.1.1.1.1", "v1.1.1.1.1.65536.1", "v1.1.1.1.1.1.256", "v1.1.1.1.1.1.1x", "v1.1.1.1.1.1."} {
 		if _, ok := parseToken(bad); ok {
 			t.Errorf("parseToken(%q) accepted", bad)
 		}
