@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hookproof/hookproof/reference/event"
@@ -253,10 +252,10 @@ func flipChar(c byte) (byte, bool) {
 	return 0, false
 }
 
-// token is what the recording transport needs to know about an attempt. It travels in the
-// request URL's fragment, which a client never sends: the target sees only the delivery.
-// It also carries the delivery's part of the ledger that its event is rebuilt from, so that
-// the transport signs the attempt without taking the ledger's lock.
+// token is what the recording transport needs to know about an attempt. It is parked in a
+// slot that the request URL's fragment names (attemptSlots), which a client never sends: the
+// target sees only the delivery. It carries the delivery's part of the ledger that its event
+// is rebuilt from, so that the transport signs the attempt without taking the ledger's lock.
 type token struct {
 	kind    byte   // tokFirst, tokRetry, tokDup or tokInvalid
 	n       uint64 // delivery number
@@ -266,10 +265,8 @@ type token struct {
 	seq     int64  // the event's seq within its object (delivery.seq)
 	object  uint16 // delivery.object
 	inv     uint8  // delivery.invalid: 0 for a valid event, else 1 + index into invalidKinds
+	slot    uint32 // the attempt's slot (see attemptSlots)
 }
-
-// maxTokenLen bounds a rendered token: a kind and seven numbers with their dots.
-const maxTokenLen = 1 + 20 + 6*21
 
 const (
 	tokFirst   = 'v' // first attempt of a new valid event
@@ -277,60 +274,6 @@ const (
 	tokDup     = 'd' // a re-send of an earlier valid event (--duplicate)
 	tokInvalid = 'i' // a delivery with an invalid signature
 )
-
-func (t token) append(dst []byte) []byte {
-	dst = append(dst, t.kind)
-	dst = strconv.AppendUint(dst, t.n, 10)
-	dst = append(dst, '.')
-	dst = strconv.AppendInt(dst, int64(t.attempt), 10)
-	dst = append(dst, '.')
-	dst = strconv.AppendInt(dst, t.sched, 10)
-	dst = append(dst, '.')
-	dst = strconv.AppendInt(dst, t.at, 10)
-	dst = append(dst, '.')
-	dst = strconv.AppendInt(dst, t.seq, 10)
-	dst = append(dst, '.')
-	dst = strconv.AppendUint(dst, uint64(t.object), 10)
-	dst = append(dst, '.')
-	return strconv.AppendUint(dst, uint64(t.inv), 10)
-}
-
-func parseToken(s string) (token, bool) {
-	if len(s) < 14 {
-		return token{}, false
-	}
-	t := token{kind: s[0]}
-	switch t.kind {
-	case tokFirst, tokRetry, tokDup, tokInvalid:
-	default:
-		return token{}, false
-	}
-	var f [7]string
-	rest := s[1:]
-	for i := range f {
-		var ok bool
-		if i == len(f)-1 {
-			f[i], ok = rest, !strings.Contains(rest, ".")
-		} else {
-			f[i], rest, ok = strings.Cut(rest, ".")
-		}
-		if !ok {
-			return token{}, false
-		}
-	}
-	n, err1 := strconv.ParseUint(f[0], 10, 64)
-	at, err2 := strconv.Atoi(f[1])
-	sc, err3 := strconv.ParseInt(f[2], 10, 64)
-	ev, err4 := strconv.ParseInt(f[3], 10, 64)
-	seq, err5 := strconv.ParseInt(f[4], 10, 64)
-	obj, err6 := strconv.ParseUint(f[5], 10, 16)
-	inv, err7 := strconv.ParseUint(f[6], 10, 8)
-	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || err5 != nil || err6 != nil || err7 != nil {
-		return token{}, false
-	}
-	t.n, t.attempt, t.sched, t.at, t.seq, t.object, t.inv = n, at, sc, ev, seq, uint16(obj), uint8(inv)
-	return t, true
-}
 
 // valid reports whether the attempt carries a valid signature.
 func (t token) valid() bool { return t.kind != tokInvalid }

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -54,7 +53,8 @@ type run struct {
 
 	mu        sync.Mutex
 	dels      slab
-	recent    [128]uint64 // the latest valid events, for --duplicate
+	slots     attemptSlots // of the attempts in flight
+	recent    [128]uint64  // the latest valid events, for --duplicate
 	nValid    int
 	objSeq    [objectsPerRun]int64
 	pending   int
@@ -271,10 +271,10 @@ func (r *run) mainTargeter(tgt *vegeta.Target) error {
 	tokenEvent(&tok, d)
 	r.attempts++
 	r.chk.created++
+	url, ok := r.slots.parkLocked(r.attackURL, tok)
 	r.mu.Unlock()
 
-	r.target(tgt, &tok)
-	return nil
+	return r.target(tgt, url, ok)
 }
 
 func invalidIndex(k Invalid) uint8 {
@@ -308,28 +308,30 @@ func (r *run) retryTargeter(tgt *vegeta.Target) error {
 		r.attempts++
 		r.retries++
 		r.chk.created++
+		url, ok := r.slots.parkLocked(r.attackURL, tok)
 		r.mu.Unlock()
-		r.target(tgt, &tok)
-		return nil
+		return r.target(tgt, url, ok)
 	}
 }
 
-// target makes tgt the attempt tok: a POST to the attack URL with the token in its fragment,
-// and neither headers nor body. The recording transport signs it (sign), so that neither
-// Vegeta (Target.Request) nor http.Client (its copy of the headers for redirects) copies the
-// signed headers once more per attempt.
-func (r *run) target(tgt *vegeta.Target, tok *token) {
+// errTooManyInFlight is an attempt that found no free slot (see attemptSlots).
+var errTooManyInFlight = errors.New("load: too many attempts in flight")
+
+// target makes tgt the attempt parked at url (see attemptSlots): a POST with neither headers
+// nor body. The recording transport signs it (sign), so that neither Vegeta (Target.Request)
+// nor http.Client (its copy of the headers for redirects) copies the signed headers once more
+// per attempt. Without a slot (parked false) the attempt goes to a URL Vegeta cannot request,
+// so that it fails, and is counted, as an attempt without an outcome: the ledger is void.
+func (r *run) target(tgt *vegeta.Target, url string, parked bool) error {
 	r.liveSent.Add(1)
-	var u strings.Builder
-	u.Grow(len(r.attackURL) + 1 + maxTokenLen)
-	u.WriteString(r.attackURL)
-	u.WriteByte('#')
-	var buf [maxTokenLen]byte
-	u.Write(tok.append(buf[:0]))
+	if !parked {
+		url = "\x00" + errTooManyInFlight.Error()
+	}
 	tgt.Method = http.MethodPost
-	tgt.URL = u.String()
+	tgt.URL = url
 	tgt.Body = nil
 	tgt.Header = nil
+	return nil
 }
 
 // sign makes req (the transport's own copy of Vegeta's request) the attempt tok, signed at
@@ -384,7 +386,7 @@ type recorder struct {
 }
 
 func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok, ok := parseToken(req.URL.Fragment)
+	tok, ok := rec.r.slots.taken(req.URL.Fragment)
 	if !ok {
 		return rec.base.RoundTrip(req)
 	}
@@ -466,6 +468,7 @@ func (r *run) record(t token, sched time.Time, status int, err, ctxErr error, en
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.slots.releaseLocked(t.slot)
 	r.chk.resolved++
 	if ack {
 		r.chk.ok++
