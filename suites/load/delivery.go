@@ -38,7 +38,8 @@ const EventType = "order.updated"
 // grows with event time, as the event envelope (reference/event) has it.
 const objectsPerRun = 64
 
-// envelopeCap fits a whole envelope (about 200 bytes) so that building one allocates once.
+// envelopeCap fits a whole envelope (about 200 bytes) so that building one allocates only
+// its copy.
 const envelopeCap = 320
 
 // loadEvent is what is needed to rebuild one delivery's body byte for byte, on every attempt.
@@ -123,7 +124,10 @@ func (sg *signer) bodyOf(e *loadEvent, changed bool) []byte {
 		if changed {
 			delta = 1
 		}
-		return e.body(make([]byte, 0, envelopeCap), sg.shape, sg.runTag, delta)
+		// Rendered on the stack, then copied into a body of its own size: bodies live until
+		// their attempt is written, so every byte of room left over would be garbage per attempt.
+		var room [envelopeCap]byte
+		return bytes.Clone(e.body(room[:0], sg.shape, sg.runTag, delta))
 	}
 	t := sg.templates[e.object%len(sg.templates)]
 	obj := t.NewObject(sg.runTag + "_" + strconv.Itoa(e.object))
