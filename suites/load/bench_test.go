@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime/pprof"
 	"slices"
 	"testing"
 	"time"
@@ -80,9 +81,11 @@ func compareWithVegeta(b *testing.B, url string, tc *tls.Config, over string) {
 	for range b.N {
 		for range rounds {
 			c0 := processCPU()
-			vn, vd := plainVegeta(url, round, tcs...)
+			var vn, on float64
+			var vd, od time.Duration
+			pprof.Do(context.Background(), pprof.Labels("side", "vegeta"), func(context.Context) { vn, vd = plainVegeta(url, round, tcs...) })
 			c1 := processCPU()
-			on, od := hookproofLoad(b, url, round, tcs...)
+			pprof.Do(context.Background(), pprof.Labels("side", "hookproof"), func(context.Context) { on, od = hookproofLoad(b, url, round, tcs...) })
 			c2 := processCPU()
 			vegetaN, vegetaT, vegetaCPU = vegetaN+vn, vegetaT+vd, vegetaCPU+c1-c0
 			ourN, ourT, ourCPU = ourN+on, ourT+od, ourCPU+c2-c1

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/hookproof/hookproof/reference/event"
@@ -39,7 +38,8 @@ const EventType = "order.updated"
 // grows with event time, as the event envelope (reference/event) has it.
 const objectsPerRun = 64
 
-// envelopeCap fits a whole envelope (about 200 bytes) so that building one allocates once.
+// envelopeCap fits a whole envelope (about 200 bytes) so that building one allocates only
+// its copy.
 const envelopeCap = 320
 
 // loadEvent is what is needed to rebuild one delivery's body byte for byte, on every attempt.
@@ -124,7 +124,10 @@ func (sg *signer) bodyOf(e *loadEvent, changed bool) []byte {
 		if changed {
 			delta = 1
 		}
-		return e.body(make([]byte, 0, envelopeCap), sg.shape, sg.runTag, delta)
+		// Rendered on the stack, then copied into a body of its own size: bodies live until
+		// their attempt is written, so every byte of room left over would be garbage per attempt.
+		var room [envelopeCap]byte
+		return bytes.Clone(e.body(room[:0], sg.shape, sg.runTag, delta))
 	}
 	t := sg.templates[e.object%len(sg.templates)]
 	obj := t.NewObject(sg.runTag + "_" + strconv.Itoa(e.object))
@@ -253,13 +256,20 @@ func flipChar(c byte) (byte, bool) {
 	return 0, false
 }
 
-// token is what the recording transport needs to know about an attempt. It travels in the
-// request URL's fragment, which a client never sends: the target sees only the delivery.
+// token is what the recording transport needs to know about an attempt. It is parked in a
+// slot that the request URL's fragment names (attemptSlots), which a client never sends: the
+// target sees only the delivery. It carries the delivery's part of the ledger that its event
+// is rebuilt from, so that the transport signs the attempt without taking the ledger's lock.
 type token struct {
 	kind    byte   // tokFirst, tokRetry, tokDup or tokInvalid
 	n       uint64 // delivery number
 	attempt int    // 1 for the first attempt of a delivery
 	sched   int64  // scheduled send time, ns since the run's start (retries, or an unpaced attack)
+	at      int64  // event time, ns since the run's start (delivery.at)
+	seq     int64  // the event's seq within its object (delivery.seq)
+	object  uint16 // delivery.object
+	inv     uint8  // delivery.invalid: 0 for a valid event, else 1 + index into invalidKinds
+	slot    uint32 // the attempt's slot (see attemptSlots)
 }
 
 const (
@@ -268,37 +278,6 @@ const (
 	tokDup     = 'd' // a re-send of an earlier valid event (--duplicate)
 	tokInvalid = 'i' // a delivery with an invalid signature
 )
-
-func (t token) append(dst []byte) []byte {
-	dst = append(dst, t.kind)
-	dst = strconv.AppendUint(dst, t.n, 10)
-	dst = append(dst, '.')
-	dst = strconv.AppendInt(dst, int64(t.attempt), 10)
-	dst = append(dst, '.')
-	return strconv.AppendInt(dst, t.sched, 10)
-}
-
-func parseToken(s string) (token, bool) {
-	if len(s) < 6 {
-		return token{}, false
-	}
-	t := token{kind: s[0]}
-	switch t.kind {
-	case tokFirst, tokRetry, tokDup, tokInvalid:
-	default:
-		return token{}, false
-	}
-	a, rest, ok1 := strings.Cut(s[1:], ".")
-	b, c, ok2 := strings.Cut(rest, ".")
-	n, err1 := strconv.ParseUint(a, 10, 64)
-	at, err2 := strconv.Atoi(b)
-	sc, err3 := strconv.ParseInt(c, 10, 64)
-	if !ok1 || !ok2 || err1 != nil || err2 != nil || err3 != nil {
-		return token{}, false
-	}
-	t.n, t.attempt, t.sched = n, at, sc
-	return t, true
-}
 
 // valid reports whether the attempt carries a valid signature.
 func (t token) valid() bool { return t.kind != tokInvalid }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,21 +153,55 @@ func TestFlipOne(t *testing.T) {
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' }
 
-func TestTokenRoundTrip(t *testing.T) {
-	for _, tok := range []token{
+func TestAttemptSlots(t *testing.T) {
+	var s attemptSlots
+	toks := []token{
 		{kind: tokFirst, n: 0, attempt: 1, sched: 0},
-		{kind: tokRetry, n: 123456789, attempt: 7, sched: int64(42 * time.Second)},
-		{kind: tokDup, n: 5, attempt: 1, sched: -3},
-		{kind: tokInvalid, n: 1 << 40, attempt: 1, sched: 1},
-	} {
-		got, ok := parseToken(string(tok.append(nil)))
-		if !ok || got != tok {
-			t.Errorf("round trip of %+v = %+v, %v", tok, got, ok)
-		}
+		{kind: tokRetry, n: 123456789, attempt: 7, sched: int64(42 * time.Second), at: int64(41 * time.Second), seq: 9, object: 63},
+		{kind: tokDup, n: 5, attempt: 1, sched: -3, at: 7, seq: 1 << 40, object: 1},
+		{kind: tokInvalid, n: 1 << 40, attempt: 1, sched: 1, at: 1, seq: 2, object: 3, inv: 5},
 	}
-	for _, bad := range []string{"", "x1.1.1", "v1.1", "v1.a.1", "vv.1.1", "v1.1.1.1x"} {
-		if _, ok := parseToken(bad); ok {
-			t.Errorf("parseToken(%q) accepted", bad)
+	const base = "http://127.0.0.1:1/hook"
+	fragment := func(u string) string {
+		_, f, ok := strings.Cut(u, "#")
+		if !ok || !strings.HasPrefix(u, base+"#") {
+			t.Fatalf("slot URL %q is not %s#...", u, base)
+		}
+		return f
+	}
+	var urls []string
+	for i, tok := range toks {
+		u, ok := s.parkLocked(base, tok)
+		if !ok {
+			t.Fatal("no slot")
+		}
+		got, ok := s.taken(fragment(u))
+		tok.slot = uint32(i)
+		if !ok || got != tok {
+			t.Errorf("slot of %+v holds %+v, %v", tok, got, ok)
+		}
+		urls = append(urls, u)
+	}
+	if len(slices.Compact(slices.Clone(urls))) != len(urls) {
+		t.Errorf("slots share a URL: %q", urls)
+	}
+	// A freed slot is the next one taken, with its URL, and holds the new token.
+	s.releaseLocked(2)
+	tok := token{kind: tokRetry, n: 77, attempt: 2, sched: 5, at: 4, seq: 3, object: 2}
+	u, _ := s.parkLocked(base, tok)
+	if u != urls[2] {
+		t.Errorf("freed slot 2 (%q) not reused: got %q", urls[2], u)
+	}
+	if got, _ := s.taken(fragment(u)); got.n != 77 || got.slot != 2 {
+		t.Errorf("reused slot holds %+v", got)
+	}
+	if u, _ := s.parkLocked(base, tok); u == urls[0] || u == urls[1] || u == urls[2] || u == urls[3] {
+		t.Errorf("a held slot was handed out again: %q", u)
+	}
+	for _, bad := range []string{"", "x", slotPrefix, slotPrefix + "9999", slotPrefix + "1x", slotPrefix + "-1",
+		slotPrefix + "99999999999999999999999", "v1.1.1", "hookproof-attempt1"} {
+		if _, ok := s.taken(bad); ok {
+			t.Errorf("taken(%q) found a slot", bad)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,7 +11,6 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -53,7 +53,8 @@ type run struct {
 
 	mu        sync.Mutex
 	dels      slab
-	recent    [128]uint64 // the latest valid events, for --duplicate
+	slots     attemptSlots // of the attempts in flight
+	recent    [128]uint64  // the latest valid events, for --duplicate
 	nValid    int
 	objSeq    [objectsPerRun]int64
 	pending   int
@@ -150,16 +151,19 @@ func (r *run) id(n uint64) string {
 	return string(strconv.AppendUint(b, n, 10))
 }
 
-// eventOf is delivery n's event, but for its id and amount, which eventFill adds: the part
-// read off the ledger (under mu), and the part that needs no lock (and allocates).
-func (r *run) eventOf(n uint64, d *delivery) loadEvent {
-	return loadEvent{at: r.start.Add(time.Duration(d.at)), object: int(d.object), seq: d.seq}
+// tokenEvent copies into t what of delivery d the transport needs to rebuild its event
+// (read off the ledger under mu, by the targeters).
+func tokenEvent(t *token, d *delivery) {
+	t.at, t.object, t.seq = d.at, d.object, d.seq
 }
 
-// eventFill completes an event made by eventOf: its id and its amount, outside the lock.
-func (r *run) eventFill(n uint64, ev *loadEvent) {
-	ev.id = r.id(n)
-	ev.amount = 100 + int64(r.draw(saltAmount, n, 0)*100000)
+// eventOf is the event of the attempt t: its ledger part travels in the token, its id and
+// amount are derived from the delivery number. No lock: the transport calls it.
+func (r *run) eventOf(t *token) loadEvent {
+	return loadEvent{
+		id: r.id(t.n), at: r.start.Add(time.Duration(t.at)), object: int(t.object), seq: t.seq,
+		amount: 100 + int64(r.draw(saltAmount, t.n, 0)*100000),
+	}
 }
 
 // newDeliveryLocked adds a delivery made now: a valid event (invalid 0) or an invalid one.
@@ -244,16 +248,15 @@ func (r *run) mainTargeter(tgt *vegeta.Target) error {
 	u := r.draw(saltKind, i, 0)
 	now := time.Now()
 	tok := token{attempt: 1, sched: int64(now.Sub(r.start))}
-	var kind Invalid
 
 	r.mu.Lock()
 	var d *delivery
 	switch {
 	case u < r.cfg.Invalid:
 		k := int(r.draw(saltInvalid, i, 0) * float64(len(r.sg.kinds)))
-		kind = r.sg.kinds[k]
 		tok.kind = tokInvalid
-		tok.n, d = r.newDeliveryLocked(now, invalidIndex(kind))
+		tok.inv = invalidIndex(r.sg.kinds[k])
+		tok.n, d = r.newDeliveryLocked(now, tok.inv)
 	case u < r.cfg.Invalid+r.cfg.Duplicate && r.nValid > 0:
 		back := 1 + int(r.draw(saltDup, i, 0)*float64(min(r.nValid, len(r.recent))))
 		tok.kind = tokDup
@@ -265,13 +268,13 @@ func (r *run) mainTargeter(tgt *vegeta.Target) error {
 		d.attempts = 1
 		r.published++
 	}
-	ev := r.eventOf(tok.n, d)
+	tokenEvent(&tok, d)
 	r.attempts++
 	r.chk.created++
+	url, ok := r.slots.parkLocked(r.attackURL, tok)
 	r.mu.Unlock()
-	r.eventFill(tok.n, &ev)
 
-	return r.target(tgt, &ev, kind, tok, now)
+	return r.target(tgt, url, ok)
 }
 
 func invalidIndex(k Invalid) uint8 {
@@ -300,40 +303,66 @@ func (r *run) retryTargeter(tgt *vegeta.Target) error {
 			continue
 		}
 		d.attempts = uint16(rt.attempt)
-		ev := r.eventOf(rt.n, d)
+		tok := token{kind: tokRetry, n: rt.n, attempt: rt.attempt, sched: int64(rt.due.Sub(r.start))}
+		tokenEvent(&tok, d)
 		r.attempts++
 		r.retries++
 		r.chk.created++
+		url, ok := r.slots.parkLocked(r.attackURL, tok)
 		r.mu.Unlock()
-		r.eventFill(rt.n, &ev)
-		tok := token{kind: tokRetry, n: rt.n, attempt: rt.attempt, sched: int64(rt.due.Sub(r.start))}
-		return r.target(tgt, &ev, "", tok, time.Now())
+		return r.target(tgt, url, ok)
 	}
 }
 
-// target signs one attempt (fresh timestamp and signature) into tgt.
-func (r *run) target(tgt *vegeta.Target, ev *loadEvent, kind Invalid, tok token, now time.Time) error {
-	h, body, err := r.sg.sign(ev, kind, now)
+// errTooManyInFlight is an attempt that found no free slot (see attemptSlots).
+var errTooManyInFlight = errors.New("load: too many attempts in flight")
+
+// target makes tgt the attempt parked at url (see attemptSlots): a POST with neither headers
+// nor body. The recording transport signs it (sign), so that neither Vegeta (Target.Request)
+// nor http.Client (its copy of the headers for redirects) copies the signed headers once more
+// per attempt. Without a slot (parked false) the attempt goes to a URL Vegeta cannot request,
+// so that it fails, and is counted, as an attempt without an outcome: the ledger is void.
+func (r *run) target(tgt *vegeta.Target, url string, parked bool) error {
+	r.liveSent.Add(1)
+	if !parked {
+		url = "\x00" + errTooManyInFlight.Error()
+	}
+	tgt.Method = http.MethodPost
+	tgt.URL = url
+	tgt.Body = nil
+	tgt.Header = nil
+	return nil
+}
+
+// sign makes req (the transport's own copy of Vegeta's request) the attempt tok, signed at
+// now (fresh timestamp and signature): its headers, replacing Vegeta's bookkeeping ones, and
+// its body, as Vegeta's Target.Request would have set them.
+func (r *run) sign(req *http.Request, tok *token, now time.Time) {
+	ev := r.eventOf(tok)
+	var kind Invalid
+	if tok.kind == tokInvalid && tok.inv > 0 && int(tok.inv) <= len(invalidKinds) {
+		kind = invalidKinds[tok.inv-1]
+	}
+	h, body, err := r.sg.sign(&ev, kind, now)
 	if err != nil {
 		// Signing a well-formed event with a checked secret cannot fail; if it did, the
 		// attempt is still sent (unsigned) so that the ledger stays whole, and it fails.
-		h = http.Header{"Content-Type": {"application/json"}}
+		h, body = http.Header{"Content-Type": {"application/json"}}, nil
 	}
 	if tok.attempt > 1 && r.sg.provider {
 		signature.SetRetryHeaders(r.sg.scheme.Name(), h, tok.attempt) // as the provider marks a retry
 	}
-	r.liveSent.Add(1)
-	var u strings.Builder
-	u.Grow(len(r.attackURL) + 48)
-	u.WriteString(r.attackURL)
-	u.WriteByte('#')
-	var buf [48]byte
-	u.Write(tok.append(buf[:0]))
-	tgt.Method = http.MethodPost
-	tgt.URL = u.String()
-	tgt.Body = body
-	tgt.Header = h
-	return nil
+	req.Header = h
+	if host := h.Get("Host"); host != "" {
+		req.Host = host
+	}
+	if len(body) > 0 {
+		// As http.NewRequest does with a *bytes.Reader: the transport knows the length and that
+		// the body is in memory, and can rewind it after a lost connection.
+		req.ContentLength = int64(len(body))
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 }
 
 // scheduled is the time an attempt should have been sent: for the paced main attack, the
@@ -357,22 +386,27 @@ type recorder struct {
 }
 
 func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	tok, ok := parseToken(req.URL.Fragment)
+	tok, ok := rec.r.slots.taken(req.URL.Fragment)
 	if !ok {
 		return rec.base.RoundTrip(req)
 	}
 	r := rec.r
 	sched := r.scheduled(tok, req.Header["X-Vegeta-Seq"])
-	// Vegeta's sequence header is bookkeeping, not part of a delivery: the target sees only
-	// what a real sender sends. The request is Vegeta's, made for this one attempt and not
-	// read again (redirects are not followed), so the header is dropped in place rather than
-	// copying the whole header map per attempt.
-	delete(req.Header, "X-Vegeta-Seq")
-	ctx := r.attemptCtx(tok.n, time.Now())
-	resp, err := rec.base.RoundTrip(req.WithContext(ctx))
+	now := time.Now()
+	ctx := r.attemptCtx(tok.n, now)
+	req = req.WithContext(ctx)
+	// The copy gets the delivery's headers in place of Vegeta's, whose sequence header is
+	// bookkeeping: the target sees only what a real sender sends.
+	r.sign(req, &tok, now)
+	resp, err := rec.base.RoundTrip(req)
 	if err != nil {
 		r.record(tok, sched, 0, err, ctx.Err(), time.Now())
 		return nil, err
+	}
+	if resp.Body == http.NoBody {
+		// An answer without a body (a bare 200) has been read to its end already.
+		r.record(tok, sched, resp.StatusCode, nil, nil, time.Now())
+		return resp, nil
 	}
 	resp.Body = &recordedBody{rc: resp.Body, r: r, tok: tok, sched: sched, status: resp.StatusCode, ctx: ctx}
 	return resp, nil
@@ -434,6 +468,7 @@ func (r *run) record(t token, sched time.Time, status int, err, ctxErr error, en
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.slots.releaseLocked(t.slot)
 	r.chk.resolved++
 	if ack {
 		r.chk.ok++

@@ -85,7 +85,9 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 
 	base := o.baseTransport
 	if base == nil {
-		base = newTransport(cfg.TLS)
+		t := newTransport(cfg.TLS)
+		defer t.CloseIdleConnections() // the run's own connections end with it
+		base = t
 	}
 	tlsState, err := probe(ctx, base, cfg.URL, min(cfg.Timeout, 5*time.Second), cfg.TLS)
 	if err != nil {
@@ -314,7 +316,9 @@ func Run(ctx context.Context, cfg Config, opts ...Option) (*reports.Results, err
 // newTransport is the default transport: keep-alive pools sized for thousands of concurrent
 // deliveries to one host, as Vegeta's own, and no Accept-Encoding; tc is the TLS
 // configuration of an https target (nil: the defaults). Like Vegeta's, it speaks HTTP/1.1
-// over TLS too: a webhook sender's connections, one delivery at a time on each.
+// over TLS too: a webhook sender's connections, one delivery at a time on each. As Vegeta's,
+// it has no idle timeout: that would reset a timer each time a connection goes back to the
+// pool, once per attempt; Run closes the idle connections when it ends instead.
 func newTransport(tc *tls.Config) *http.Transport {
 	if tc != nil {
 		tc = tc.Clone()
@@ -324,7 +328,6 @@ func newTransport(tc *tls.Config) *http.Transport {
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxIdleConnsPerHost:   vegeta.DefaultConnections,
-		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		// A sender reads only the status of an answer: asking for gzip would be one more
