@@ -18,36 +18,46 @@ import (
 // The header it builds is the one ReadResponse would (canonical keys, values trimmed),
 // with one string for all of it instead of one per line.
 func quickAnswer(br *bufio.Reader, method string) *http.Response {
-	if method == http.MethodHead {
+	resp := new(http.Response)
+	if !quickAnswerInto(br, method, resp) {
 		return nil
 	}
+	return resp
+}
+
+// quickAnswerInto is quickAnswer filling in resp, which it overwrites whole, instead of
+// allocating one; false (resp untouched) for an answer it leaves to http.ReadResponse.
+func quickAnswerInto(br *bufio.Reader, method string, resp *http.Response) bool {
+	if method == http.MethodHead {
+		return false
+	}
 	if _, err := br.Peek(1); err != nil { // wait for the answer to start
-		return nil
+		return false
 	}
 	buf, _ := br.Peek(br.Buffered())
 	end := bytes.Index(buf, crlfcrlf)
 	if end < 0 || !bytes.HasPrefix(buf, http11) || end < 12 {
-		return nil
+		return false
 	}
 	head := buf[:end+2] // the status line and each header line, every one ending in CRLF
 	// Status line: "HTTP/1.1 " three digits, then a space and a reason, or nothing.
 	eol := bytes.IndexByte(head, '\n')
 	if eol < 12 || head[eol-1] != '\r' || (head[12] != ' ' && eol != 13) {
-		return nil
+		return false
 	}
 	code := 0
 	for _, c := range head[9:12] {
 		if c < '0' || c > '9' {
-			return nil
+			return false
 		}
 		code = code*10 + int(c-'0')
 	}
 	if code < 200 || code > 599 || code == http.StatusNoContent || code == http.StatusNotModified {
-		return nil
+		return false
 	}
 	for _, c := range head[9 : eol-1] {
 		if !validHeaderValueByte(c) {
-			return nil
+			return false
 		}
 	}
 	// Header lines: count and check them first.
@@ -55,38 +65,38 @@ func quickAnswer(br *bufio.Reader, method string) *http.Response {
 	for rest := head[eol+1:]; len(rest) > 0; {
 		i := bytes.IndexByte(rest, '\n')
 		if i < 1 || rest[i-1] != '\r' {
-			return nil
+			return false
 		}
 		line := rest[:i-1]
 		rest = rest[i+1:]
 		colon := bytes.IndexByte(line, ':')
 		if colon < 1 {
-			return nil
+			return false
 		}
 		for _, c := range line[:colon] {
 			if !isTokenByte(c) {
-				return nil
+				return false
 			}
 		}
 		for _, c := range line[colon+1:] {
 			if !validHeaderValueByte(c) {
-				return nil
+				return false
 			}
 		}
 		switch k := line[:colon]; {
 		case asciiEqualFold(k, "Content-Length"):
 			if lengthAt >= 0 {
-				return nil
+				return false
 			}
 			lengthAt = lines
 		case asciiEqualFold(k, "Transfer-Encoding"), asciiEqualFold(k, "Connection"),
 			asciiEqualFold(k, "Trailer"), asciiEqualFold(k, "Pragma"):
-			return nil
+			return false
 		}
 		lines++
 	}
 	if lengthAt < 0 {
-		return nil
+		return false
 	}
 	s := string(head)
 	h := make(http.Header, lines)
@@ -103,7 +113,7 @@ func quickAnswer(br *bufio.Reader, method string) *http.Response {
 		if n == lengthAt {
 			length = parseLength(value)
 			if length < 0 {
-				return nil
+				return false
 			}
 		}
 		if vv, ok := h[key]; ok {
@@ -114,12 +124,13 @@ func quickAnswer(br *bufio.Reader, method string) *http.Response {
 		}
 	}
 	if _, err := br.Discard(end + 4); err != nil {
-		return nil // cannot happen: the bytes are buffered
+		return false // cannot happen: the bytes are buffered
 	}
-	return &http.Response{
+	*resp = http.Response{
 		Status: s[9 : eol-1], StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: h, ContentLength: length,
 	}
+	return true
 }
 
 var (

@@ -363,6 +363,9 @@ func (p *Proxy) forwardsAsIs(h http.Header) bool {
 	return true
 }
 
+// exchangePool holds the Exchanges of requests no fault touched, for the next request.
+var exchangePool = sync.Pool{New: func() any { return new(Exchange) }}
+
 // noUserAgent stops the transport adding its own User-Agent when the client sent none.
 var noUserAgent = []string{""}
 
@@ -401,7 +404,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			hdr["User-Agent"] = noUserAgent
 		}
 	}
-	x := &Exchange{
+	x := exchangePool.Get().(*Exchange)
+	*x = Exchange{
 		Key: key, Attempt: p.attempts.next(key),
 		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Header: hdr, Body: body,
 		rawPath: r.URL.RawPath, inPath: r.URL.Path, sharedHeader: shared,
@@ -427,6 +431,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if len(rec.faults) > 0 {
 		p.log.Debug("chaos", "key", key, "attempt", x.Attempt, "faults", rec.faults, "outcome", outcomeNames[out])
+	} else if !x.family.escaped.Load() {
+		// No fault saw x (only match rules, which keep nothing) and no copy shares its
+		// family: nothing refers to it any more.
+		*x = Exchange{}
+		exchangePool.Put(x)
 	}
 	if abort {
 		// No hijackable connection (HTTP/2): aborting the handler is the only way to make
@@ -476,13 +485,6 @@ func (p *Proxy) forward(x *Exchange) Result {
 	if err := x.alive(); err != nil {
 		return Gone(err)
 	}
-	u := *p.upstream
-	u.Path = p.upstream.Path + x.Path
-	if x.rawPath != "" && x.Path == x.inPath { // keep the client's escaping (%2F stays %2F)
-		u.RawPath = p.upstream.EscapedPath() + x.rawPath
-	}
-	u.RawQuery = x.RawQuery
-
 	t0 := time.Now()
 	p.forwarded.Add(1)
 	x.rec.forwarded++
@@ -491,42 +493,63 @@ func (p *Proxy) forward(x *Exchange) Result {
 	if st, ok := p.transport.(*syncTransport); ok && p.syncUpstream {
 		// The proxy's own transport takes the request as it goes on the wire, without an
 		// http.Request, its URL, context copy and body reader.
-		resp, err = st.send(x.ctx, p.addr, &outRequest{
-			method: x.Method, target: u.RequestURI(), host: u.Host, header: x.Header, body: x.Body,
-		})
+		u := p.upstreamURL(x)
+		o := outRequest{method: x.Method, target: u.RequestURI(), host: u.Host, header: x.Header, body: x.Body}
+		resp, err = st.send(x.ctx, p.addr, &o)
 	} else {
-		req := &http.Request{
-			Method: x.Method, URL: &u, Host: u.Host, Header: x.Header,
-			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-			ContentLength: int64(len(x.Body)),
-		}
-		if len(x.Body) > 0 {
-			// No GetBody: without it no transport replays the request on its own, and a
-			// chaos proxy must not add deliveries nobody asked for.
-			// An in-memory body (a NopCloser around a *bytes.Reader, as net/http
-			// recognises) leaves with the headers in one system call instead of after a
-			// flush of its own.
-			req.Body = io.NopCloser(bytes.NewReader(x.Body))
-		}
-		resp, err = p.transport.RoundTrip(req.WithContext(x.ctx))
+		resp, err = p.roundTrip(x)
 	}
 	if err != nil {
 		x.rec.upstream += time.Since(t0)
 		x.rec.upstreamErr = err.Error()
 		return Result{Err: fmt.Errorf("chaos: forward to upstream: %w", err)}
 	}
+	// The synchronous transport's answer belongs to its connection, which closing the body
+	// may hand to another request: take what is needed from resp first.
+	status, header := resp.StatusCode, resp.Header
 	buf := getBuf()
 	err = buf.readFrom(resp.Body, resp.ContentLength, p.maxBody)
 	resp.Body.Close()
+	resp = nil
 	x.rec.upstream += time.Since(t0)
-	x.rec.upstreamStatus = resp.StatusCode
+	x.rec.upstreamStatus = status
 	if err != nil {
 		buf.release()
 		x.rec.upstreamErr = "reading response: " + err.Error()
 		return Result{Err: fmt.Errorf("chaos: read upstream response: %w", err)}
 	}
-	removeHopHeaders(resp.Header)
-	return Result{Status: resp.StatusCode, Header: resp.Header, Body: buf.b, pooled: buf}
+	removeHopHeaders(header)
+	return Result{Status: status, Header: header, Body: buf.b, pooled: buf}
+}
+
+// upstreamURL is the URL x goes to.
+func (p *Proxy) upstreamURL(x *Exchange) url.URL {
+	u := *p.upstream
+	u.Path = p.upstream.Path + x.Path
+	if x.rawPath != "" && x.Path == x.inPath { // keep the client's escaping (%2F stays %2F)
+		u.RawPath = p.upstream.EscapedPath() + x.rawPath
+	}
+	u.RawQuery = x.RawQuery
+	return u
+}
+
+// roundTrip sends x through a transport other than the proxy's own synchronous one.
+func (p *Proxy) roundTrip(x *Exchange) (*http.Response, error) {
+	u := p.upstreamURL(x)
+	req := &http.Request{
+		Method: x.Method, URL: &u, Host: u.Host, Header: x.Header,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		ContentLength: int64(len(x.Body)),
+	}
+	if len(x.Body) > 0 {
+		// No GetBody: without it no transport replays the request on its own, and a
+		// chaos proxy must not add deliveries nobody asked for.
+		// An in-memory body (a NopCloser around a *bytes.Reader, as net/http
+		// recognises) leaves with the headers in one system call instead of after a
+		// flush of its own.
+		req.Body = io.NopCloser(bytes.NewReader(x.Body))
+	}
+	return p.transport.RoundTrip(req.WithContext(x.ctx))
 }
 
 // deliver gives the client what res says, and reports the outcome, the status written (0

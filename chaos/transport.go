@@ -43,6 +43,10 @@ type syncConn struct {
 	// body is the answer body of the outRequest in progress: one exchange at a time uses
 	// a connection, and its caller is done with the body once it has closed it.
 	body syncBody
+	// resp is the answer quickAnswerInto read for the outRequest in progress. Like body it
+	// is the connection's: the caller must be done with it before closing the body, which
+	// may hand the connection to another request.
+	resp http.Response
 }
 
 func newSyncTransport() *syncTransport {
@@ -82,7 +86,8 @@ type outRequest struct {
 	body   []byte
 }
 
-// send is RoundTrip for an outRequest to addr (host:port).
+// send is RoundTrip for an outRequest to addr (host:port). The answer may be the
+// connection's own (syncConn.resp): read what is needed of it before closing its body.
 func (t *syncTransport) send(ctx context.Context, addr string, o *outRequest) (*http.Response, error) {
 	return t.roundTrip(ctx, addr, nil, o)
 }
@@ -138,7 +143,7 @@ func (t *syncTransport) roundTrip(ctx context.Context, host string, req *http.Re
 		return fail(err)
 	}
 	if req == nil {
-		if resp := quickAnswer(c.br, o.method); resp != nil {
+		if resp := &c.resp; quickAnswerInto(c.br, o.method, resp) {
 			resp.Request = rr
 			c.body = syncBody{t: t, c: c, host: host, stop: stop, reusable: true, left: resp.ContentLength}
 			resp.Body = &c.body
