@@ -3,7 +3,6 @@ package chaos
 import (
 	"bufio"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -72,7 +71,7 @@ func concurrencyLevel(b *testing.B, n int, slot time.Duration) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	ps := httptest.NewServer(p)
+	ps := serveHot(b, p)
 	defer ps.Close()
 	debug.FreeOSMemory()
 	before := vmRSS()

@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hookproof/hookproof/reference/h1"
 )
 
 // The benchmarks below measure the proxy against direct access and against a plain
@@ -44,6 +46,22 @@ type contender struct {
 	url  string
 }
 
+// serveHot serves the proxy as hookproof chaos does on plain HTTP: with h1.
+func serveHot(b *testing.B, h http.Handler) *hotServer {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := &hotServer{Server: &h1.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, URL: "http://" + ln.Addr().String()}
+	go func() { _ = s.Serve(ln) }()
+	return s
+}
+
+type hotServer struct {
+	*h1.Server
+	URL string
+}
+
 // benchContenders starts the upstream and the three proxies in front of it: the chaos proxy, a
 // plain httputil.ReverseProxy and a TCP splice (the ceiling).
 func benchContenders(b *testing.B) ([]contender, func()) {
@@ -52,7 +70,7 @@ func benchContenders(b *testing.B) ([]contender, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ps := httptest.NewServer(p)
+	ps := serveHot(b, p)
 	u, _ := url.Parse(up.URL)
 	rp := httputil.NewSingleHostReverseProxy(u)
 	// The plain ReverseProxy with the default transport's settings, but its own pool, so

@@ -32,13 +32,14 @@ type Exchange struct {
 	// sharedHeader: Header is the client request's own, to copy before a fault may change it.
 	sharedHeader bool
 
-	ctx    context.Context
-	p      *Proxy
-	inst   *instance // the instance whose Apply is running
-	rec    *record   // points at own
-	family *family   // the original's fam, shared by its copies
-	own    record
-	fam    family
+	ctx     context.Context
+	watcher clientWatcher // the client's connection, watched from the first fault on
+	p       *Proxy
+	inst    *instance // the instance whose Apply is running
+	rec     *record   // points at own
+	family  *family   // the original's fam, shared by its copies
+	own     record
+	fam     family
 }
 
 // family is what an exchange shares with the copies made from it.

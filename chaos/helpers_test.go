@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hookproof/hookproof/reference/h1"
 )
 
 // counter is an upstream that records what it received, in order.
@@ -66,7 +68,7 @@ func newRig(t *testing.T, seed int64, specs ...FaultSpec) *rig {
 	if err != nil {
 		t.Fatalf("NewProxy: %v", err)
 	}
-	ps := httptest.NewServer(p)
+	ps := serveH1(t, p)
 	t.Cleanup(func() {
 		p.Close()
 		ps.Close()
@@ -74,6 +76,17 @@ func newRig(t *testing.T, seed int64, specs ...FaultSpec) *rig {
 	tr := &http.Transport{MaxIdleConnsPerHost: 64}
 	t.Cleanup(tr.CloseIdleConnections)
 	return &rig{up: up, proxy: p, srv: ps, client: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+}
+
+// serveH1 serves h as hookproof chaos does on plain HTTP, with h1, behind an httptest.Server
+// (for its URL and listener); closing that closes the h1 server too.
+func serveH1(t testing.TB, h http.Handler) *httptest.Server {
+	ts := httptest.NewUnstartedServer(nil)
+	hs := &h1.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	ts.URL = "http://" + ts.Listener.Addr().String()
+	go func() { _ = hs.Serve(ts.Listener) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	return ts
 }
 
 // send posts one delivery with a webhook-id and returns the status (0 on a transport

@@ -411,6 +411,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rawPath: r.URL.RawPath, inPath: r.URL.Path, sharedHeader: shared,
 		ctx: r.Context(), p: p,
 	}
+	if cw, ok := w.(clientWatcher); ok {
+		x.watcher = cw
+	}
 	x.rec, x.family = &x.own, &x.fam
 
 	res := p.run(*p.chain.Load(), 0, x)
@@ -444,6 +447,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// clientWatcher is a ResponseWriter (h1's) whose request context ends when the client leaves
+// only once asked: net/http's does for every request, at a cost the fault-free path avoids.
+type clientWatcher interface{ WatchClient() }
+
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // run applies chain[i:] to x: the first instance that fires wraps the rest.
@@ -454,6 +461,12 @@ func (p *Proxy) run(chain []*instance, i int, x *Exchange) Result {
 			continue
 		}
 		in.count.Add(1)
+		if x.watcher != nil {
+			// A fault may hold the request (delay, hang, reorder): from now on the client
+			// leaving must end x's context, as net/http's server ends it for every request.
+			x.watcher.WatchClient()
+			x.watcher = nil
+		}
 		if x.sharedHeader { // faults may change the header: give x its own
 			x.ownHeader()
 		}

@@ -200,8 +200,8 @@ func chaosProxy(ctx context.Context, e *env, args []string) error {
 	if ln, err = serveTLS.Listener(ln); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
-	servers := []*http.Server{srv}
+	srv := hotServer(&http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}, serveTLS.Scheme() == "https")
+	servers := []server{srv}
 	fmt.Fprintf(e.stdout, "seed=%d\n", p.Seed())
 	fmt.Fprintf(e.stdout, "hookproof chaos: listening on %s://%s -> %s%s\n", serveTLS.Scheme(), ln.Addr(), p.Upstream(), serveTLS.Describe())
 	if len(specs) == 0 {

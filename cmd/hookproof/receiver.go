@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hookproof/hookproof/reference/h1"
 	"github.com/hookproof/hookproof/reference/receiver"
 	"github.com/hookproof/hookproof/reference/signature"
 	"github.com/hookproof/hookproof/reference/sink"
@@ -121,11 +122,12 @@ func serveReceiver(ctx context.Context, e *env, args []string) error {
 	}
 	defer ms.close()
 
-	return serveGracefully(ctx, e, ln, rcv, rcv.Close, *drainFor, gracefulText{
+	srv := hotServer(newHTTPServer(rcv, receiverServer(*bodyTimeout)), serveTLS.Scheme() == "https")
+	return serveWith(ctx, e, ln, srv, rcv.Close, *drainFor, gracefulText{
 		stopping: "hookproof receiver: shutting down, draining in-flight work",
 		failed:   "drain (unfinished work resumes on the next start)",
 		done:     "hookproof receiver: drained",
-	}, receiverServer(*bodyTimeout))
+	})
 }
 
 // receiverHeaderBytes bounds a delivery's request headers (net/http's default is 1 MiB): a
@@ -147,13 +149,44 @@ func receiverServer(bodyTimeout time.Duration) func(*http.Server) {
 type gracefulText struct{ stopping, failed, done string }
 
 // serveGracefully serves h on ln until ctx is done, then stops taking requests and closes
-// the service behind h (drain) within drainFor: the shutdown of the receiver and the sender.
+// the service behind h (drain) within drainFor: the shutdown of the sender, the sink and listen.
 func serveGracefully(ctx context.Context, e *env, ln net.Listener, h http.Handler,
 	drain func(context.Context) error, drainFor time.Duration, say gracefulText, tune ...func(*http.Server)) error {
+	return serveWith(ctx, e, ln, newHTTPServer(h, tune...), drain, drainFor, say)
+}
+
+// newHTTPServer is the net/http server every command starts from: 10 s for a request's
+// headers, 2 minutes for an idle kept-alive connection, then whatever tune changes.
+func newHTTPServer(h http.Handler, tune ...func(*http.Server)) *http.Server {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	for _, f := range tune {
 		f(srv)
 	}
+	return srv
+}
+
+// server is what serveWith runs: an *http.Server or an *h1.Server.
+type server interface {
+	Serve(net.Listener) error
+	Shutdown(context.Context) error
+	Close() error
+}
+
+// hotServer is the server of a hot path (the receiver, the chaos proxy): h1, which does less
+// work per request than net/http, on plain HTTP; srv itself over TLS, where
+// net/http also speaks HTTP/2. Both apply srv's limits and timeouts.
+func hotServer(srv *http.Server, tlsOn bool) server {
+	if tlsOn {
+		return srv
+	}
+	return &h1.Server{Handler: srv.Handler, ReadHeaderTimeout: srv.ReadHeaderTimeout, ReadTimeout: srv.ReadTimeout,
+		WriteTimeout: srv.WriteTimeout, IdleTimeout: srv.IdleTimeout, MaxHeaderBytes: srv.MaxHeaderBytes, ErrorLog: srv.ErrorLog}
+}
+
+// serveWith serves srv on ln until ctx is done, then stops taking requests and closes the
+// service behind it (drain) within drainFor.
+func serveWith(ctx context.Context, e *env, ln net.Listener, srv server,
+	drain func(context.Context) error, drainFor time.Duration, say gracefulText) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	var serveErr error

@@ -17,6 +17,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/hookproof/hookproof/reference/h1"
 	"github.com/hookproof/hookproof/reference/signature"
 )
 
@@ -99,9 +100,12 @@ func benchReceiver(b *testing.B) (*httptest.Server, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(r)
+	srv := httptest.NewUnstartedServer(nil)
+	hs := &h1.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { _ = hs.Serve(srv.Listener) }()
+	srv.URL = "http://" + srv.Listener.Addr().String()
 	return srv, func() {
-		srv.Close()
+		hs.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := r.Close(ctx); err != nil {

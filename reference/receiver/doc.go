@@ -86,6 +86,9 @@
 //	rcv, err := receiver.Open(ctx, scheme, "receiver.db", receiver.WithSink(sc), receiver.WithLogger(log))
 //	srv := &http.Server{Addr: "127.0.0.1:8080", Handler: rcv} // then srv.Shutdown(ctx), rcv.Close(ctx)
 //
+// Any http.Server serves it. hookproof receiver serves plain HTTP with h1.Server (package
+// reference/h1: the same parsing, less work per request) and TLS with net/http.
+//
 // Options: WithWorkers (default 1 on SQLite, 4 on PostgreSQL; 0 stores and acknowledges only),
 // WithSink, WithLogger, WithMaxBatch (largest group commit, default 256), WithRescan,
 // WithBodyTimeout, WithReadBudget. New takes

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hookproof/hookproof/reference/h1"
 	"github.com/hookproof/hookproof/suites/target"
 	"github.com/hookproof/hookproof/suites/tlsconf"
 )
@@ -22,6 +23,7 @@ var ErrUnreachable = errors.New("target unreachable")
 // and the built-in reference and known-bad receivers become targets.
 type HandlerTarget struct {
 	srv *http.Server
+	hot *h1.Server // instead of srv (ServeHot)
 	ln  net.Listener
 	u   string
 
@@ -58,6 +60,19 @@ func newHandlerTarget(h http.Handler, ln net.Listener, u string) *HandlerTarget 
 	return t
 }
 
+// ServeHot is ServeHandler for the reference receiver and the chaos proxy: served by h1, as
+// hookproof receiver and hookproof chaos serve them on plain HTTP.
+func ServeHot(h http.Handler, path string) (*HandlerTarget, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("serve handler: %w", err)
+	}
+	t := &HandlerTarget{ln: ln, u: "http://" + ln.Addr().String() + path,
+		hot: &h1.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}}
+	go func() { _ = t.hot.Serve(ln) }()
+	return t, nil
+}
+
 // ServeHandler starts serving h on 127.0.0.1 at a free port; path is appended to the URL.
 func ServeHandler(h http.Handler, path string) (*HandlerTarget, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -76,6 +91,13 @@ func (t *HandlerTarget) Logs(context.Context) (string, error) { return "", nil }
 // never carried a request (a client's spare dial, which net/http's Shutdown waits on until it
 // is 5 s old) does not make Close fail: only a request still being served does.
 func (t *HandlerTarget) Close(ctx context.Context) error {
+	if t.hot != nil {
+		// h1 closes a connection waiting for its first request at once.
+		if err := t.hot.Shutdown(ctx); err != nil {
+			return fmt.Errorf("stop handler target: a request was still being served: %w", err)
+		}
+		return nil
+	}
 	if err := t.srv.Shutdown(ctx); err != nil {
 		busy := t.busy()
 		_ = t.srv.Close()

@@ -19,6 +19,7 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/hookproof/hookproof/chaos"
+	"github.com/hookproof/hookproof/reference/h1"
 	"github.com/hookproof/hookproof/reference/sink"
 	"github.com/hookproof/hookproof/reports"
 	"github.com/hookproof/hookproof/suites/tlsconf"
@@ -376,7 +377,7 @@ func startChaos(ctx context.Context, cfg Config, sc *chaos.Scenario) (*chaos.Pro
 		p.Close()
 		return nil, nil, "", fmt.Errorf("%w: chaos proxy listener: %w", ErrHarness, err)
 	}
-	srv := &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
+	srv := &h1.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second} // as hookproof chaos serves it
 	go func() { _ = srv.Serve(ln) }()
 	stop := func() {
 		p.Close()

@@ -100,7 +100,7 @@ func (e *env) lostAckProxy(c *harness.Check) (url string, stop func()) {
 	if err != nil {
 		c.Fail("a chaos proxy with "+spec, err.Error())
 	}
-	srv, err := harness.ServeHandler(p, e.path)
+	srv, err := harness.ServeHot(p, e.path)
 	if err != nil {
 		_ = p.Close()
 		c.Fail("a chaos proxy with "+spec, err.Error())

@@ -156,6 +156,8 @@ func StartBuiltinTLS(ctx context.Context, name, scheme, secret, sinkURL, dir str
 	var err error
 	if serve != nil {
 		t, err = harness.ServeHandlerTLS(h, builtinPath, serve)
+	} else if name == BuiltinReference {
+		t, err = harness.ServeHot(h, builtinPath)
 	} else {
 		t, err = harness.ServeHandler(h, builtinPath)
 	}

@@ -121,7 +121,7 @@ func Run(ctx context.Context, o Options) (*reports.Results, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: --chaos: %w", ErrConfig, err)
 		}
-		srv, err := harness.ServeHandler(proxy, "")
+		srv, err := harness.ServeHot(proxy, "")
 		if err != nil {
 			return nil, err
 		}
