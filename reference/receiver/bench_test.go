@@ -93,6 +93,16 @@ func bareServer() *httptest.Server {
 	}))
 }
 
+// serveHot serves h as hookproof receiver serves it on plain HTTP: with h1, under the same
+// timeouts. The httptest.Server only lends its listener and URL; stop closes both.
+func serveHot(h http.Handler) (*httptest.Server, func()) {
+	srv := httptest.NewUnstartedServer(nil)
+	hs := &h1.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() { _ = hs.Serve(srv.Listener) }()
+	srv.URL = "http://" + srv.Listener.Addr().String()
+	return srv, func() { _ = hs.Close() }
+}
+
 // benchReceiver serves a fresh reference receiver (SQLite in a temp dir, default workers
 // processing into the local effects table, no sink).
 func benchReceiver(b *testing.B) (*httptest.Server, func()) {
@@ -100,12 +110,9 @@ func benchReceiver(b *testing.B) (*httptest.Server, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(nil)
-	hs := &h1.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	go func() { _ = hs.Serve(srv.Listener) }()
-	srv.URL = "http://" + srv.Listener.Addr().String()
+	srv, stop := serveHot(r)
 	return srv, func() {
-		hs.Close()
+		stop()
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := r.Close(ctx); err != nil {

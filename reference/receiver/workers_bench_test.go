@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -62,11 +61,11 @@ func workersRun(b *testing.B, dsn string, workers int) (acks float64, p50, p99 i
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(r)
+	srv, stop := serveHot(r)
 	tp := newTransport()
 	m := attack(tp, signingTargeter(b, s, srv.URL+"/webhook"), vegeta.Rate{Freq: 0}, maxRateWorkers, workersFor)
 	tp.CloseIdleConnections()
-	srv.Close()
+	stop()
 	ctx, cancel := context.WithTimeout(context.Background(), drainFor)
 	defer cancel()
 	if err := r.Close(ctx); err != nil {
