@@ -295,16 +295,22 @@ func date() []byte {
 	return d.b
 }
 
+// sendBuffered sends the header and the body held so far; final: that is the whole body.
+func (w *Response) sendBuffered(final bool) {
+	w.sendHeader(final, w.buf)
+	if w.req.Method != http.MethodHead {
+		_ = w.writeBody(w.buf)
+	}
+	w.buf = w.buf[:0]
+}
+
 // finish ends the response after the handler returned.
 func (w *Response) finish() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.sentHeader {
-		w.sendHeader(true, w.buf)
-		if w.req.Method != http.MethodHead {
-			_ = w.writeBody(w.buf)
-		}
+		w.sendBuffered(true)
 	}
 	if w.chunked && w.err == nil {
 		w.c.bw.WriteString("0\r\n\r\n")
@@ -331,11 +337,7 @@ func (w *Response) FlushError() error {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.sentHeader {
-		w.sendHeader(false, w.buf)
-		if w.req.Method != http.MethodHead {
-			_ = w.writeBody(w.buf)
-		}
-		w.buf = w.buf[:0]
+		w.sendBuffered(false)
 	}
 	if w.err == nil {
 		w.err = w.c.bw.Flush()

@@ -1,7 +1,7 @@
 // Package h1 serves an http.Handler over plain HTTP/1.x with less work per request than
 // net/http's server: hookproof's receiver and chaos proxy answer tens of thousands of small
-// requests a second on a 2-core machine, and net/http spends a third of that CPU on its own
-// bookkeeping (a context, a response and a background-read goroutine per request).
+// requests a second on a 2-core machine, and net/http's server adds a context, a response and a
+// background-read goroutine to every one of them.
 //
 // It parses with net/http's own http.ReadRequest and checks what net/http's server checks
 // (Host, header names and values, protocol version, header size), answers 100 Continue, 417,
