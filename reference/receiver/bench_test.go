@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -59,9 +60,11 @@ func newTransport() *http.Transport {
 }
 
 // attack runs one bounded Vegeta attack: at rate, or as fast as workers allow when rate is 0.
-// It first flushes the page cache, so that no attack pays for the disk writes of the one before.
+// It first flushes the page cache and collects garbage, so that no attack pays for the disk
+// writes or the garbage of the one before.
 func attack(tp *http.Transport, tr vegeta.Targeter, rate vegeta.Rate, workers uint64, d time.Duration) vegeta.Metrics {
 	syscall.Sync()
+	runtime.GC()
 	opts := []func(*vegeta.Attacker){vegeta.Client(&http.Client{Transport: tp, Timeout: 10 * time.Second})}
 	if rate.Freq == 0 {
 		opts = append(opts, vegeta.Workers(workers), vegeta.MaxWorkers(workers))

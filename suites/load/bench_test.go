@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"testing"
@@ -26,9 +27,11 @@ var benchBody = []byte(`{"id":"msg_0123456789abcdef_1_12345","type":"order.updat
 // BenchmarkLoadVsVegeta compares, in one run and on one bare 200-OK handler on loopback, the
 // rate plain Vegeta reaches with unsigned requests and the rate hookproof load reaches with
 // signed deliveries, the retry queue armed and every attempt booked in the ledger, both as
-// fast as benchWorkers workers go. Ten short rounds alternate (Vegeta, hookproof, Vegeta, ...)
-// so that a machine busy for a while slows both alike, and the ratio reported is the median of
-// the rounds' ratios, which a neighbour's burst during one round does not move; the target is
+// fast as benchWorkers workers go. Thirty short rounds each run both sides, the side that goes
+// first alternating and garbage collected before each, so that a machine busy for a while
+// slows both alike and neither inherits the other's teardown; the ratio reported is the median
+// of the rounds' ratios, which a neighbour's burst during one round does not move (the log
+// line gives the rounds' spread too: half-second rounds swing by ±15% here); the target is
 // at least 0.97. On a shared machine the rates swing with the neighbours' load, so it also
 // reports the CPU time each side spends per request.
 func BenchmarkLoadVsVegeta(b *testing.B) {
@@ -68,7 +71,7 @@ var benchHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request)
 // on both sides when it is set, and reports the rates, the median ratio and the CPU per request.
 func compareWithVegeta(b *testing.B, url string, tc *tls.Config, over string) {
 	const (
-		rounds = 10
+		rounds = 30
 		round  = 500 * time.Millisecond
 	)
 	var tcs []*tls.Config
@@ -79,16 +82,33 @@ func compareWithVegeta(b *testing.B, url string, tc *tls.Config, over string) {
 	var vegetaT, ourT, vegetaCPU, ourCPU time.Duration
 	var pairs []float64
 	for range b.N {
-		for range rounds {
-			c0 := processCPU()
+		for r := range rounds {
 			var vn, on float64
 			var vd, od time.Duration
-			pprof.Do(context.Background(), pprof.Labels("side", "vegeta"), func(context.Context) { vn, vd = plainVegeta(url, round, tcs...) })
-			c1 := processCPU()
-			pprof.Do(context.Background(), pprof.Labels("side", "hookproof"), func(context.Context) { on, od = hookproofLoad(b, url, round, tcs...) })
-			c2 := processCPU()
-			vegetaN, vegetaT, vegetaCPU = vegetaN+vn, vegetaT+vd, vegetaCPU+c1-c0
-			ourN, ourT, ourCPU = ourN+on, ourT+od, ourCPU+c2-c1
+			var vc, oc time.Duration
+			vegetaSide := func() {
+				runtime.GC() // neither side pays for the other's garbage
+				c0 := processCPU()
+				pprof.Do(context.Background(), pprof.Labels("side", "vegeta"), func(context.Context) { vn, vd = plainVegeta(url, round, tcs...) })
+				vc = processCPU() - c0
+			}
+			ourSide := func() {
+				runtime.GC()
+				c0 := processCPU()
+				pprof.Do(context.Background(), pprof.Labels("side", "hookproof"), func(context.Context) { on, od = hookproofLoad(b, url, round, tcs...) })
+				oc = processCPU() - c0
+			}
+			// The side that goes first alternates, so that neither always follows the other
+			// (and inherits its connections' teardown or its place in the neighbours' load).
+			if r%2 == 0 {
+				vegetaSide()
+				ourSide()
+			} else {
+				ourSide()
+				vegetaSide()
+			}
+			vegetaN, vegetaT, vegetaCPU = vegetaN+vn, vegetaT+vd, vegetaCPU+vc
+			ourN, ourT, ourCPU = ourN+on, ourT+od, ourCPU+oc
 			if vn > 0 {
 				pairs = append(pairs, (on/od.Seconds())/(vn/vd.Seconds()))
 			}
@@ -100,8 +120,8 @@ func compareWithVegeta(b *testing.B, url string, tc *tls.Config, over string) {
 	b.ReportMetric(vr, "vegeta_req/s")
 	b.ReportMetric(or, "hookproof_req/s")
 	b.ReportMetric(median, "ratio")
-	b.Logf("plain Vegeta%s %.0f req/s, hookproof load%s %.0f req/s; ratio %.3f (median of %d rounds; %.3f overall; target >= 0.97)",
-		over, vr, over, or, median, len(pairs), or/vr)
+	b.Logf("plain Vegeta%s %.0f req/s, hookproof load%s %.0f req/s; ratio %.3f (median of %d rounds; %.3f overall; target >= 0.97); rounds' ratios from %.3f to %.3f",
+		over, vr, over, or, median, len(pairs), or/vr, pairs[0], pairs[len(pairs)-1])
 	if vegetaCPU > 0 && ourCPU > 0 {
 		// CPU per request (both sides of the loopback: client and handler) does not depend on
 		// what else the machine runs: it is the rate each would reach on the same idle cores.
