@@ -147,11 +147,16 @@ func (w *Response) snapshot() {
 func appendField(b []byte, k, v string) []byte {
 	b = append(b, k...)
 	b = append(b, ": "...)
+	b = append(b, cleanValue(v)...)
+	return append(b, "\r\n"...)
+}
+
+// cleanValue is v as net/http writes a header value: CR and LF made spaces, then trimmed.
+func cleanValue(v string) string {
 	if strings.ContainsAny(v, "\r\n") {
 		v = newlineToSpace.Replace(v)
 	}
-	b = append(b, textproto.TrimString(v)...)
-	return append(b, "\r\n"...)
+	return textproto.TrimString(v)
 }
 
 var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
@@ -275,7 +280,7 @@ func (w *Response) sendHeader(final bool, sniff []byte) {
 	if !dropConnection {
 		for _, v := range w.connection {
 			bw.WriteString("Connection: ")
-			writeValue(bw, v)
+			bw.WriteString(cleanValue(v))
 			bw.WriteString("\r\n")
 		}
 	}
@@ -308,13 +313,6 @@ func (w *Response) sendHeader(final bool, sniff []byte) {
 		bw.WriteString("\r\n")
 	}
 	bw.WriteString("\r\n")
-}
-
-func writeValue(bw *bufio.Writer, v string) {
-	if strings.ContainsAny(v, "\r\n") {
-		v = newlineToSpace.Replace(v)
-	}
-	bw.WriteString(textproto.TrimString(v))
 }
 
 func hasToken(v, token string) bool {
