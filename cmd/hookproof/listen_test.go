@@ -283,7 +283,7 @@ func TestListenForgedDeliveries(t *testing.T) {
 			if tr.Timestamped {
 				lit, _ := an.SignLiteral("evt_ts", "1e9", body("evt_ts"))
 				cases = append(cases,
-					tc{"evt_stale", sign(mine, "evt_stale", time.Now().Add(-20*time.Minute)), 401, "invalid: timestamp 1200"},
+					tc{"evt_stale", sign(mine, "evt_stale", time.Now().Add(-20*time.Minute)), 401, "s old, over the 300 s tolerance"},
 					tc{"evt_future", sign(mine, "evt_future", time.Now().Add(20*time.Minute)), 401, "s in the future, over the 300 s tolerance"},
 					tc{"evt_ts", lit, 400, `"1e9" is not unix seconds`})
 			}
